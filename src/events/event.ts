@@ -1,0 +1,105 @@
+import { z } from 'zod';
+import { WorkflowError } from '../errors/WorkflowError.js';
+
+/** An event is plain JSON: a routing `type` and its `data`. */
+export interface WorkflowEvent<D = unknown, N extends string = string> {
+  readonly type: N;
+  readonly data: D;
+}
+
+/**
+ * A named, optionally schema-checked kind of event, made by {@link event}.
+ *
+ * @example
+ * ```ts
+ * const Query = event('Query', z.object({ text: z.string() }));
+ * const ev = Query.of({ text: 'hi' });   // { type: 'Query', data: { text: 'hi' } }
+ * Query.is(ev);                          // true, and narrows ev.data
+ * ```
+ */
+export interface EventType<D = unknown, N extends string = string> {
+  readonly type: N;
+  readonly schema: z.ZodType<D> | undefined;
+  /** Build an event, validating `data` against the schema (`invalid_event` when it does not fit). */
+  of(data: D): WorkflowEvent<D, N>;
+  /** Type guard: is `ev` an event of this type (and, with a schema, is its data valid)? */
+  is(ev: unknown): ev is WorkflowEvent<D, N>;
+}
+
+/** The data type carried by an EventType. */
+export type DataOf<E> = E extends EventType<infer D, string> ? D : never;
+/** The event produced by an EventType. */
+export type EventOf<E> = E extends EventType<infer D, infer N> ? WorkflowEvent<D, N> : never;
+
+/**
+ * Declare an event type.
+ *
+ * @example
+ * ```ts
+ * const Answer = event('Answer', z.object({ text: z.string() }));
+ * const Ping = event('Ping');   // data is `unknown`, unchecked
+ * ```
+ */
+export function event<N extends string>(type: N): EventType<unknown, N>;
+export function event<N extends string, S extends z.ZodType>(type: N, schema: S): EventType<z.output<S>, N>;
+export function event<N extends string>(type: N, schema?: z.ZodType): EventType<unknown, N> {
+  if (typeof type !== 'string' || type.length === 0) {
+    throw new WorkflowError('invalid_event', 'event(type): type must be a non-empty string');
+  }
+  return {
+    type,
+    schema,
+    of(data: unknown) {
+      return { type, data: schema === undefined ? data : validate(type, schema, data) };
+    },
+    is(ev: unknown): ev is WorkflowEvent<unknown, N> {
+      if (!isEvent(ev) || ev.type !== type) return false;
+      return schema === undefined || schema.safeParse(ev.data).success;
+    },
+  };
+}
+
+function validate(type: string, schema: z.ZodType, data: unknown): unknown {
+  const parsed = schema.safeParse(data);
+  if (parsed.success) return parsed.data;
+  throw new WorkflowError('invalid_event', `invalid data for event '${type}': ${z.prettifyError(parsed.error)}`, {
+    cause: parsed.error,
+    details: { type },
+  });
+}
+
+/** Is `value` shaped like an event (`{ type: string, data }`)? */
+export function isEvent(value: unknown): value is WorkflowEvent {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as { type?: unknown }).type === 'string' &&
+    (value as { type: string }).type.length > 0
+  );
+}
+
+/** The run's first event; its data is the run input. */
+export const StartEvent = event('StartEvent');
+
+/** Routing a StopEvent ends the run `completed` with `data.result` as the result. */
+export const StopEvent = event('StopEvent', z.object({ result: z.unknown().optional() }).loose());
+
+/** Park the run until `run.respond(requestId, response)`; `timeout` (ms) is an optional deadline. */
+export const InputRequestEvent = event(
+  'InputRequestEvent',
+  z.object({
+    requestId: z.string().min(1),
+    prompt: z.string(),
+    metadata: z.unknown().optional(),
+    timeout: z.number().positive().optional(),
+  }),
+);
+
+/** What `run.respond()` routes for a returned InputRequestEvent. */
+export const InputResponseEvent = event(
+  'InputResponseEvent',
+  z.object({ requestId: z.string(), response: z.unknown() }),
+);
+
+export type StartEventT = EventOf<typeof StartEvent>;
+export type StopEventT = EventOf<typeof StopEvent>;

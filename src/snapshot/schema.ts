@@ -1,0 +1,126 @@
+import { z } from 'zod';
+import { WorkflowError } from '../errors/WorkflowError.js';
+import type { Envelope } from '../events/envelope.js';
+import type { WorkflowEvent } from '../events/event.js';
+import type { RunStatus } from '../run/status.js';
+import type { RunEvent } from '../telemetry/runEvent.js';
+
+export const SNAPSHOT_VERSION = 1;
+
+const eventSchema = z.object({ type: z.string().min(1), data: z.unknown() }).loose();
+
+const envelopeSchema = z.object({
+  id: z.string(),
+  event: eventSchema,
+  source: z.string().optional(),
+  at: z.number(),
+  to: z.string().optional(),
+});
+
+const statusSchema = z.enum(['running', 'paused', 'waiting', 'completed', 'failed', 'aborted', 'timed_out']);
+
+const runEventSchema = z
+  .object({ kind: z.string(), runId: z.string(), seq: z.number().int().nonnegative(), at: z.number() })
+  .loose();
+
+export const snapshotSchema = z.object({
+  version: z.literal(SNAPSHOT_VERSION),
+  workflow: z.string(),
+  workflowVersion: z.string(),
+  runId: z.string().min(1),
+  status: statusSchema,
+  createdAt: z.number(),
+  input: z.unknown(),
+  state: z.record(z.string(), z.unknown()),
+  pending: z.array(envelopeSchema),
+  inFlight: z.array(z.object({ step: z.string(), invocationId: z.string(), envelope: envelopeSchema })),
+  collected: z.record(z.string(), z.array(eventSchema)),
+  waiting: z.array(
+    z.object({
+      requestId: z.string(),
+      prompt: z.string(),
+      metadata: z.unknown(),
+      deadline: z.number().optional(),
+      /** ms of unpaused time left before the deadline (the clock stops while paused). */
+      remainingMs: z.number().optional(),
+      /** Set when the request came from a returned InputRequestEvent rather than `ctx.requestInput`. */
+      routed: z.boolean().optional(),
+    }),
+  ),
+  /** Responses already given to requests whose invocation is still in flight (re-delivered on resume). */
+  answered: z.record(z.string(), z.unknown()).default({}),
+  seq: z.number().int().nonnegative(),
+  /** Running time already spent against the workflow timeout. */
+  elapsedMs: z.number().nonnegative().default(0),
+  history: z.array(runEventSchema),
+  metadata: z.record(z.string(), z.unknown()),
+});
+
+/** A plain-JSON picture of a run, enough to continue it in another process. */
+export interface Snapshot {
+  version: typeof SNAPSHOT_VERSION;
+  workflow: string;
+  workflowVersion: string;
+  runId: string;
+  status: RunStatus;
+  createdAt: number;
+  input: unknown;
+  state: Record<string, unknown>;
+  pending: Envelope[];
+  inFlight: InFlightEntry[];
+  collected: Record<string, WorkflowEvent[]>;
+  waiting: WaitingEntry[];
+  answered: Record<string, unknown>;
+  seq: number;
+  elapsedMs: number;
+  history: RunEvent[];
+  metadata: Record<string, unknown>;
+}
+
+export interface InFlightEntry {
+  step: string;
+  invocationId: string;
+  envelope: Envelope;
+}
+
+export interface WaitingEntry {
+  requestId: string;
+  prompt: string;
+  metadata: unknown;
+  deadline?: number;
+  remainingMs?: number;
+  routed?: boolean;
+}
+
+/**
+ * Check an untrusted value is a snapshot sluice can load.
+ * Throws `invalid_snapshot` (not a snapshot, or another workflow) or `snapshot_version` (unknown version).
+ */
+export function parseSnapshot(value: unknown, expectedWorkflow?: string): Snapshot {
+  if (typeof value !== 'object' || value === null || !('version' in value)) {
+    throw new WorkflowError('invalid_snapshot', 'not a sluice snapshot: the `version` field is missing');
+  }
+  const version = (value as { version: unknown }).version;
+  if (version !== SNAPSHOT_VERSION) {
+    throw new WorkflowError(
+      'snapshot_version',
+      `snapshot version ${JSON.stringify(version)} is not supported (this sluice reads version ${SNAPSHOT_VERSION})`,
+      { details: { version, supported: SNAPSHOT_VERSION } },
+    );
+  }
+  const parsed = snapshotSchema.safeParse(value);
+  if (!parsed.success) {
+    throw new WorkflowError('invalid_snapshot', `malformed snapshot: ${z.prettifyError(parsed.error)}`, {
+      cause: parsed.error,
+    });
+  }
+  const snapshot = parsed.data as unknown as Snapshot;
+  if (expectedWorkflow !== undefined && snapshot.workflow !== expectedWorkflow) {
+    throw new WorkflowError(
+      'invalid_snapshot',
+      `snapshot belongs to workflow '${snapshot.workflow}', not '${expectedWorkflow}'`,
+      { details: { workflow: snapshot.workflow, expected: expectedWorkflow } },
+    );
+  }
+  return snapshot;
+}

@@ -1,0 +1,51 @@
+import type { ErrorInfo } from '../errors/WorkflowError.js';
+import type { WorkflowEvent } from '../events/event.js';
+
+/** Fields every RunEvent carries. `seq` counts 1, 2, 3… per run and continues after resume. */
+interface Base {
+  readonly runId: string;
+  readonly seq: number;
+  readonly at: number;
+}
+
+interface StepBase extends Base {
+  readonly step: string;
+  readonly invocationId: string;
+  /** The type of the event the step was invoked with. */
+  readonly type: string;
+}
+
+export type RunEvent =
+  | (Base & { kind: 'run_started'; workflow: string; input: unknown })
+  | (Base & { kind: 'event_routed'; event: WorkflowEvent; source?: string; steps: string[] })
+  | (StepBase & { kind: 'step_started'; attempt: number })
+  | (StepBase & { kind: 'step_completed'; durationMs: number })
+  | (StepBase & { kind: 'step_failed'; error: ErrorInfo; durationMs: number })
+  | (StepBase & { kind: 'step_retried'; attempt: number; error: ErrorInfo })
+  | (Base & { kind: 'run_paused' })
+  | (Base & { kind: 'run_resumed' })
+  | (Base & { kind: 'input_requested'; requestId: string; prompt: string; metadata: unknown; deadline?: number })
+  | (Base & { kind: 'input_received'; requestId: string })
+  | (Base & { kind: 'checkpoint_saved' })
+  | (Base & { kind: 'checkpoint_failed'; error: ErrorInfo; consecutive: number })
+  | (Base & { kind: 'stream'; event: WorkflowEvent; step?: string })
+  | (Base & { kind: 'run_completed'; result: unknown })
+  | (Base & { kind: 'run_failed'; error: ErrorInfo })
+  | (Base & { kind: 'run_aborted'; error: ErrorInfo })
+  | (Base & { kind: 'run_timed_out'; error: ErrorInfo })
+  | (Base & { kind: 'gap'; missed: number });
+
+export type RunEventKind = RunEvent['kind'];
+
+/** A RunEvent before the run stamps it with `runId`, `seq` and `at`. */
+export type RunEventBody = RunEvent extends infer E ? (E extends RunEvent ? Omit<E, keyof Base> : never) : never;
+
+/** The RunEvent of one kind. */
+export type RunEventOf<K extends RunEventKind> = Extract<RunEvent, { kind: K }>;
+
+export const TERMINAL_KINDS: ReadonlySet<RunEventKind> = new Set([
+  'run_completed',
+  'run_failed',
+  'run_aborted',
+  'run_timed_out',
+]);
