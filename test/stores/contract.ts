@@ -1,0 +1,274 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { RunStatus } from '../../src/run/status.js';
+import type { Snapshot } from '../../src/snapshot/schema.js';
+import type { CheckpointStore, RunSummary } from '../../src/stores/CheckpointStore.js';
+import { makeSnapshot } from './fixtures.js';
+
+/** What a backend's test file hands the contract: a fresh, empty store per test. */
+export interface StoreHarness {
+  store: CheckpointStore;
+  /**
+   * Sets the clock the store stamps `updatedAt` with. Give it for stores built with `{ now }`; leave it out
+   * for stores stamping with their own clock (a database server), and the tests that need exact times are
+   * skipped while the rest compare against `Date.now()`, assuming that clock is within a second of ours.
+   */
+  clock?: { set(ms: number): void };
+  /** Release what `makeStore` created (temp directory, connection, key prefix). */
+  cleanup(): Promise<void>;
+}
+
+/** How far a store's own clock may be from `Date.now()` in the tests that cannot inject one. */
+const SKEW_MS = 1_000;
+
+const viaJson = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
+
+/**
+ * The behaviour every `CheckpointStore` shares. Each backend's test file calls it once.
+ *
+ * @example
+ * ```ts
+ * storeContract('MemoryStore', async () => {
+ *   const clock = manualClock();
+ *   return { store: new MemoryStore({ now: clock.now }), clock, cleanup: async () => {} };
+ * });
+ * ```
+ */
+export function storeContract(name: string, makeStore: () => Promise<StoreHarness>): void {
+  describe(`${name} (CheckpointStore contract)`, () => {
+    let h: StoreHarness;
+    let store: CheckpointStore;
+
+    beforeEach(async () => {
+      h = await makeStore();
+      store = h.store;
+    });
+
+    afterEach(async () => {
+      await h.cleanup();
+    });
+
+    /** Save at time `t` when the clock can be set; otherwise whenever "now" is. */
+    async function saveAt(t: number, snapshot: Snapshot): Promise<void> {
+      h.clock?.set(t);
+      await store.save(snapshot);
+    }
+
+    /** The expected row; `updatedAt` is exact only when the test controls the clock. */
+    function row(runId: string, workflow: string, status: RunStatus, t: number): RunSummary {
+      return { runId, workflow, status, updatedAt: h.clock ? t : (expect.any(Number) as number) };
+    }
+
+    /** Four runs saved in order a, b, c, d at 1000…4000 (ids sort the same way, so real clocks agree). */
+    async function seed(): Promise<{ before: number; after: number }> {
+      const before = Date.now();
+      await saveAt(1_000, makeSnapshot({ runId: 'run-a', workflow: 'orders', status: 'running' }));
+      await saveAt(2_000, makeSnapshot({ runId: 'run-b', workflow: 'orders', status: 'completed' }));
+      await saveAt(3_000, makeSnapshot({ runId: 'run-c', workflow: 'billing', status: 'completed' }));
+      await saveAt(4_000, makeSnapshot({ runId: 'run-d', workflow: 'billing', status: 'failed' }));
+      return { before, after: Date.now() };
+    }
+
+    const ids = async (): Promise<string[]> => (await store.list()).map((r) => r.runId);
+
+    describe('save and load', () => {
+      it('loads back what was saved, equal to the snapshot after a JSON round trip', async () => {
+        const snapshot = makeSnapshot({ runId: 'round-trip', status: 'paused' });
+        await store.save(snapshot);
+        expect(await store.load('round-trip')).toStrictEqual(viaJson(snapshot));
+      });
+
+      it('resolves undefined when loading an id that was never saved', async () => {
+        await store.save(makeSnapshot({ runId: 'present' }));
+        expect(await store.load('absent')).toBeUndefined();
+      });
+
+      it('keeps only the latest save of a run', async () => {
+        await saveAt(1_000, makeSnapshot({ runId: 'r', status: 'running', seq: 1 }));
+        const latest = makeSnapshot({ runId: 'r', status: 'paused', seq: 9, state: { step: 'second' } });
+        await saveAt(2_000, latest);
+        expect(await store.load('r')).toStrictEqual(viaJson(latest));
+        expect(await store.list()).toEqual([row('r', 'orders', 'paused', 2_000)]);
+      });
+
+      it('hands out copies: changing a snapshot after save or after load leaves the stored one alone', async () => {
+        const snapshot = makeSnapshot({ runId: 'copy', state: { count: 1 } });
+        const expected = viaJson(snapshot);
+        await store.save(snapshot);
+        snapshot.state['count'] = 99;
+        snapshot.history.length = 0;
+        const loaded = await store.load('copy');
+        expect(loaded).toStrictEqual(expected);
+        loaded!.state['count'] = 7;
+        loaded!.pending.pop();
+        expect(await store.load('copy')).toStrictEqual(expected);
+      });
+
+      it('keeps run ids with slashes, dots, percent signs and unicode apart', async () => {
+        const runIds = ['a/b', 'a%2Fb', '../escape', '.hidden', 'ünï cödé', 'a:b'];
+        for (const [i, runId] of runIds.entries()) await store.save(makeSnapshot({ runId, seq: i }));
+        for (const [i, runId] of runIds.entries()) {
+          expect(await store.load(runId)).toStrictEqual(viaJson(makeSnapshot({ runId, seq: i })));
+        }
+        expect((await ids()).sort()).toEqual([...runIds].sort());
+      });
+
+      it('rejects a snapshot with an empty runId with invalid_snapshot', async () => {
+        await expect(store.save(makeSnapshot({ runId: '' }))).rejects.toMatchObject({
+          name: 'WorkflowError',
+          code: 'invalid_snapshot',
+        });
+        expect(await store.list()).toEqual([]);
+      });
+    });
+
+    describe('list', () => {
+      it('lists nothing from an empty store', async () => {
+        expect(await store.list()).toEqual([]);
+      });
+
+      it('lists every run as { runId, workflow, status, updatedAt }, oldest first', async () => {
+        const { before, after } = await seed();
+        const rows = await store.list();
+        expect(rows).toEqual([
+          row('run-a', 'orders', 'running', 1_000),
+          row('run-b', 'orders', 'completed', 2_000),
+          row('run-c', 'billing', 'completed', 3_000),
+          row('run-d', 'billing', 'failed', 4_000),
+        ]);
+        if (!h.clock) {
+          for (const r of rows) {
+            expect(r.updatedAt).toBeGreaterThanOrEqual(before - SKEW_MS);
+            expect(r.updatedAt).toBeLessThanOrEqual(after + SKEW_MS);
+          }
+        }
+      });
+
+      it('filters by workflow', async () => {
+        await seed();
+        expect(await store.list({ workflow: 'billing' })).toEqual([
+          row('run-c', 'billing', 'completed', 3_000),
+          row('run-d', 'billing', 'failed', 4_000),
+        ]);
+        expect(await store.list({ workflow: 'nope' })).toEqual([]);
+      });
+
+      it('filters by status', async () => {
+        await seed();
+        expect(await store.list({ status: 'completed' })).toEqual([
+          row('run-b', 'orders', 'completed', 2_000),
+          row('run-c', 'billing', 'completed', 3_000),
+        ]);
+        expect(await store.list({ status: 'waiting' })).toEqual([]);
+      });
+
+      it('filters by workflow and status together', async () => {
+        await seed();
+        expect(await store.list({ workflow: 'orders', status: 'completed' })).toEqual([
+          row('run-b', 'orders', 'completed', 2_000),
+        ]);
+      });
+
+      it('moves a run to the end when it is saved again (updatedAt is the last save)', async (ctx) => {
+        const clock = h.clock;
+        if (!clock) return ctx.skip('the store stamps updatedAt with its own clock');
+        await seed();
+        await saveAt(5_000, makeSnapshot({ runId: 'run-a', workflow: 'orders', status: 'paused' }));
+        expect(await store.list({ workflow: 'orders' })).toEqual([
+          row('run-b', 'orders', 'completed', 2_000),
+          row('run-a', 'orders', 'paused', 5_000),
+        ]);
+      });
+
+      it('orders runs saved in the same millisecond by runId', async (ctx) => {
+        const clock = h.clock;
+        if (!clock) return ctx.skip('the store stamps updatedAt with its own clock');
+        for (const runId of ['z', 'm', 'a']) await saveAt(7_000, makeSnapshot({ runId }));
+        expect(await ids()).toEqual(['a', 'm', 'z']);
+      });
+    });
+
+    describe('delete', () => {
+      it('deletes a run so it no longer loads or lists', async () => {
+        await seed();
+        await store.delete('run-b');
+        expect(await store.load('run-b')).toBeUndefined();
+        expect(await ids()).toEqual(['run-a', 'run-c', 'run-d']);
+      });
+
+      it('deleting an id that does not exist resolves and changes nothing', async () => {
+        await seed();
+        await expect(store.delete('never-saved')).resolves.toBeUndefined();
+        expect(await ids()).toEqual(['run-a', 'run-b', 'run-c', 'run-d']);
+      });
+    });
+
+    describe('prune', () => {
+      it('prunes by status and resolves how many runs it removed', async () => {
+        await seed();
+        expect(await store.prune({ status: 'completed' })).toBe(2);
+        expect(await ids()).toEqual(['run-a', 'run-d']);
+        expect(await store.load('run-b')).toBeUndefined();
+      });
+
+      it('prunes nothing and resolves 0 when nothing matches', async () => {
+        await seed();
+        expect(await store.prune({ status: 'aborted' })).toBe(0);
+        expect(await store.prune({ olderThan: 0 })).toBe(0);
+        expect(await ids()).toEqual(['run-a', 'run-b', 'run-c', 'run-d']);
+      });
+
+      it('prunes every run saved before olderThan', async () => {
+        await seed();
+        expect(await store.prune({ olderThan: Date.now() + SKEW_MS })).toBe(4);
+        expect(await store.list()).toEqual([]);
+      });
+
+      it('prunes by olderThan and status together', async () => {
+        await seed();
+        expect(await store.prune({ olderThan: Date.now() + SKEW_MS, status: 'completed' })).toBe(2);
+        expect(await store.prune({ olderThan: 0, status: 'running' })).toBe(0);
+        expect(await ids()).toEqual(['run-a', 'run-d']);
+      });
+
+      it('removes every run when given no filter', async () => {
+        await seed();
+        expect(await store.prune()).toBe(4);
+        expect(await store.list()).toEqual([]);
+        expect(await store.prune({})).toBe(0);
+      });
+
+      it('keeps a run whose updatedAt equals olderThan (strictly older only)', async (ctx) => {
+        const clock = h.clock;
+        if (!clock) return ctx.skip('the store stamps updatedAt with its own clock');
+        await seed();
+        expect(await store.prune({ olderThan: 3_000 })).toBe(2);
+        expect(await store.list()).toEqual([
+          row('run-c', 'billing', 'completed', 3_000),
+          row('run-d', 'billing', 'failed', 4_000),
+        ]);
+      });
+    });
+
+    describe('concurrency', () => {
+      it('50 concurrent saves of different runs all load back', async () => {
+        const snapshots = Array.from({ length: 50 }, (_, i) =>
+          makeSnapshot({ runId: `par-${String(i).padStart(2, '0')}`, seq: i, state: { i } }),
+        );
+        await Promise.all(snapshots.map((s) => store.save(s)));
+        const loaded = await Promise.all(snapshots.map((s) => store.load(s.runId)));
+        expect(loaded).toStrictEqual(snapshots.map(viaJson));
+        expect((await ids()).sort()).toEqual(snapshots.map((s) => s.runId));
+      });
+
+      it('concurrent saves of one run leave a loadable snapshot equal to one of them', async () => {
+        const versions = Array.from({ length: 20 }, (_, i) =>
+          makeSnapshot({ runId: 'contended', seq: i, state: { writer: i } }),
+        );
+        await Promise.all(versions.map((s) => store.save(s)));
+        const loaded = await store.load('contended');
+        expect(versions.map(viaJson)).toContainEqual(loaded);
+        expect(await ids()).toEqual(['contended']);
+      });
+    });
+  });
+}

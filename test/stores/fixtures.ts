@@ -1,0 +1,55 @@
+import type { Snapshot } from '../../src/snapshot/schema.js';
+
+/**
+ * A valid version-1 snapshot with every field filled in, so round-trip tests exercise all of them.
+ * `history` entries carry the snapshot's `runId`, also when `overrides.runId` changes it.
+ *
+ * @example
+ * ```ts
+ * const snap = makeSnapshot({ runId: 'r1', status: 'paused', state: { n: 2 } });
+ * ```
+ */
+export function makeSnapshot(overrides: Partial<Snapshot> = {}): Snapshot {
+  const runId = overrides.runId ?? 'run-1';
+  const at = 1_700_000_000_000;
+  const start = { id: 'env-1', event: { type: 'Start', data: { orderId: 42 } }, at };
+  const item = { id: 'env-2', event: { type: 'Item', data: { sku: 'A-1', qty: 2 } }, source: 'split', at: at + 10 };
+  return {
+    version: 1,
+    workflow: 'orders',
+    workflowVersion: 'a1b2c3d4',
+    runId,
+    status: 'running',
+    createdAt: at,
+    input: { orderId: 42 },
+    state: { count: 1, tags: ['new'], nested: { ok: true, note: null } },
+    pending: [{ ...item, id: 'env-3', to: 'price' }],
+    inFlight: [{ step: 'price', invocationId: 'inv-1', envelope: item }],
+    collected: { Item: [item.event] },
+    waiting: [
+      { requestId: 'inv-1:1', prompt: 'Approve?', metadata: { by: 'ops' }, deadline: at + 60_000, remainingMs: 59_000 },
+      { requestId: 'inv-2:1', prompt: 'Colour?', metadata: null, routed: true },
+    ],
+    answered: { 'inv-0:1': 'yes' },
+    seq: 3,
+    elapsedMs: 120,
+    history: [
+      { kind: 'run_started', runId, seq: 1, at, workflow: 'orders', input: { orderId: 42 } },
+      { kind: 'event_routed', runId, seq: 2, at: at + 1, event: start.event, steps: ['split'] },
+      { kind: 'step_started', runId, seq: 3, at: at + 2, step: 'split', invocationId: 'inv-0', type: 'Start', attempt: 1 },
+    ],
+    metadata: { tenant: 'acme' },
+    ...overrides,
+  };
+}
+
+/** A settable clock for stores that take `{ now }`, so `updatedAt` is exact and tests never sleep. */
+export function manualClock(start = 1_000): { now: () => number; set(ms: number): void } {
+  let current = start;
+  return {
+    now: () => current,
+    set(ms: number) {
+      current = ms;
+    },
+  };
+}
