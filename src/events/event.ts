@@ -50,13 +50,26 @@ export function event<N extends string>(type: N, schema?: z.ZodType): EventType<
     type,
     schema,
     of(data: unknown) {
-      return { type, data: schema === undefined ? data : validate(type, schema, data) };
+      const ev = { type, data: schema === undefined ? data : validate(type, schema, data) };
+      validated.add(ev);
+      return ev;
     },
     is(ev: unknown): ev is WorkflowEvent<unknown, N> {
       if (!isEvent(ev) || ev.type !== type) return false;
       return schema === undefined || schema.safeParse(ev.data).success;
     },
   };
+}
+
+/** Events built by `.of()` are already checked; routing skips re-validating them. */
+const validated = new WeakSet<object>();
+
+/** Check a plain event's data against `schema` unless `.of()` already did; returns the event or throws `invalid_event`. */
+export function checkEvent(ev: WorkflowEvent, schema: z.ZodType | undefined): WorkflowEvent {
+  if (schema === undefined || validated.has(ev)) return ev;
+  const checked = { type: ev.type, data: validate(ev.type, schema, ev.data) };
+  validated.add(checked);
+  return checked;
 }
 
 function validate(type: string, schema: z.ZodType, data: unknown): unknown {

@@ -1,0 +1,781 @@
+import {
+  AsyncSubject,
+  asapScheduler,
+  asyncScheduler,
+  BehaviorSubject,
+  catchError,
+  defer,
+  EMPTY,
+  first,
+  groupBy,
+  map,
+  mergeMap,
+  Observable,
+  Subject,
+  Subscription,
+  tap,
+  type SchedulerLike,
+} from 'rxjs';
+import { v4 as uuid } from 'uuid';
+import { StateStore } from '../context/state.js';
+import type { InputRequestOptions, StepContext } from '../context/types.js';
+import { describeThrown, WorkflowError } from '../errors/WorkflowError.js';
+import type { Envelope } from '../events/envelope.js';
+import { checkEvent, InputRequestEvent, InputResponseEvent, isEvent, StartEvent, StopEvent, type WorkflowEvent } from '../events/event.js';
+import { deepFreeze } from '../events/freeze.js';
+import type { Snapshot, WaitingEntry } from '../snapshot/schema.js';
+import type { RunEvent } from '../telemetry/runEvent.js';
+import type { StepDef } from '../workflow/types.js';
+import type { WorkflowSpec } from '../workflow/spec.js';
+import { EventLog } from './eventLog.js';
+import { invokeStep, type StepOutput } from './invokeStep.js';
+import { budgetTimer, Stopwatch } from './operators/budgetTimer.js';
+import { deadline } from './operators/deadline.js';
+import { highestInFrame } from './operators/highestInFrame.js';
+import { retryWithBackoff } from './operators/retryWithBackoff.js';
+import { Queue } from './queue.js';
+import { initialControl, OUTCOME_RANK, reduce, type Control, type ControlAction, type Outcome } from './reducer.js';
+import type { RunHandle } from './RunHandle.js';
+import { isTerminal, type RunStatus } from './status.js';
+
+/** One started invocation of a step (from its first attempt until it settles). */
+interface Invocation {
+  readonly id: string;
+  readonly step: StepDef;
+  readonly envelope: Envelope;
+  readonly startedAt: number;
+  attempt: number;
+  /** Input requests made by the current attempt (the `n` of `<invocationId>:<n>`). */
+  requests: number;
+  /** Open requests this invocation is parked on; a parked invocation counts as settled for pause. */
+  parked: number;
+  controller: AbortController;
+  settled: boolean;
+}
+
+/** An open input request. */
+interface Request extends WaitingEntry {
+  invocation?: Invocation;
+  resolve?: (response: unknown) => void;
+  reject?: (error: WorkflowError) => void;
+  timer?: Subscription;
+  watch?: Stopwatch;
+}
+
+interface Emission extends StepOutput {
+  invocation: Invocation;
+}
+
+/** Where a run starts from: a fresh input, or a snapshot being resumed. */
+export type RunStart =
+  | { kind: 'new'; input: unknown; runId?: string; state?: Record<string, unknown>; replay?: number }
+  | { kind: 'resume'; snapshot: Snapshot };
+
+/**
+ * The run loop. Envelopes wait in `queue` behind the pause gate; `pump` dispatches them one at a time
+ * (a trampoline, so a synchronous chain of any length never grows the stack) onto the `bus`, which
+ * `groupBy`s them by addressed step into one `mergeMap` per step whose `concurrent` argument is the step's
+ * limit. Step errors, the StopEvent and the workflow timeout race through `highestInFrame`; abort ends at once.
+ */
+export class Run implements RunHandle {
+  readonly id: string;
+  private readonly spec: WorkflowSpec;
+  private readonly scheduler: SchedulerLike;
+  /** Zero-delay work: a microtask instead of a macrotask under the default scheduler. */
+  private readonly soon: SchedulerLike;
+  private readonly log: EventLog;
+  private readonly state: StateStore;
+  private readonly input: unknown;
+  private readonly createdAt: number;
+  private readonly metadata: Record<string, unknown>;
+
+  private readonly bus = new Subject<Envelope>();
+  private readonly gate = new BehaviorSubject<boolean>(true);
+  private readonly outcomes = new Subject<Outcome>();
+  private readonly queue = new Queue<Envelope>();
+  /** Delivered to a step but not started: held back by its concurrency limit or the pause gate. */
+  private readonly held = new Map<string, Envelope>();
+  private readonly inFlight = new Map<string, Invocation>();
+  private readonly waiting = new Map<string, Request>();
+  private readonly answered = new Map<string, unknown>();
+  private readonly collected: Record<string, WorkflowEvent[]>;
+  private readonly clock: Stopwatch;
+  private readonly subscription = new Subscription();
+  private readonly statusSubject: BehaviorSubject<RunStatus>;
+  private readonly resultSubject = new AsyncSubject<unknown>();
+  private control: Control = initialControl;
+  private parked = 0;
+  private pumping = false;
+  private pauseWaiters: { resolve: (s: Snapshot) => void; reject: (e: unknown) => void }[] = [];
+  private finalSnapshot: Snapshot | undefined;
+  private resultPromise: Promise<unknown> | undefined;
+  private saving: Promise<void> | undefined;
+  private saveAgain = false;
+  private failedSaves = 0;
+
+  constructor(spec: WorkflowSpec, start: RunStart) {
+    this.spec = spec;
+    this.scheduler = spec.options.scheduler ?? asyncScheduler;
+    this.soon = this.scheduler === asyncScheduler ? asapScheduler : this.scheduler;
+    const now = () => this.scheduler.now();
+    const replay = (start.kind === 'new' ? start.replay : undefined) ?? spec.options.replay ?? 10_000;
+    const history = spec.options.history ?? true;
+
+    if (start.kind === 'new') {
+      this.id = start.runId ?? uuid();
+      this.input = start.input;
+      this.createdAt = now();
+      this.metadata = {};
+      this.state = new StateStore(start.state);
+      this.collected = {};
+      this.clock = new Stopwatch(now);
+      this.log = new EventLog({ runId: this.id, now, replay, history });
+      this.statusSubject = new BehaviorSubject<RunStatus>('running');
+      this.log.emit({ kind: 'run_started', workflow: spec.name, input: start.input });
+      this.queue.push(this.envelope(StartEvent.of(start.input)));
+    } else {
+      const snap = start.snapshot;
+      this.id = snap.runId;
+      this.input = snap.input;
+      this.createdAt = snap.createdAt;
+      this.metadata = { ...snap.metadata };
+      this.state = new StateStore(snap.state);
+      this.collected = Object.fromEntries(Object.entries(snap.collected).map(([t, evs]) => [t, evs.map(freeze)]));
+      this.clock = new Stopwatch(now, snap.elapsedMs);
+      this.log = new EventLog({ runId: this.id, now, replay, history, carried: snap.history, seq: snap.seq });
+      this.statusSubject = new BehaviorSubject<RunStatus>('running');
+      for (const [id, response] of Object.entries(snap.answered)) this.answered.set(id, response);
+      // In-flight invocations are re-delivered to their step first (at-least-once), then pending in order.
+      for (const entry of snap.inFlight) this.queue.push(freezeEnvelope({ ...entry.envelope, to: entry.step }));
+      for (const env of snap.pending) this.queue.push(freezeEnvelope(env));
+      this.log.emit({ kind: 'run_resumed' });
+      for (const entry of snap.waiting) this.restoreRequest(entry);
+    }
+
+    this.connect();
+    // Never dispatch synchronously: a subscriber attached right after run() sees every event.
+    this.subscription.add(this.soon.schedule(() => this.pump()));
+  }
+
+  // ── the loop ────────────────────────────────────────────────────────────────────────────────────
+
+  private connect(): void {
+    this.subscription.add(
+      this.bus
+        .pipe(
+          groupBy((env) => env.to as string),
+          mergeMap((group) => {
+            const step = this.spec.stepsByName.get(group.key) as StepDef;
+            return step.kind === 'pipe'
+              ? this.pipeStep(step, group)
+              : group.pipe(mergeMap((env) => this.invocation(step, env), step.concurrency));
+          }),
+        )
+        .subscribe((emission) => this.accept(emission)),
+    );
+
+    this.subscription.add(
+      this.outcomes
+        .pipe(highestInFrame((o) => OUTCOME_RANK[o.status], this.soon))
+        .subscribe((outcome) => this.finish(outcome)),
+    );
+
+    const timeout = this.spec.options.timeout === undefined ? 300_000 : this.spec.options.timeout;
+    if (timeout !== null) {
+      this.subscription.add(
+        this.statusSubject
+          .pipe(
+            map((s) => s === 'running'),
+            budgetTimer(timeout, this.scheduler, this.clock),
+          )
+          .subscribe(() =>
+            this.propose({
+              status: 'timed_out',
+              error: new WorkflowError('timeout', `workflow '${this.spec.name}' timed out after ${timeout}ms`, {
+                details: { timeout },
+              }),
+            }),
+          ),
+      );
+    }
+  }
+
+  /** Dispatch queued envelopes while the gate is open; re-entrant calls just return (trampoline). */
+  private pump(): void {
+    if (this.pumping) return;
+    this.pumping = true;
+    try {
+      while (this.gate.value && !this.control.closing && this.queue.length > 0) {
+        this.dispatch(this.queue.shift() as Envelope);
+      }
+    } finally {
+      this.pumping = false;
+    }
+    this.settle();
+  }
+
+  private dispatch(env: Envelope): void {
+    if (env.to !== undefined) return this.deliver(env);
+    const ev = env.event;
+    if (ev.type === StopEvent.type) {
+      this.routed(env, []);
+      const result = (ev.data as { result?: unknown } | undefined)?.result;
+      return this.propose({ status: 'completed', result });
+    }
+    if (ev.type === InputRequestEvent.type) {
+      this.routed(env, []);
+      return this.openRoutedRequest(ev.data as WaitingEntry & { timeout?: number });
+    }
+    const steps = this.spec.routes.get(ev.type);
+    if (steps === undefined) {
+      return this.propose({
+        status: 'failed',
+        error: new WorkflowError('no_handler', `no step accepts events of type '${ev.type}'`, {
+          details: { type: ev.type, ...(env.source === undefined ? {} : { source: env.source }) },
+        }),
+      });
+    }
+    (this.collected[ev.type] ??= []).push(ev);
+    this.routed(env, steps.map((s) => s.name));
+    for (const step of steps) this.deliver({ ...env, to: step.name });
+  }
+
+  private routed(env: Envelope, steps: string[]): void {
+    this.log.emit(
+      env.source === undefined
+        ? { kind: 'event_routed', event: env.event, steps }
+        : { kind: 'event_routed', event: env.event, source: env.source, steps },
+    );
+  }
+
+  private deliver(env: Envelope): void {
+    this.held.set(invocationId(env), env);
+    this.bus.next(env);
+  }
+
+  /** One invocation: waits for the gate, then runs its attempts with timeout and retry. */
+  private invocation(step: StepDef, env: Envelope): Observable<Emission> {
+    return defer(() => {
+      if (!this.gate.value) {
+        return this.gate.pipe(
+          first(Boolean),
+          mergeMap(() => this.invocation(step, env)),
+        );
+      }
+      const inv = this.begin(step, env);
+      let attempt$ = defer(() => {
+        inv.attempt++;
+        inv.requests = 0;
+        inv.controller = new AbortController();
+        if (inv.attempt > 1) this.emitStep(inv, 'step_started', { attempt: inv.attempt });
+        return invokeStep(step.handler as NonNullable<StepDef['handler']>, env.event, this.context(inv));
+      });
+      if (step.timeout !== undefined) {
+        const ms = step.timeout;
+        attempt$ = attempt$.pipe(
+          deadline(ms, this.scheduler, () => {
+            inv.controller.abort();
+            return new WorkflowError('step_timeout', `step '${step.name}' timed out after ${ms}ms`, {
+              step: step.name,
+              details: { timeout: ms },
+            });
+          }),
+        );
+      }
+      if (step.retry !== undefined && step.retry.retries > 0) {
+        attempt$ = attempt$.pipe(
+          retryWithBackoff(step.retry, this.scheduler, (error, failedAttempt) => {
+            inv.controller.abort();
+            this.emitStep(inv, 'step_retried', { attempt: failedAttempt, error: errorInfo(error) });
+          }),
+        );
+      }
+      return attempt$.pipe(
+        map((output): Emission => ({ ...output, invocation: inv })),
+        tap({ complete: () => this.complete(inv) }),
+        catchError((error: unknown) => {
+          this.fail(inv, error);
+          return EMPTY;
+        }),
+      );
+    });
+  }
+
+  private pipeStep(step: StepDef, group: Observable<Envelope>): Observable<Emission> {
+    const inv = this.begin(step, { id: 'pipe', event: StartEvent.of(null), at: this.scheduler.now(), to: step.name });
+    this.inFlight.delete(inv.id); // a pipe step lives as long as the run; it is never "in flight"
+    const events$ = group.pipe(
+      tap((env) => this.held.delete(invocationId(env))),
+      map((env) => env.event),
+    );
+    const operator = step.operator as (events$: Observable<WorkflowEvent>, ctx: StepContext) => Observable<WorkflowEvent>;
+    return defer(() => operator(events$, this.context(inv))).pipe(
+      map((ev): Emission => ({ events: [ev], last: false, invocation: inv })),
+      catchError((error: unknown) => {
+        this.fail(inv, error);
+        return EMPTY;
+      }),
+    );
+  }
+
+  private begin(step: StepDef, env: Envelope): Invocation {
+    const id = invocationId(env);
+    this.held.delete(id);
+    const inv: Invocation = {
+      id,
+      step,
+      envelope: env,
+      startedAt: this.scheduler.now(),
+      attempt: 0,
+      requests: 0,
+      parked: 0,
+      controller: new AbortController(),
+      settled: false,
+    };
+    this.inFlight.set(id, inv);
+    this.emitStep(inv, 'step_started', { attempt: 1 });
+    return inv;
+  }
+
+  /** Outputs of a step. A final batch settles its invocation first, so no snapshot shows both. */
+  private accept({ invocation: inv, events, last }: Emission): void {
+    if (last) this.complete(inv);
+    for (const ev of events) this.enqueue(ev, inv.step);
+    this.pump();
+  }
+
+  private complete(inv: Invocation): void {
+    if (inv.settled) return;
+    this.release(inv);
+    this.emitStep(inv, 'step_completed', { durationMs: this.scheduler.now() - inv.startedAt });
+    this.pump();
+  }
+
+  private fail(inv: Invocation, thrown: unknown): void {
+    if (inv.settled) return;
+    this.release(inv);
+    const error =
+      thrown instanceof WorkflowError && (thrown.code === 'step_timeout' || thrown.code === 'invalid_event')
+        ? thrown
+        : new WorkflowError('step_failed', `step '${inv.step.name}' failed: ${describeThrown(thrown)}`, {
+            step: inv.step.name,
+            cause: thrown,
+          });
+    this.emitStep(inv, 'step_failed', { error: error.toInfo(), durationMs: this.scheduler.now() - inv.startedAt });
+    this.propose({ status: 'failed', error });
+    this.settle();
+  }
+
+  private release(inv: Invocation): void {
+    inv.settled = true;
+    if (inv.parked > 0) this.parked--;
+    this.inFlight.delete(inv.id);
+    for (let n = 1; n <= inv.requests; n++) this.answered.delete(`${inv.id}:${n}`);
+  }
+
+  /** Route an event a step produced (returned or `ctx.send`), checking it first. */
+  private enqueue(value: unknown, step: StepDef | undefined): void {
+    if (isTerminal(this.control.status)) return;
+    try {
+      this.queue.push(this.envelope(this.check(value, step), step?.name));
+    } catch (error) {
+      this.propose({ status: 'failed', error: error as WorkflowError });
+    }
+  }
+
+  private check(value: unknown, step: StepDef | undefined): WorkflowEvent {
+    const where = step === undefined ? 'run.send()' : `step '${step.name}'`;
+    const stepInfo = step === undefined ? {} : { step: step.name };
+    if (!isEvent(value)) {
+      throw new WorkflowError('invalid_event', `${where} produced ${describeThrown(value)}, which is not an event`, stepInfo);
+    }
+    if (step?.emits !== undefined && !step.emits.has(value.type)) {
+      throw new WorkflowError(
+        'invalid_event',
+        `${where} emitted '${value.type}', which is not in its emits [${[...step.emits].join(', ')}]`,
+        { ...stepInfo, details: { type: value.type } },
+      );
+    }
+    try {
+      return checkEvent(value, this.spec.schemas.get(value.type));
+    } catch (error) {
+      const e = error as WorkflowError;
+      throw new WorkflowError('invalid_event', `${where}: ${e.message}`, { ...stepInfo, cause: e.cause });
+    }
+  }
+
+  private envelope(event: WorkflowEvent, source?: string): Envelope {
+    const env = { id: uuid(), event: freeze(event), at: this.scheduler.now() };
+    return source === undefined ? env : { ...env, source };
+  }
+
+  // ── status, pause, outcomes ─────────────────────────────────────────────────────────────────────
+
+  private apply(action: ControlAction): void {
+    const before = this.control.status;
+    this.control = reduce(this.control, action);
+    if (this.control.status !== before) this.statusSubject.next(this.control.status);
+  }
+
+  /** After any change of work: recompute status, release pause waiters, checkpoint. */
+  private settle(): void {
+    if (isTerminal(this.control.status)) return;
+    const active = this.inFlight.size - this.parked;
+    this.apply({
+      type: 'activity',
+      busy: active > 0 || this.queue.length > 0 || this.held.size > 0,
+      waiting: this.waiting.size > 0,
+    });
+    if (this.control.paused && active === 0 && this.pauseWaiters.length > 0) this.releasePauseWaiters();
+    if (this.spec.options.store !== undefined) this.checkpoint();
+  }
+
+  private propose(outcome: Outcome): void {
+    if (isTerminal(this.control.status)) return;
+    this.apply({ type: 'closing' });
+    this.outcomes.next(outcome);
+  }
+
+  private finish(outcome: Outcome): void {
+    if (isTerminal(this.control.status)) return;
+    this.clock.set(false);
+    this.apply({ type: 'end', outcome });
+    for (const inv of this.inFlight.values()) inv.controller.abort(outcomeError(outcome));
+    for (const req of this.waiting.values()) req.timer?.unsubscribe();
+    this.subscription.unsubscribe();
+    this.gate.complete();
+    if (outcome.status === 'completed') this.log.emit({ kind: 'run_completed', result: outcome.result });
+    else this.log.emit({ kind: `run_${outcome.status}`, error: outcome.error.toInfo() });
+    this.finalSnapshot = this.snapshot();
+    this.log.close();
+    this.statusSubject.complete();
+    const waiters = this.pauseWaiters;
+    this.pauseWaiters = [];
+    for (const w of waiters) w.reject(outcomeError(outcome));
+    if (outcome.status === 'completed') {
+      this.resultSubject.next(outcome.result);
+      this.resultSubject.complete();
+    } else {
+      this.resultSubject.error(outcome.error);
+    }
+    if (this.spec.options.store !== undefined) this.checkpoint();
+  }
+
+  private releasePauseWaiters(): void {
+    const snapshot = this.snapshot();
+    const waiters = this.pauseWaiters;
+    this.pauseWaiters = [];
+    for (const w of waiters) w.resolve(snapshot);
+  }
+
+  // ── checkpoints ─────────────────────────────────────────────────────────────────────────────────
+
+  /** Save the latest snapshot; saves never overlap, and a change during a save triggers one more. */
+  private checkpoint(): void {
+    if (this.saving !== undefined) {
+      this.saveAgain = true;
+      return;
+    }
+    const store = this.spec.options.store;
+    if (store === undefined) return;
+    const snapshot = this.snapshot();
+    this.saving = Promise.resolve()
+      .then(() => store.save(snapshot))
+      .then(
+        () => {
+          this.failedSaves = 0;
+          if (!isTerminal(this.control.status)) this.log.emit({ kind: 'checkpoint_saved' });
+        },
+        (error: unknown) => this.saveFailed(error),
+      )
+      .finally(() => {
+        this.saving = undefined;
+        if (this.saveAgain) {
+          this.saveAgain = false;
+          this.checkpoint();
+        }
+      });
+  }
+
+  private saveFailed(thrown: unknown): void {
+    this.failedSaves++;
+    const error =
+      thrown instanceof WorkflowError
+        ? thrown
+        : new WorkflowError('store_failed', `checkpoint failed: ${describeThrown(thrown)}`, { cause: thrown });
+    if (isTerminal(this.control.status)) return;
+    this.log.emit({ kind: 'checkpoint_failed', error: { code: error.code, message: error.message }, consecutive: this.failedSaves });
+    if (this.failedSaves >= 3) {
+      this.finish({
+        status: 'failed',
+        error: new WorkflowError('store_failed', `${this.failedSaves} checkpoints in a row failed: ${error.message}`, {
+          cause: thrown,
+        }),
+      });
+    }
+  }
+
+  async flush(): Promise<void> {
+    while (this.saving !== undefined) await this.saving;
+  }
+
+  // ── input requests ──────────────────────────────────────────────────────────────────────────────
+
+  private openRequest(entry: WaitingEntry, timeout: number | undefined): Request {
+    const req: Request = { ...entry };
+    if (timeout !== undefined) {
+      req.deadline = this.scheduler.now() + timeout;
+      req.remainingMs = timeout;
+    }
+    this.waiting.set(req.requestId, req);
+    this.armDeadline(req);
+    this.log.emit({
+      kind: 'input_requested',
+      requestId: req.requestId,
+      prompt: req.prompt,
+      metadata: req.metadata,
+      ...(req.deadline === undefined ? {} : { deadline: req.deadline }),
+    });
+    return req;
+  }
+
+  private restoreRequest(entry: WaitingEntry): void {
+    const req: Request = { ...entry };
+    this.waiting.set(req.requestId, req);
+    this.armDeadline(req);
+  }
+
+  /** The deadline clock runs only while the run is not paused. */
+  private armDeadline(req: Request): void {
+    if (req.remainingMs === undefined) return;
+    req.watch = new Stopwatch(() => this.scheduler.now());
+    const budget = req.remainingMs;
+    req.timer = this.statusSubject
+      .pipe(
+        map((s) => s !== 'paused'),
+        budgetTimer(budget, this.scheduler, req.watch),
+      )
+      .subscribe(() => this.expire(req));
+    this.subscription.add(req.timer);
+  }
+
+  private expire(req: Request): void {
+    this.waiting.delete(req.requestId);
+    const error = new WorkflowError('input_timeout', `input request '${req.requestId}' expired`, {
+      details: { requestId: req.requestId },
+    });
+    if (req.routed === true) this.propose({ status: 'failed', error });
+    else if (req.reject !== undefined) {
+      this.unpark(req);
+      req.reject(error);
+    }
+    this.settle();
+  }
+
+  private openRoutedRequest(data: { requestId: string; prompt: string; metadata?: unknown; timeout?: number }): void {
+    if (this.waiting.has(data.requestId)) return;
+    this.openRequest({ requestId: data.requestId, prompt: data.prompt, metadata: data.metadata ?? null, routed: true }, data.timeout);
+  }
+
+  private requestInput(inv: Invocation, prompt: string, options: InputRequestOptions = {}): Promise<unknown> {
+    const requestId = `${inv.id}:${++inv.requests}`;
+    if (isTerminal(this.control.status)) return Promise.reject(outcomeError(this.control.outcome as Outcome));
+    if (this.answered.has(requestId)) return Promise.resolve(this.answered.get(requestId));
+    return new Promise((resolve, reject) => {
+      const req =
+        this.waiting.get(requestId) ?? this.openRequest({ requestId, prompt, metadata: options.metadata ?? null }, options.timeout);
+      req.invocation = inv;
+      req.resolve = resolve;
+      req.reject = reject;
+      if (inv.parked++ === 0) this.parked++;
+      this.settle();
+    });
+  }
+
+  private unpark(req: Request): void {
+    const inv = req.invocation;
+    if (inv === undefined || inv.settled) return;
+    if (--inv.parked === 0) this.parked--;
+  }
+
+  respond(requestId: string, response: unknown): void {
+    if (isTerminal(this.control.status)) {
+      throw new WorkflowError('not_running', `run ${this.id} has ended (${this.control.status}); nothing to respond to`);
+    }
+    const req = this.waiting.get(requestId);
+    if (req === undefined) {
+      throw new WorkflowError('unknown_request', `no open input request '${requestId}' in run ${this.id}`, {
+        details: { requestId },
+      });
+    }
+    this.waiting.delete(requestId);
+    req.timer?.unsubscribe();
+    this.log.emit({ kind: 'input_received', requestId });
+    if (req.routed === true) {
+      this.queue.push(this.envelope(InputResponseEvent.of({ requestId, response }), 'input'));
+    } else {
+      this.answered.set(requestId, response);
+      if (req.resolve !== undefined) {
+        this.unpark(req);
+        req.resolve(response);
+      }
+    }
+    this.pump();
+  }
+
+  // ── the step context ────────────────────────────────────────────────────────────────────────────
+
+  private context(inv: Invocation): StepContext {
+    const run = this;
+    return {
+      runId: this.id,
+      workflowName: this.spec.name,
+      signal: inv.controller.signal,
+      invocationId: inv.id,
+      attempt: inv.attempt,
+      state: this.state,
+      send(event) {
+        run.enqueue(event, inv.step);
+        run.pump();
+      },
+      write(event) {
+        if (!isTerminal(run.control.status)) run.log.emit({ kind: 'stream', event: freeze(event), step: inv.step.name });
+      },
+      collect(type, n) {
+        const buffer = run.collected[type.type];
+        if (buffer === undefined || buffer.length < n) return undefined;
+        return buffer.splice(0, n) as never;
+      },
+      requestInput<R>(prompt: string, options?: InputRequestOptions) {
+        return run.requestInput(inv, prompt, options) as Promise<R>;
+      },
+    };
+  }
+
+  private emitStep(
+    inv: Invocation,
+    kind: 'step_started' | 'step_completed' | 'step_failed' | 'step_retried',
+    extra: Record<string, unknown>,
+  ): void {
+    this.log.emit({ kind, step: inv.step.name, invocationId: inv.id, type: inv.envelope.event.type, ...extra } as never);
+  }
+
+  // ── the public handle ───────────────────────────────────────────────────────────────────────────
+
+  get status(): RunStatus {
+    return this.control.status;
+  }
+
+  get events$(): Observable<RunEvent> {
+    return this.log.events$;
+  }
+
+  get status$(): Observable<RunStatus> {
+    return this.statusSubject.asObservable();
+  }
+
+  get result$(): Observable<unknown> {
+    return this.resultSubject.asObservable();
+  }
+
+  get result(): Promise<unknown> {
+    this.resultPromise ??= new Promise((resolve, reject) => this.resultSubject.subscribe({ next: resolve, error: reject }));
+    return this.resultPromise;
+  }
+
+  pause(): Promise<Snapshot> {
+    if (isTerminal(this.control.status)) {
+      return Promise.reject(new WorkflowError('not_running', `run ${this.id} has ended (${this.control.status})`));
+    }
+    if (!this.control.paused) {
+      this.apply({ type: 'pause' });
+      this.gate.next(false);
+      this.log.emit({ kind: 'run_paused' });
+    }
+    return new Promise((resolve, reject) => {
+      this.pauseWaiters.push({ resolve, reject });
+      this.settle();
+    });
+  }
+
+  resume(): void {
+    if (!this.control.paused || isTerminal(this.control.status)) return;
+    if (this.pauseWaiters.length > 0) this.releasePauseWaiters();
+    this.apply({ type: 'resume' });
+    this.log.emit({ kind: 'run_resumed' });
+    this.gate.next(true);
+    this.pump();
+  }
+
+  abort(reason?: unknown): void {
+    if (isTerminal(this.control.status) || this.control.closing) return;
+    const details = reason === undefined ? {} : { details: { reason } };
+    this.finish({
+      status: 'aborted',
+      error: new WorkflowError('aborted', `run ${this.id} was aborted${reason === undefined ? '' : `: ${describeThrown(reason)}`}`, details),
+    });
+  }
+
+  send(event: WorkflowEvent): void {
+    if (isTerminal(this.control.status)) {
+      throw new WorkflowError('not_running', `run ${this.id} has ended (${this.control.status}); cannot send`);
+    }
+    this.queue.push(this.envelope(this.check(event, undefined)));
+    this.pump();
+  }
+
+  snapshot(): Snapshot {
+    if (this.finalSnapshot !== undefined) return this.finalSnapshot;
+    return {
+      version: 1,
+      workflow: this.spec.name,
+      workflowVersion: this.spec.version,
+      runId: this.id,
+      status: this.control.status,
+      createdAt: this.createdAt,
+      input: this.input,
+      state: this.state.toJSON(),
+      pending: [...this.held.values(), ...this.queue.toArray()],
+      inFlight: [...this.inFlight.values()].map((inv) => ({
+        step: inv.step.name,
+        invocationId: inv.id,
+        envelope: inv.envelope,
+      })),
+      collected: Object.fromEntries(Object.entries(this.collected).map(([type, evs]) => [type, [...evs]])),
+      waiting: [...this.waiting.values()].map(waitingEntry),
+      answered: Object.fromEntries(this.answered),
+      seq: this.log.seq,
+      elapsedMs: this.clock.elapsed(),
+      history: [...this.log.history],
+      metadata: { ...this.metadata },
+    };
+  }
+}
+
+/** Stable across retries and re-delivery: the envelope's id and the step it is addressed to. */
+function invocationId(env: Envelope): string {
+  return `${env.id}/${env.to as string}`;
+}
+
+function waitingEntry(req: Request): WaitingEntry {
+  const entry: WaitingEntry = { requestId: req.requestId, prompt: req.prompt, metadata: req.metadata };
+  if (req.deadline !== undefined) entry.deadline = req.deadline;
+  if (req.remainingMs !== undefined && req.watch !== undefined) {
+    entry.remainingMs = Math.max(0, req.remainingMs - req.watch.elapsed());
+  }
+  if (req.routed === true) entry.routed = true;
+  return entry;
+}
+
+function outcomeError(outcome: Outcome): WorkflowError {
+  return outcome.status === 'completed' ? new WorkflowError('not_running', 'the run completed') : outcome.error;
+}
+
+function errorInfo(error: unknown): { code: WorkflowError['code']; message: string } {
+  return error instanceof WorkflowError
+    ? { code: error.code, message: error.message }
+    : { code: 'step_failed', message: describeThrown(error) };
+}
+
+const freeze = <T>(value: T): T => deepFreeze(value);
+const freezeEnvelope = (env: Envelope): Envelope => deepFreeze(env);

@@ -1,0 +1,43 @@
+import type { Observable } from 'rxjs';
+import type { WorkflowEvent } from '../events/event.js';
+import type { Snapshot } from '../snapshot/schema.js';
+import type { RunEvent } from '../telemetry/runEvent.js';
+import type { RunStatus } from './status.js';
+
+/**
+ * A live run, returned by `wf.run()`, `wf.resume()` and `wf.resumeFrom()`.
+ *
+ * @example
+ * ```ts
+ * const run = wf.run('hello');
+ * run.events$.subscribe((e) => console.log(e.seq, e.kind));
+ * const snap = await run.pause();   // quiescent: in-flight steps have settled
+ * run.resume();
+ * console.log(await run.result);
+ * ```
+ */
+export interface RunHandle<R = unknown> {
+  readonly id: string;
+  /** The StopEvent's `result`; rejects with a `WorkflowError`. */
+  readonly result: Promise<R>;
+  /** Emits the result once, synchronously at the outcome, then completes; errors with the `WorkflowError`. */
+  readonly result$: Observable<R>;
+  /** Every RunEvent from the start of the run (bounded replay, `gap` when older ones were dropped); completes at the end. */
+  readonly events$: Observable<RunEvent>;
+  /** The current status on subscribe, then every change; completes when the run ends. */
+  readonly status$: Observable<RunStatus>;
+  readonly status: RunStatus;
+  /** Stop dispatching now; resolves with an exact snapshot once in-flight steps have settled. */
+  pause(): Promise<Snapshot>;
+  resume(): void;
+  /** End the run now as `aborted` (idempotent; nothing happens once the run has ended). */
+  abort(reason?: unknown): void;
+  /** Inject an event from outside (no `source`). */
+  send(event: WorkflowEvent): void;
+  /** Plain-JSON picture of the run right now, including pending and in-flight events. */
+  snapshot(): Snapshot;
+  /** Answer an open input request; unknown or expired ids throw `unknown_request`. */
+  respond(requestId: string, response: unknown): void;
+  /** Resolves once every checkpoint due so far has been written to the store (at once without a store). */
+  flush(): Promise<void>;
+}

@@ -1,0 +1,29 @@
+/** A FIFO with O(1) push and shift (Array#shift is O(n) on large arrays). */
+export class Queue<T> {
+  private items: T[] = [];
+  private head = 0;
+
+  get length(): number {
+    return this.items.length - this.head;
+  }
+
+  push(item: T): void {
+    this.items.push(item);
+  }
+
+  shift(): T | undefined {
+    if (this.head >= this.items.length) return undefined;
+    const item = this.items[this.head] as T;
+    this.items[this.head++] = undefined as T;
+    // Compact once the dead prefix dominates, so memory stays proportional to what is queued.
+    if (this.head > 1024 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+    return item;
+  }
+
+  toArray(): T[] {
+    return this.items.slice(this.head);
+  }
+}

@@ -1,0 +1,56 @@
+import type { z } from 'zod';
+import { WorkflowError } from '../errors/WorkflowError.js';
+import { InputRequestEvent, InputResponseEvent, StartEvent, StopEvent } from '../events/event.js';
+import type { StepDef, WorkflowOptions } from './types.js';
+
+/** Everything a run needs from its workflow, computed once per workflow object. */
+export interface WorkflowSpec {
+  readonly name: string;
+  readonly version: string;
+  readonly options: WorkflowOptions;
+  readonly steps: readonly StepDef[];
+  readonly stepsByName: ReadonlyMap<string, StepDef>;
+  /** Event type → accepting steps in registration order. */
+  readonly routes: ReadonlyMap<string, readonly StepDef[]>;
+  /** Event type → schema to check plain (not `.of()`-built) events against. */
+  readonly schemas: ReadonlyMap<string, z.ZodType>;
+}
+
+const BUILT_IN = [StartEvent, StopEvent, InputRequestEvent, InputResponseEvent];
+
+/** Validate and index a workflow; throws `invalid_workflow`. */
+export function compile(name: string, options: WorkflowOptions, steps: readonly StepDef[]): WorkflowSpec {
+  if (steps.length === 0) throw invalid(name, 'it has no steps');
+  const stepsByName = new Map<string, StepDef>();
+  const routes = new Map<string, StepDef[]>();
+  const schemas = new Map<string, z.ZodType>();
+  for (const t of BUILT_IN) if (t.schema !== undefined) schemas.set(t.type, t.schema);
+  for (const step of steps) {
+    if (stepsByName.has(step.name)) throw invalid(name, `two steps are named '${step.name}'`);
+    stepsByName.set(step.name, step);
+    for (const type of step.accepts) {
+      const list = routes.get(type) ?? [];
+      list.push(step);
+      routes.set(type, list);
+    }
+    for (const [type, schema] of step.schemas) if (!schemas.has(type)) schemas.set(type, schema);
+  }
+  if (!routes.has(StartEvent.type)) throw invalid(name, 'no step accepts StartEvent');
+  return { name, version: versionOf(steps), options, steps, stepsByName, routes, schemas };
+}
+
+function invalid(name: string, why: string): WorkflowError {
+  return new WorkflowError('invalid_workflow', `workflow '${name}' is invalid: ${why}`, { details: { workflow: name } });
+}
+
+/** A stable hash of step names and accepted types: a snapshot only resumes on the same shape. */
+export function versionOf(steps: readonly StepDef[]): string {
+  const text = JSON.stringify(steps.map((s) => [s.name, [...s.accepts].sort()]));
+  // FNV-1a, 32 bit: stable across processes and platforms, no dependency.
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return (hash >>> 0).toString(16).padStart(8, '0');
+}

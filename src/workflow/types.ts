@@ -1,0 +1,72 @@
+import type { Logger } from 'pino';
+import type { Observable, OperatorFunction, SchedulerLike } from 'rxjs';
+import type { z } from 'zod';
+import type { StepContext } from '../context/types.js';
+import type { EventType, WorkflowEvent } from '../events/event.js';
+import type { RetryPolicy } from '../run/operators/retryWithBackoff.js';
+import type { CheckpointStore } from '../stores/CheckpointStore.js';
+
+/** Something a step can accept: an EventType, or a bare type name (data then `unknown`). */
+export type Acceptable = EventType<any, string> | string;
+
+/** The event a step receives for a list of accepted types. */
+export type AcceptedEvent<A extends readonly Acceptable[]> = A[number] extends infer T
+  ? T extends EventType<infer D, infer N>
+    ? WorkflowEvent<D, N>
+    : T extends string
+      ? WorkflowEvent<unknown, T>
+      : never
+  : never;
+
+type Outputs = WorkflowEvent | readonly WorkflowEvent[] | void | undefined | null;
+
+/** What a handler may return: an event, an array, nothing, a Promise of those, or an Observable of events. */
+export type StepReturn = Outputs | Promise<Outputs> | Observable<WorkflowEvent>;
+
+export type StepHandler<E> = (event: E, ctx: StepContext) => StepReturn;
+
+export interface StepOptions<A extends readonly Acceptable[]> {
+  accepts: A;
+  /** Declared output types: anything else fails the run with `invalid_event`. */
+  emits?: readonly Acceptable[];
+  /** Most invocations of this step running at once (default unlimited). */
+  concurrency?: number;
+  /** ms per attempt before the step fails with `step_timeout`. */
+  timeout?: number;
+  retry?: RetryPolicy;
+}
+
+export interface PipeOptions<A extends readonly Acceptable[]> {
+  accepts: A;
+  emits?: readonly Acceptable[];
+}
+
+export type PipeOperator<E> = (events$: Observable<E>, ctx: StepContext) => Observable<WorkflowEvent>;
+
+export interface WorkflowOptions {
+  /** ms of running time (not paused or waiting) before the run fails `timeout`; default 300 000, `null` = none. */
+  timeout?: number | null;
+  /** Checkpoint after each dispatch, on pause and wait, and at the end. */
+  store?: CheckpointStore;
+  /** Keep the run's RunEvents for snapshots (default true). */
+  history?: boolean;
+  /** How many RunEvents `events$` replays to late subscribers (default 10 000). */
+  replay?: number;
+  /** Time source for every timer (default `asyncScheduler`); pass a TestScheduler for virtual time. */
+  scheduler?: SchedulerLike;
+  logger?: Logger;
+}
+
+/** Internal description of one step, whatever its kind. */
+export interface StepDef {
+  readonly name: string;
+  readonly kind: 'step' | 'pipe';
+  readonly accepts: readonly string[];
+  readonly emits: ReadonlySet<string> | undefined;
+  readonly concurrency: number;
+  readonly timeout: number | undefined;
+  readonly retry: RetryPolicy | undefined;
+  readonly schemas: ReadonlyMap<string, z.ZodType>;
+  readonly handler?: (event: WorkflowEvent, ctx: StepContext) => unknown;
+  readonly operator?: OperatorFunction<WorkflowEvent, WorkflowEvent> | PipeOperator<WorkflowEvent>;
+}

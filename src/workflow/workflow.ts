@@ -1,0 +1,222 @@
+import { Observable } from 'rxjs';
+import type { z } from 'zod';
+import { asStoreError, WorkflowError } from '../errors/WorkflowError.js';
+import type { EventType } from '../events/event.js';
+import { Run } from '../run/Run.js';
+import type { RunHandle } from '../run/RunHandle.js';
+import { isTerminal } from '../run/status.js';
+import { parseSnapshot, type Snapshot } from '../snapshot/schema.js';
+import type { CheckpointStore } from '../stores/CheckpointStore.js';
+import type { RunEvent } from '../telemetry/runEvent.js';
+import { compile, type WorkflowSpec } from './spec.js';
+import type {
+  Acceptable,
+  AcceptedEvent,
+  PipeOperator,
+  PipeOptions,
+  StepDef,
+  StepHandler,
+  StepOptions,
+  WorkflowOptions,
+} from './types.js';
+
+export interface RunOptions {
+  /** Seeds `ctx.state`. */
+  state?: Record<string, unknown>;
+  /** Use this id instead of a fresh uuid. */
+  runId?: string;
+  /** Overrides the workflow's `replay` option for this run. */
+  replay?: number;
+}
+
+export interface ResumeOptions {
+  /** Upgrade a snapshot taken with another version of the workflow (synchronous). */
+  migrate?: (snapshot: Snapshot) => Snapshot;
+}
+
+/**
+ * An immutable workflow: each builder call returns a new one.
+ *
+ * @example
+ * ```ts
+ * const qa = workflow('qa', { timeout: 60_000 })
+ *   .step('search', { accepts: [StartEvent] }, async (ev) => Query.of({ text: String(ev.data) }))
+ *   .step('answer', { accepts: [Query] }, async (ev) => StopEvent.of({ result: ev.data.text.toUpperCase() }));
+ * console.log(await qa.run('hello').result); // 'HELLO'
+ * ```
+ */
+export class Workflow<R = unknown> {
+  private compiled: WorkflowSpec | undefined;
+
+  constructor(
+    readonly name: string,
+    readonly options: WorkflowOptions = {},
+    readonly steps: readonly StepDef[] = [],
+  ) {}
+
+  /** Add a step: `handler(event, ctx)` returns an event, an array, nothing, a Promise of those, or an Observable. */
+  step<const A extends readonly Acceptable[]>(
+    name: string,
+    options: StepOptions<A>,
+    handler: StepHandler<AcceptedEvent<A>>,
+  ): Workflow<R> {
+    checkStepOptions(this.name, name, options);
+    return this.with({
+      ...baseStep(name, 'step', options.accepts, options.emits),
+      concurrency: options.concurrency ?? Number.POSITIVE_INFINITY,
+      timeout: options.timeout,
+      retry: options.retry,
+      handler: handler as NonNullable<StepDef["handler"]>,
+    });
+  }
+
+  /**
+   * Add a step written as an RxJS operator over all of this run's accepted events.
+   *
+   * @example
+   * ```ts
+   * .pipe('batch', { accepts: [Item] }, (items$) => items$.pipe(bufferCount(10), map((b) => Batch.of(b))))
+   * ```
+   */
+  pipe<const A extends readonly Acceptable[]>(
+    name: string,
+    options: PipeOptions<A>,
+    operator: PipeOperator<AcceptedEvent<A>>,
+  ): Workflow<R> {
+    checkStepOptions(this.name, name, options);
+    return this.with({
+      ...baseStep(name, 'pipe', options.accepts, options.emits),
+      concurrency: 1,
+      timeout: undefined,
+      retry: undefined,
+      operator: operator as NonNullable<StepDef["operator"]>,
+    });
+  }
+
+  /** A copy with other options (e.g. a TestScheduler or a store). */
+  withOptions(options: WorkflowOptions): Workflow<R> {
+    return new Workflow<R>(this.name, { ...this.options, ...options }, this.steps);
+  }
+
+  /** Check the workflow now; throws `invalid_workflow`. */
+  validate(): this {
+    this.spec();
+    return this;
+  }
+
+  /** Stable hash of step names and accepted types, stored in snapshots as `workflowVersion`. */
+  get version(): string {
+    return this.spec().version;
+  }
+
+  /** Start a run now (the first dispatch happens on the scheduler). Throws `invalid_workflow`. */
+  run(input?: unknown, options: RunOptions = {}): RunHandle<R> {
+    const start = { kind: 'new' as const, input, ...options };
+    return new Run(this.spec(), start) as RunHandle<R>;
+  }
+
+  /** Continue a run from a snapshot; throws `invalid_snapshot`, `snapshot_version` or `not_running`. */
+  resume(snapshot: unknown, options: ResumeOptions = {}): RunHandle<R> {
+    const spec = this.spec();
+    let snap = parseSnapshot(snapshot, this.name);
+    if (snap.workflowVersion !== spec.version) {
+      if (options.migrate === undefined) {
+        throw new WorkflowError(
+          'snapshot_version',
+          `snapshot of '${this.name}' was taken with workflow version ${snap.workflowVersion}, this one is ${spec.version}; pass { migrate } to upgrade it`,
+          { details: { snapshot: snap.workflowVersion, workflow: spec.version } },
+        );
+      }
+      snap = parseSnapshot(options.migrate(snap), this.name);
+    }
+    if (isTerminal(snap.status)) {
+      throw new WorkflowError('not_running', `run ${snap.runId} already ended (${snap.status}); nothing to resume`);
+    }
+    return new Run(spec, { kind: 'resume', snapshot: snap }) as RunHandle<R>;
+  }
+
+  /** Load a run's latest checkpoint and continue it; rejects `not_found` for an unknown id. */
+  async resumeFrom(store: CheckpointStore, runId: string, options: ResumeOptions = {}): Promise<RunHandle<R>> {
+    let snapshot: Snapshot | undefined;
+    try {
+      snapshot = await store.load(runId);
+    } catch (error) {
+      throw asStoreError(error, `loading run ${runId}`);
+    }
+    if (snapshot === undefined) throw new WorkflowError('not_found', `no checkpoint for run ${runId}`, { details: { runId } });
+    return this.resume(snapshot, options);
+  }
+
+  /**
+   * A cold Observable of one run's RunEvents: each subscription starts a run; unsubscribing aborts it.
+   * It errors with the run's `WorkflowError` after `run_failed`.
+   */
+  run$(input?: unknown, options: RunOptions = {}): Observable<RunEvent> {
+    return new Observable<RunEvent>((subscriber) => {
+      const run = this.run(input, options);
+      subscriber.add(
+        run.events$.subscribe({
+          next: (ev) => subscriber.next(ev),
+          complete: () => run.result$.subscribe({ error: (e) => subscriber.error(e), complete: () => subscriber.complete() }),
+        }),
+      );
+      return () => run.abort('unsubscribed');
+    });
+  }
+
+  private with(step: StepDef): Workflow<R> {
+    return new Workflow<R>(this.name, this.options, [...this.steps, step]);
+  }
+
+  private spec(): WorkflowSpec {
+    this.compiled ??= compile(this.name, this.options, this.steps);
+    return this.compiled;
+  }
+}
+
+/**
+ * Start building a workflow.
+ *
+ * @example
+ * ```ts
+ * const wf = workflow('hello').step('greet', { accepts: [StartEvent] }, (ev) => StopEvent.of({ result: `hi ${ev.data}` }));
+ * ```
+ */
+export function workflow<R = unknown>(name: string, options: WorkflowOptions = {}): Workflow<R> {
+  if (typeof name !== 'string' || name.length === 0) {
+    throw new WorkflowError('invalid_workflow', 'workflow(name): name must be a non-empty string');
+  }
+  return new Workflow<R>(name, options);
+}
+
+function typeName(a: Acceptable): string {
+  return typeof a === 'string' ? a : a.type;
+}
+
+function baseStep(
+  name: string,
+  kind: StepDef['kind'],
+  accepts: readonly Acceptable[],
+  emits: readonly Acceptable[] | undefined,
+): Pick<StepDef, 'name' | 'kind' | 'accepts' | 'emits' | 'schemas'> {
+  const schemas = new Map<string, z.ZodType>();
+  for (const a of accepts) {
+    if (typeof a !== 'string' && a.schema !== undefined) schemas.set(a.type, (a as EventType).schema as z.ZodType);
+  }
+  return {
+    name,
+    kind,
+    accepts: [...new Set(accepts.map(typeName))],
+    emits: emits === undefined ? undefined : new Set(emits.map(typeName)),
+    schemas,
+  };
+}
+
+function checkStepOptions(workflowName: string, name: string, options: { accepts?: unknown; concurrency?: unknown }): void {
+  const fail = (why: string) =>
+    new WorkflowError('invalid_workflow', `workflow '${workflowName}', step '${name}': ${why}`, { step: name });
+  if (typeof name !== 'string' || name.length === 0) throw fail('a step needs a non-empty name');
+  if (!Array.isArray(options?.accepts) || options.accepts.length === 0) throw fail('`accepts` must list at least one event type');
+  const c = options.concurrency;
+  if (c !== undefined && (typeof c !== 'number' || !(c >= 1))) throw fail('`concurrency` must be a number >= 1');
+}
