@@ -105,6 +105,8 @@ export class Run implements RunHandle {
   private readonly resultSubject = new AsyncSubject<unknown>();
   private control: Control = initialControl;
   private parked = 0;
+  /** Re-deliveries (after resume) of invocations parked on an open request: queued, but not work. */
+  private readonly dormant = new Set<string>();
   private pumping = false;
   private pauseWaiters: { resolve: (s: Snapshot) => void; reject: (e: unknown) => void }[] = [];
   private finalSnapshot: Snapshot | undefined;
@@ -150,6 +152,10 @@ export class Run implements RunHandle {
       for (const env of snap.pending) this.queue.push(freezeEnvelope(env));
       this.log.emit({ kind: 'run_resumed' });
       for (const entry of snap.waiting) this.restoreRequest(entry);
+      for (const entry of snap.inFlight) {
+        if (snap.waiting.some((w) => w.requestId.startsWith(`${entry.invocationId}:`))) this.dormant.add(entry.invocationId);
+      }
+      this.settle();
     }
 
     this.connect();
@@ -321,6 +327,7 @@ export class Run implements RunHandle {
   private begin(step: StepDef, env: Envelope): Invocation {
     const id = invocationId(env);
     this.held.delete(id);
+    this.dormant.delete(id);
     const inv: Invocation = {
       id,
       step,
@@ -423,10 +430,12 @@ export class Run implements RunHandle {
     const active = this.inFlight.size - this.parked;
     this.apply({
       type: 'activity',
-      busy: active > 0 || this.queue.length > 0 || this.held.size > 0,
+      busy: active > 0 || this.queue.length + this.held.size > this.dormant.size,
       waiting: this.waiting.size > 0,
     });
-    if (this.control.paused && active === 0 && this.pauseWaiters.length > 0) this.releasePauseWaiters();
+    if (this.control.paused && !this.control.closing && active === 0 && this.pauseWaiters.length > 0) {
+      this.releasePauseWaiters();
+    }
     if (this.spec.options.store !== undefined) this.checkpoint();
   }
 
@@ -700,8 +709,8 @@ export class Run implements RunHandle {
 
   resume(): void {
     if (!this.control.paused || isTerminal(this.control.status)) return;
-    if (this.pauseWaiters.length > 0) this.releasePauseWaiters();
     this.apply({ type: 'resume' });
+    if (this.pauseWaiters.length > 0) this.releasePauseWaiters();
     this.log.emit({ kind: 'run_resumed' });
     this.gate.next(true);
     this.pump();

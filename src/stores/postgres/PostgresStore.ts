@@ -1,0 +1,245 @@
+import pg from 'pg';
+import type { PoolConfig } from 'pg';
+import { asStoreError } from '../../errors/WorkflowError.js';
+import type { Snapshot } from '../../snapshot/schema.js';
+import type { CheckpointStore, ListFilter, PruneFilter, RunSummary } from '../CheckpointStore.js';
+import {
+  WriterClaims,
+  checkSaveable,
+  conflictError,
+  invalidStored,
+  isRunStatus,
+  olderThanBound,
+  storedSnapshot,
+} from '../serverStore.js';
+import { type PgQueryable, type TableName, migrate, tableName } from './schema.js';
+
+export interface PostgresStoreOptions {
+  /** A `pg.Pool` (or client) to run queries on. The store never ends it; handle its `'error'` events yourself. */
+  pool?: PgQueryable;
+  /** Or a connection string: the store creates a `pg.Pool`, and `close()` ends it. */
+  connectionString?: string;
+  /** Extra settings for the pool the store creates from `connectionString`. */
+  poolConfig?: PoolConfig;
+  /** `table` or `schema.table`; default `sluice_checkpoints`. */
+  table?: string;
+  /** Create the table on first use (default `true`); `false` when `migrate()` runs separately. */
+  createTable?: boolean;
+  /** Clock stamping `updatedAt` (epoch ms). Defaults to `Date.now`. */
+  now?: () => number;
+  /** This instance's writer id for the conflict check; a random UUID by default. */
+  writerId?: string;
+}
+
+interface SummaryRow {
+  run_id: string;
+  workflow: string;
+  status: string;
+  updated_at: string;
+}
+
+const NAME = 'PostgresStore';
+
+/**
+ * A `CheckpointStore` in one PostgreSQL table: a row per run with the snapshot as `jsonb` and indexed
+ * `workflow`, `status` and `updated_at` (epoch ms) columns. The table is created on first use (or by
+ * {@link migrate}). Uses `pg`, an optional peer dependency.
+ *
+ * Saves are optimistic: each row carries a revision and the id of the store instance that wrote it, and a
+ * save is refused with `store_conflict` when another writer has saved the run since this instance last
+ * loaded or saved it. So two processes resuming the same run cannot both win — the one that checkpoints
+ * second gets `store_conflict` (see `WriterClaims` for the full rule). Connection and query failures reject
+ * with `store_failed`; a row that is not a snapshot with `invalid_snapshot`.
+ *
+ * @example
+ * ```ts
+ * import { PostgresStore } from 'sluice/postgres';
+ * const store = new PostgresStore(process.env.DATABASE_URL!);
+ * const wf = workflow('orders', { store });
+ * const handle = await wf.resumeFrom(store, runId);   // loads, then checkpoints as the run's only writer
+ * await store.close();
+ * ```
+ */
+export class PostgresStore implements CheckpointStore {
+  readonly table: string;
+  readonly #db: PgQueryable;
+  readonly #ownedPool: pg.Pool | undefined;
+  readonly #table: TableName;
+  readonly #createTable: boolean;
+  readonly #now: () => number;
+  readonly #claims: WriterClaims;
+  #ready: Promise<void> | undefined;
+
+  constructor(options: string | PostgresStoreOptions) {
+    const opts = typeof options === 'string' ? { connectionString: options } : options;
+    this.#table = tableName(opts.table);
+    this.table = this.#table.name;
+    this.#createTable = opts.createTable ?? true;
+    this.#now = opts.now ?? Date.now;
+    this.#claims = new WriterClaims(opts.writerId);
+    if (opts.pool !== undefined) {
+      this.#db = opts.pool;
+      this.#ownedPool = undefined;
+    } else {
+      const pool = new pg.Pool({
+        connectionTimeoutMillis: 10_000,
+        ...opts.poolConfig,
+        ...(opts.connectionString === undefined ? {} : { connectionString: opts.connectionString }),
+      });
+      // An idle connection dropped by the server emits 'error' on the pool; unhandled, it would crash the
+      // process. The next query reconnects or rejects with store_failed, which is where it is reported.
+      pool.on('error', () => undefined);
+      this.#db = pool;
+      this.#ownedPool = pool;
+    }
+  }
+
+  /** The id this instance writes under (the `writer` column). */
+  get writerId(): string {
+    return this.#claims.writerId;
+  }
+
+  async save(snapshot: Snapshot): Promise<void> {
+    checkSaveable(snapshot, NAME);
+    const { runId } = snapshot;
+    const claim = this.#claims.get(runId);
+    const t = this.#table.sql;
+    try {
+      const text = JSON.stringify(snapshot);
+      await this.#ensureTable();
+      // One statement, so the check and the write are atomic; the WHERE is the acceptance rule.
+      const result = await this.#db.query<{ rev: string }>(
+        `INSERT INTO ${t} AS cur (run_id, workflow, status, seq, rev, writer, updated_at, snapshot)
+         VALUES ($1, $2, $3, $4, 1, $5, $6, $7::jsonb)
+         ON CONFLICT (run_id) DO UPDATE SET
+           workflow = excluded.workflow, status = excluded.status, seq = excluded.seq, rev = cur.rev + 1,
+           writer = excluded.writer, updated_at = excluded.updated_at, snapshot = excluded.snapshot
+         WHERE cur.writer = excluded.writer
+            OR cur.rev = $8::bigint
+            OR ($8::bigint IS NULL AND cur.seq < excluded.seq)
+         RETURNING rev`,
+        [runId, snapshot.workflow, snapshot.status, snapshot.seq, this.writerId, Math.round(this.#now()), text, claim ?? null],
+      );
+      const row = result.rows[0];
+      if (row !== undefined) {
+        this.#claims.saw(runId, Number(row.rev));
+        return;
+      }
+      const stored = await this.#db.query<{ seq: string; rev: string }>(`SELECT seq, rev FROM ${t} WHERE run_id = $1`, [
+        runId,
+      ]);
+      const current = stored.rows[0];
+      this.#claims.lost(runId);
+      throw conflictError(
+        NAME,
+        snapshot,
+        current === undefined ? undefined : { seq: Number(current.seq), rev: Number(current.rev) },
+      );
+    } catch (error) {
+      throw asStoreError(error, `${NAME}: cannot save run '${runId}' in ${this.table}`);
+    }
+  }
+
+  async load(runId: string): Promise<Snapshot | undefined> {
+    let row: { snapshot: unknown; rev: string } | undefined;
+    try {
+      await this.#ensureTable();
+      const result = await this.#db.query<{ snapshot: unknown; rev: string }>(
+        `SELECT snapshot, rev FROM ${this.#table.sql} WHERE run_id = $1`,
+        [runId],
+      );
+      row = result.rows[0];
+    } catch (error) {
+      throw asStoreError(error, `${NAME}: cannot load run '${runId}' from ${this.table}`);
+    }
+    if (row === undefined) return undefined;
+    const snapshot = storedSnapshot(row.snapshot, runId, `${NAME} ${this.table} row '${runId}'`);
+    this.#claims.saw(runId, Number(row.rev));
+    return snapshot;
+  }
+
+  async list(filter: ListFilter = {}): Promise<RunSummary[]> {
+    const { where, values } = whereClause(filter);
+    let rows: SummaryRow[];
+    try {
+      await this.#ensureTable();
+      const result = await this.#db.query<SummaryRow>(
+        `SELECT run_id, workflow, status, updated_at FROM ${this.#table.sql}${where}
+         ORDER BY updated_at, run_id COLLATE "C"`,
+        values,
+      );
+      rows = result.rows;
+    } catch (error) {
+      throw asStoreError(error, `${NAME}: cannot list ${this.table}`);
+    }
+    return rows.map((row) => {
+      if (!isRunStatus(row.status)) {
+        throw invalidStored(`${NAME} ${this.table} row '${row.run_id}'`, row.run_id, `unknown status '${row.status}'`);
+      }
+      return { runId: row.run_id, workflow: row.workflow, status: row.status, updatedAt: Number(row.updated_at) };
+    });
+  }
+
+  async delete(runId: string): Promise<void> {
+    try {
+      await this.#ensureTable();
+      await this.#db.query(`DELETE FROM ${this.#table.sql} WHERE run_id = $1`, [runId]);
+    } catch (error) {
+      throw asStoreError(error, `${NAME}: cannot delete run '${runId}' from ${this.table}`);
+    }
+    this.#claims.forget(runId);
+  }
+
+  async prune(filter: PruneFilter = {}): Promise<number> {
+    const olderThan = olderThanBound(filter.olderThan);
+    if (olderThan === null) return 0;
+    const { where, values } = whereClause(olderThan === undefined ? { ...filter, olderThan: undefined } : filter);
+    let removed: string[];
+    try {
+      await this.#ensureTable();
+      const result = await this.#db.query<{ run_id: string }>(
+        `DELETE FROM ${this.#table.sql}${where} RETURNING run_id`,
+        values,
+      );
+      removed = result.rows.map((row) => row.run_id);
+    } catch (error) {
+      throw asStoreError(error, `${NAME}: cannot prune ${this.table}`);
+    }
+    for (const runId of removed) this.#claims.forget(runId);
+    return removed.length;
+  }
+
+  /** Create the table now rather than on first use. */
+  async migrate(): Promise<void> {
+    await migrate(this.#db, { table: this.table });
+  }
+
+  /** End the pool the store created from a connection string; a pool passed in is left alone. */
+  async close(): Promise<void> {
+    await this.#ownedPool?.end();
+  }
+
+  #ensureTable(): Promise<void> {
+    if (!this.#createTable) return Promise.resolve();
+    // Remember only success, so a server that was down at first use is migrated once it is back.
+    this.#ready ??= this.migrate().catch((error: unknown) => {
+      this.#ready = undefined;
+      throw error;
+    });
+    return this.#ready;
+  }
+}
+
+/** `WHERE` for list/prune filters, with only the conditions given so the indexes apply. */
+function whereClause(filter: { workflow?: string | undefined; status?: string | undefined; olderThan?: number | undefined }): { where: string; values: unknown[] } {
+  const conditions: string[] = [];
+  const values: unknown[] = [];
+  const add = (sql: string, value: unknown) => {
+    values.push(value);
+    conditions.push(sql.replace('?', `$${values.length}`));
+  };
+  if (filter.workflow !== undefined) add('workflow = ?', filter.workflow);
+  if (filter.status !== undefined) add('status = ?', filter.status);
+  if (filter.olderThan !== undefined) add('updated_at < ?::float8', filter.olderThan);
+  return { where: conditions.length === 0 ? '' : ` WHERE ${conditions.join(' AND ')}`, values };
+}

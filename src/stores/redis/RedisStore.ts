@@ -1,0 +1,249 @@
+import { Redis } from 'ioredis';
+import type { Cluster, RedisOptions } from 'ioredis';
+import { asStoreError } from '../../errors/WorkflowError.js';
+import type { Snapshot } from '../../snapshot/schema.js';
+import type { CheckpointStore, ListFilter, PruneFilter, RunSummary } from '../CheckpointStore.js';
+import { WriterClaims, checkSaveable, conflictError, invalidStored, isRunStatus, olderThanBound, storedSnapshot } from '../serverStore.js';
+import { DELETE, LOAD, PRUNE, SAVE, runScript } from './scripts.js';
+
+export interface RedisStoreOptions {
+  /** An ioredis client to use. The store never closes it; handle its `'error'` events yourself. */
+  redis?: Redis | Cluster;
+  /** Or a `redis://` URL: the store creates a client, and `close()` disconnects it. Default `redis://127.0.0.1:6379`. */
+  url?: string;
+  /** Extra ioredis settings for the client the store creates. */
+  redisOptions?: RedisOptions;
+  /**
+   * Prepended to every key; default `sluice:`. On Redis Cluster give it a hash tag (`{sluice}:`) so a run's
+   * hash and the index live in one slot, as the scripts require.
+   */
+  prefix?: string;
+  /** Clock stamping `updatedAt` (epoch ms). Defaults to `Date.now`. */
+  now?: () => number;
+  /** This instance's writer id for the conflict check; a random UUID by default. */
+  writerId?: string;
+}
+
+const NAME = 'RedisStore';
+/** How many hashes `list` reads per pipeline round trip, and `prune` deletes per script call. */
+const BATCH = 500;
+
+/**
+ * A `CheckpointStore` in Redis: one hash per run at `<prefix>run:<runId>` (the snapshot JSON plus
+ * `workflow`, `status`, `seq`, `rev`, `writer`, `updatedAt`) and a sorted set `<prefix>runs` scored by
+ * `updatedAt` that `list` and `prune` walk. Uses `ioredis`, an optional peer dependency.
+ *
+ * Saves run as one Lua script and are optimistic exactly like `PostgresStore`'s: a save is refused with
+ * `store_conflict` when another writer has saved the run since this instance last loaded or saved it, so
+ * two processes resuming the same run cannot both win. Connection failures reject with `store_failed`; a
+ * key that is not a sluice checkpoint with `invalid_snapshot`.
+ *
+ * The client the store creates fails commands fast while the server is unreachable (`maxRetriesPerRequest: 1`)
+ * instead of queueing them indefinitely, so the engine sees `checkpoint_failed` promptly.
+ *
+ * @example
+ * ```ts
+ * import { RedisStore } from 'sluice/redis';
+ * const store = new RedisStore({ url: process.env.REDIS_URL, prefix: 'orders:' });
+ * const wf = workflow('orders', { store });
+ * const paused = await store.list({ status: 'paused' });
+ * await store.close();
+ * ```
+ */
+export class RedisStore implements CheckpointStore {
+  readonly prefix: string;
+  readonly #redis: Redis | Cluster;
+  readonly #owned: boolean;
+  readonly #now: () => number;
+  readonly #claims: WriterClaims;
+
+  constructor(options: string | RedisStoreOptions = {}) {
+    const opts = typeof options === 'string' ? { url: options } : options;
+    this.prefix = opts.prefix ?? 'sluice:';
+    this.#now = opts.now ?? Date.now;
+    this.#claims = new WriterClaims(opts.writerId);
+    if (opts.redis !== undefined) {
+      this.#redis = opts.redis;
+      this.#owned = false;
+    } else {
+      const client = new Redis(opts.url ?? 'redis://127.0.0.1:6379', {
+        lazyConnect: true,
+        maxRetriesPerRequest: 1,
+        connectTimeout: 5_000,
+        retryStrategy: (attempt) => Math.min(attempt * 100, 1_000),
+        ...opts.redisOptions,
+      });
+      // Connection errors surface as rejected commands (store_failed); unhandled they would only be logged.
+      client.on('error', () => undefined);
+      this.#redis = client;
+      this.#owned = true;
+    }
+  }
+
+  /** The id this instance writes under (the `writer` field). */
+  get writerId(): string {
+    return this.#claims.writerId;
+  }
+
+  async save(snapshot: Snapshot): Promise<void> {
+    checkSaveable(snapshot, NAME);
+    const { runId } = snapshot;
+    const claim = this.#claims.get(runId);
+    let reply: unknown;
+    try {
+      const text = JSON.stringify(snapshot);
+      reply = await runScript(
+        this.#redis,
+        SAVE,
+        [this.#runKey(runId), this.#indexKey()],
+        [
+          runId,
+          snapshot.workflow,
+          snapshot.status,
+          snapshot.seq,
+          this.writerId,
+          Math.round(this.#now()),
+          text,
+          claim === undefined ? '' : claim,
+        ],
+      );
+    } catch (error) {
+      throw asStoreError(error, `${NAME}: cannot save run '${runId}'`);
+    }
+    const [outcome, a, b] = reply as [string, string | null, string | null];
+    if (outcome === 'ok') {
+      this.#claims.saw(runId, Number(a));
+      return;
+    }
+    if (outcome === 'conflict') {
+      this.#claims.lost(runId);
+      throw conflictError(NAME, snapshot, { seq: Number(a), rev: Number(b) });
+    }
+    throw invalidStored(this.#where(runId), runId, `cannot be overwritten: ${String(a)}`);
+  }
+
+  async load(runId: string): Promise<Snapshot | undefined> {
+    let reply: unknown;
+    try {
+      reply = await runScript(this.#redis, LOAD, [this.#runKey(runId)], []);
+    } catch (error) {
+      throw asStoreError(error, `${NAME}: cannot load run '${runId}'`);
+    }
+    const [kind, text, rev] = reply as [string, string | null | undefined, string | null | undefined];
+    if (kind === 'none') return undefined;
+    const where = this.#where(runId);
+    if (kind !== 'hash') throw invalidStored(where, runId, `the key holds a ${kind}, not a hash`);
+    if (typeof text !== 'string') throw invalidStored(where, runId, 'the hash has no snapshot field');
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch (error) {
+      throw invalidStored(where, runId, 'the snapshot field is not valid JSON', error);
+    }
+    const snapshot = storedSnapshot(value, runId, where);
+    const revision = Number(rev);
+    if (!Number.isSafeInteger(revision)) throw invalidStored(where, runId, 'the hash has no numeric rev field');
+    this.#claims.saw(runId, revision);
+    return snapshot;
+  }
+
+  async list(filter: ListFilter = {}): Promise<RunSummary[]> {
+    return (await this.#summaries()).filter(
+      (row) =>
+        (filter.workflow === undefined || row.workflow === filter.workflow) &&
+        (filter.status === undefined || row.status === filter.status),
+    );
+  }
+
+  async delete(runId: string): Promise<void> {
+    try {
+      await runScript(this.#redis, DELETE, [this.#runKey(runId), this.#indexKey()], [runId]);
+    } catch (error) {
+      throw asStoreError(error, `${NAME}: cannot delete run '${runId}'`);
+    }
+    this.#claims.forget(runId);
+  }
+
+  async prune(filter: PruneFilter = {}): Promise<number> {
+    const olderThan = olderThanBound(filter.olderThan);
+    if (olderThan === null) return 0;
+    const doomed = (await this.#summaries(olderThan)).filter(
+      (row) => filter.status === undefined || row.status === filter.status,
+    );
+    let removed = 0;
+    try {
+      for (let i = 0; i < doomed.length; i += BATCH) {
+        const ids = doomed.slice(i, i + BATCH).map((row) => row.runId);
+        const reply = (await runScript(
+          this.#redis,
+          PRUNE,
+          [this.#indexKey(), ...ids.map((id) => this.#runKey(id))],
+          [olderThan ?? '', filter.status ?? '', ...ids],
+        )) as string[];
+        for (const runId of reply) this.#claims.forget(runId);
+        removed += reply.length;
+      }
+    } catch (error) {
+      throw asStoreError(error, `${NAME}: cannot prune`);
+    }
+    return removed;
+  }
+
+  /** Disconnect the client the store created; a client passed in is left alone. */
+  async close(): Promise<void> {
+    if (this.#owned) this.#redis.disconnect();
+  }
+
+  /** Every run's summary (those updated before `olderThan` when given), sorted by `updatedAt` then `runId`. */
+  async #summaries(olderThan?: number): Promise<RunSummary[]> {
+    const rows: RunSummary[] = [];
+    try {
+      const ids =
+        olderThan === undefined
+          ? await this.#redis.zrange(this.#indexKey(), 0, -1)
+          : await this.#redis.zrangebyscore(this.#indexKey(), '-inf', `(${olderThan}`);
+      for (let i = 0; i < ids.length; i += BATCH) {
+        const batch = ids.slice(i, i + BATCH);
+        const pipeline = this.#redis.pipeline();
+        for (const id of batch) pipeline.hmget(this.#runKey(id), 'workflow', 'status', 'updatedAt');
+        const replies = (await pipeline.exec()) ?? [];
+        batch.forEach((runId, j) => {
+          const row = this.#summary(runId, replies[j]);
+          if (row !== undefined) rows.push(row);
+        });
+      }
+    } catch (error) {
+      throw asStoreError(error, `${NAME}: cannot list runs`);
+    }
+    return rows.sort((a, b) => a.updatedAt - b.updatedAt || (a.runId < b.runId ? -1 : a.runId > b.runId ? 1 : 0));
+  }
+
+  #summary(runId: string, reply: [Error | null, unknown] | undefined): RunSummary | undefined {
+    const where = this.#where(runId);
+    const [error, fields] = reply ?? [null, undefined];
+    if (error !== null) {
+      if (error.message.startsWith('WRONGTYPE')) throw invalidStored(where, runId, 'the key is not a hash', error);
+      throw error;
+    }
+    const [workflow, status, updatedAt] = (fields ?? []) as (string | null)[];
+    // Deleted between the index read and this one (or by hand): it is simply no longer there.
+    if (workflow == null && status == null && updatedAt == null) return undefined;
+    const at = Number(updatedAt);
+    if (typeof workflow !== 'string' || !isRunStatus(status) || updatedAt == null || !Number.isFinite(at)) {
+      throw invalidStored(where, runId, 'the hash lacks a workflow, a known status or a numeric updatedAt');
+    }
+    return { runId, workflow, status, updatedAt: at };
+  }
+
+  #runKey(runId: string): string {
+    return `${this.prefix}run:${runId}`;
+  }
+
+  #indexKey(): string {
+    return `${this.prefix}runs`;
+  }
+
+  #where(runId: string): string {
+    return `${NAME} key '${this.#runKey(runId)}'`;
+  }
+}

@@ -1,0 +1,2 @@
+export { RedisStore } from './RedisStore.js';
+export type { RedisStoreOptions } from './RedisStore.js';
