@@ -514,7 +514,10 @@ export class Run implements RunHandle {
         : new WorkflowError('store_failed', `checkpoint failed: ${describeThrown(thrown)}`, { cause: thrown });
     if (isTerminal(this.control.status)) return;
     this.log.emit({ kind: 'checkpoint_failed', error: { code: error.code, message: error.message }, consecutive: this.failedSaves });
-    if (this.failedSaves >= 3) {
+    if (this.failedSaves < 3) {
+      // Retry even if nothing changes meanwhile, so a parked run does not sit on an unsaved state.
+      this.subscription.add(this.scheduler.schedule(() => this.checkpoint(), CHECKPOINT_RETRY_MS * this.failedSaves));
+    } else {
       this.finish({
         status: 'failed',
         error: new WorkflowError('store_failed', `${this.failedSaves} checkpoints in a row failed: ${error.message}`, {
@@ -760,6 +763,9 @@ export class Run implements RunHandle {
     };
   }
 }
+
+/** Wait before re-trying a failed checkpoint (times the number of failures in a row). */
+const CHECKPOINT_RETRY_MS = 50;
 
 /** Stable across retries and re-delivery: the envelope's id and the step it is addressed to. */
 function invocationId(env: Envelope): string {
