@@ -298,7 +298,12 @@ export class Run implements RunHandle {
       }
       return attempt$.pipe(
         map((output): Emission => ({ ...output, invocation: inv })),
-        tap({ complete: () => this.complete(inv) }),
+        tap({
+          complete: () => {
+            this.complete(inv);
+            this.pump();
+          },
+        }),
         catchError((error: unknown) => {
           this.fail(inv, error);
           return EMPTY;
@@ -355,7 +360,6 @@ export class Run implements RunHandle {
     if (inv.settled) return;
     this.release(inv);
     this.emitStep(inv, 'step_completed', { durationMs: this.scheduler.now() - inv.startedAt });
-    this.pump();
   }
 
   private fail(inv: Invocation, thrown: unknown): void {

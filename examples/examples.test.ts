@@ -1,0 +1,69 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const run = async (example: string, cwd = root) => {
+  const script = join(root, 'examples', example, 'main.ts');
+  // tsx resolves `import … from 'sluice'` through tsconfig paths, as for a user running the file.
+  const { stdout } = await promisify(execFile)(join(root, 'node_modules', '.bin', 'tsx'), [script], {
+    cwd,
+    env: { ...process.env, NODE_OPTIONS: '', TSX_TSCONFIG_PATH: join(root, 'tsconfig.json') },
+  });
+  return stdout.trim().split('\n');
+};
+
+describe('examples', () => {
+  it('01-hello prints every lifecycle event in order and the result', async () => {
+    const lines = await run('01-hello');
+    expect(lines.map((l) => l.trim().split(' ').slice(0, 2).join(' '))).toEqual([
+      '1 run_started',
+      '2 event_routed',
+      '3 step_started',
+      '4 step_completed',
+      '5 event_routed',
+      '6 step_started',
+      '7 step_completed',
+      '8 event_routed',
+      '9 run_completed',
+      'result: HELLO',
+    ]);
+  });
+
+  it('02-fan-out-fan-in gathers every page with at most two fetches at once', async () => {
+    expect(await run('02-fan-out-fan-in')).toEqual(['pages: 5, words: 15, most fetches at once: 2']);
+  });
+
+  it('03-human-in-the-loop waits for the answer, then finishes', async () => {
+    expect(await run('03-human-in-the-loop')).toEqual([
+      'asked: Deploy v2.1.0 to production? (request id ends approve:1)',
+      'status while nobody answers: waiting',
+      'answered',
+      'result: deployed v2.1.0',
+    ]);
+  });
+
+  it('04-file-store-resume pauses with the in-flight output pending and resumes from files', async () => {
+    const lines = await run('04-file-store-resume');
+    expect(lines[0]).toMatch(/^paused: status paused, pending Tick\(\{"n":\d\}\)$/);
+    expect(lines.slice(1)).toEqual(['resumed: liftoff after 6 ticks', 'stored status: completed']);
+  });
+
+  it('the npm start demo asks, persists to ./.sluice, resumes from the store and publishes', async () => {
+    const cwd = await mkdtemp(join(tmpdir(), 'sluice-demo-'));
+    try {
+      const lines = await run('demo', cwd);
+      expect(lines).toContain('(no terminal attached: answering "yes" automatically)');
+      expect(lines.some((l) => /status: waiting; checkpoint saved to \.sluice\/.+\.json \(status waiting/.test(l))).toBe(true);
+      expect(lines).toContain('result: published "Notes on sluice"');
+      expect(lines.at(-1)).toMatch(/^stored status: completed/);
+      expect((await readdir(join(cwd, '.sluice'))).filter((f) => f.endsWith('.json'))).toHaveLength(1);
+    } finally {
+      await rm(cwd, { recursive: true, force: true });
+    }
+  });
+});
