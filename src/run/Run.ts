@@ -22,7 +22,7 @@ import type { InputRequestOptions, StepContext } from '../context/types.js';
 import { describeThrown, WorkflowError } from '../errors/WorkflowError.js';
 import type { Envelope } from '../events/envelope.js';
 import { checkEvent, InputRequestEvent, InputResponseEvent, isEvent, StartEvent, StopEvent, type WorkflowEvent } from '../events/event.js';
-import { deepFreeze } from '../events/freeze.js';
+import { deepFreeze, findNonJson } from '../events/freeze.js';
 import type { Snapshot, WaitingEntry } from '../snapshot/schema.js';
 import type { RunEvent } from '../telemetry/runEvent.js';
 import type { StepDef } from '../workflow/types.js';
@@ -87,7 +87,7 @@ export class Run implements RunHandle {
   private readonly state: StateStore;
   private readonly input: unknown;
   private readonly createdAt: number;
-  private readonly metadata: Record<string, unknown>;
+  private readonly meta: Record<string, unknown>;
 
   private readonly bus = new Subject<Envelope>();
   private readonly gate = new BehaviorSubject<boolean>(true);
@@ -127,7 +127,7 @@ export class Run implements RunHandle {
       this.id = start.runId ?? uuid();
       this.input = start.input;
       this.createdAt = now();
-      this.metadata = {};
+      this.meta = {};
       this.state = new StateStore(start.state);
       this.collected = {};
       this.clock = new Stopwatch(now);
@@ -140,7 +140,7 @@ export class Run implements RunHandle {
       this.id = snap.runId;
       this.input = snap.input;
       this.createdAt = snap.createdAt;
-      this.metadata = { ...snap.metadata };
+      this.meta = { ...snap.metadata };
       this.state = new StateStore(snap.state);
       this.collected = Object.fromEntries(Object.entries(snap.collected).map(([t, evs]) => [t, evs.map(freeze)]));
       this.clock = new Stopwatch(now, snap.elapsedMs);
@@ -678,6 +678,18 @@ export class Run implements RunHandle {
 
   // ── the public handle ───────────────────────────────────────────────────────────────────────────
 
+  get metadata(): Readonly<Record<string, unknown>> {
+    return this.meta;
+  }
+
+  setMetadata(key: string, value: unknown): void {
+    const bad = findNonJson(value);
+    if (bad !== undefined) {
+      throw new WorkflowError('invalid_snapshot', `run.setMetadata('${key}'): ${bad} is not plain JSON`, { details: { key } });
+    }
+    this.meta[key] = deepFreeze(structuredClone(value));
+  }
+
   get status(): RunStatus {
     return this.control.status;
   }
@@ -763,7 +775,7 @@ export class Run implements RunHandle {
       seq: this.log.seq,
       elapsedMs: this.clock.elapsed(),
       history: [...this.log.history],
-      metadata: { ...this.metadata },
+      metadata: { ...this.meta },
     };
   }
 }

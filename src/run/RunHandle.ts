@@ -27,6 +27,9 @@ export interface RunHandle<R = unknown> {
   /** The current status on subscribe, then every change; completes when the run ends. */
   readonly status$: Observable<RunStatus>;
   readonly status: RunStatus;
+  /** Free-form JSON kept in the snapshot (e.g. a trace context); survives resume. */
+  readonly metadata: Readonly<Record<string, unknown>>;
+  setMetadata(key: string, value: unknown): void;
   /** Stop dispatching now; resolves with an exact snapshot once in-flight steps have settled. */
   pause(): Promise<Snapshot>;
   resume(): void;
