@@ -139,7 +139,8 @@ export function conflictError(
   const now = stored === undefined ? '' : ` (stored seq ${stored.seq}, revision ${stored.rev})`;
   return new WorkflowError(
     'store_conflict',
-    `${store}: run '${snapshot.runId}' was checkpointed by another writer${now}; this save of seq ${snapshot.seq} is refused`,
+    `${store}: run '${snapshot.runId}' was checkpointed by another writer${now}; ` +
+      `this save of seq ${snapshot.seq} is refused`,
     { details: { runId: snapshot.runId, seq: snapshot.seq, ...(stored === undefined ? {} : { stored }) } },
   );
 }

@@ -45,16 +45,22 @@ const NAME = 'PostgresStore';
  * `workflow`, `status` and `updated_at` (epoch ms) columns. The table is created on first use (or by
  * {@link migrate}). Uses `pg`, an optional peer dependency.
  *
- * Saves are optimistic: each row carries a revision and the id of the store instance that wrote it, and a
- * save is refused with `store_conflict` when another writer has saved the run since this instance last
- * loaded or saved it. So two processes resuming the same run cannot both win — the one that checkpoints
- * second gets `store_conflict` (see `WriterClaims` for the full rule). Connection and query failures reject
- * with `store_failed`; a row that is not a snapshot with `invalid_snapshot`.
+ * Saves are optimistic, so two processes resuming the same run cannot both win. Each stored checkpoint
+ * carries a revision and the id of the store instance (the writer) that saved it, and a save is accepted
+ * only when the run is not stored yet, or this instance wrote the stored revision, or this instance loaded
+ * (or saved) exactly the stored revision, or — for an instance that never saw the run, e.g. resuming a
+ * snapshot obtained elsewhere — the snapshot's `seq` is higher than the stored one. Otherwise it rejects
+ * with `store_conflict`, and that instance's later saves of the run are refused too until it loads it again:
+ * of two processes that loaded the same revision, the first to checkpoint wins and the other is fenced off.
+ * Writers are store instances: two runs of one id through one instance are not told apart.
+ *
+ * Connection and query failures reject with `store_failed`; a row that is not a snapshot with
+ * `invalid_snapshot` (`snapshot_version` for an unknown version).
  *
  * @example
  * ```ts
  * import { PostgresStore } from 'sluice/postgres';
- * const store = new PostgresStore(process.env.DATABASE_URL!);
+ * const store = new PostgresStore('postgres://app@localhost/app');
  * const wf = workflow('orders', { store });
  * const handle = await wf.resumeFrom(store, runId);   // loads, then checkpoints as the run's only writer
  * await store.close();
@@ -83,6 +89,8 @@ export class PostgresStore implements CheckpointStore {
     } else {
       const pool = new pg.Pool({
         connectionTimeoutMillis: 10_000,
+        // A hung server must not block a checkpoint forever; the engine counts the failure and moves on.
+        query_timeout: 30_000,
         ...opts.poolConfig,
         ...(opts.connectionString === undefined ? {} : { connectionString: opts.connectionString }),
       });
@@ -118,22 +126,32 @@ export class PostgresStore implements CheckpointStore {
             OR cur.rev = $8::bigint
             OR ($8::bigint IS NULL AND cur.seq < excluded.seq)
          RETURNING rev`,
-        [runId, snapshot.workflow, snapshot.status, snapshot.seq, this.writerId, Math.round(this.#now()), text, claim ?? null],
+        [
+          runId,
+          snapshot.workflow,
+          snapshot.status,
+          snapshot.seq,
+          this.writerId,
+          Math.round(this.#now()),
+          text,
+          claim ?? null,
+        ],
       );
       const row = result.rows[0];
       if (row !== undefined) {
         this.#claims.saw(runId, Number(row.rev));
         return;
       }
-      const stored = await this.#db.query<{ seq: string; rev: string }>(`SELECT seq, rev FROM ${t} WHERE run_id = $1`, [
-        runId,
-      ]);
-      const current = stored.rows[0];
       this.#claims.lost(runId);
+      // Only for the message: the save was refused either way, so a failure here must not hide that.
+      const stored = await this.#db
+        .query<{ seq: string; rev: string }>(`SELECT seq, rev FROM ${t} WHERE run_id = $1`, [runId])
+        .then((r) => r.rows[0])
+        .catch(() => undefined);
       throw conflictError(
         NAME,
         snapshot,
-        current === undefined ? undefined : { seq: Number(current.seq), rev: Number(current.rev) },
+        stored === undefined ? undefined : { seq: Number(stored.seq), rev: Number(stored.rev) },
       );
     } catch (error) {
       throw asStoreError(error, `${NAME}: cannot save run '${runId}' in ${this.table}`);
@@ -231,7 +249,13 @@ export class PostgresStore implements CheckpointStore {
 }
 
 /** `WHERE` for list/prune filters, with only the conditions given so the indexes apply. */
-function whereClause(filter: { workflow?: string | undefined; status?: string | undefined; olderThan?: number | undefined }): { where: string; values: unknown[] } {
+interface RowFilter {
+  workflow?: string | undefined;
+  status?: string | undefined;
+  olderThan?: number | undefined;
+}
+
+function whereClause(filter: RowFilter): { where: string; values: unknown[] } {
   const conditions: string[] = [];
   const values: unknown[] = [];
   const add = (sql: string, value: unknown) => {

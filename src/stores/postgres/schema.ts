@@ -29,7 +29,8 @@ export function tableName(name: string = DEFAULT_TABLE): TableName {
   if (parts.length > 2 || !parts.every((part) => IDENTIFIER.test(part))) {
     throw new WorkflowError(
       'store_failed',
-      `PostgresStore: table name '${name}' must be 'table' or 'schema.table' of letters, digits and _ (at most 48 each)`,
+      `PostgresStore: table name '${name}' must be 'table' or 'schema.table', ` +
+        'each of letters, digits and _ (at most 48)',
     );
   }
   return { name, sql: parts.map((part) => `"${part}"`).join('.'), base: parts[parts.length - 1] as string };

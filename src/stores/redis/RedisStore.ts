@@ -3,13 +3,21 @@ import type { Cluster, RedisOptions } from 'ioredis';
 import { asStoreError } from '../../errors/WorkflowError.js';
 import type { Snapshot } from '../../snapshot/schema.js';
 import type { CheckpointStore, ListFilter, PruneFilter, RunSummary } from '../CheckpointStore.js';
-import { WriterClaims, checkSaveable, conflictError, invalidStored, isRunStatus, olderThanBound, storedSnapshot } from '../serverStore.js';
+import {
+  WriterClaims,
+  checkSaveable,
+  conflictError,
+  invalidStored,
+  isRunStatus,
+  olderThanBound,
+  storedSnapshot,
+} from '../serverStore.js';
 import { DELETE, LOAD, PRUNE, SAVE, runScript } from './scripts.js';
 
 export interface RedisStoreOptions {
   /** An ioredis client to use. The store never closes it; handle its `'error'` events yourself. */
   redis?: Redis | Cluster;
-  /** Or a `redis://` URL: the store creates a client, and `close()` disconnects it. Default `redis://127.0.0.1:6379`. */
+  /** Or a `redis://` URL (default `redis://127.0.0.1:6379`): the store creates a client, `close()` disconnects it. */
   url?: string;
   /** Extra ioredis settings for the client the store creates. */
   redisOptions?: RedisOptions;
@@ -33,18 +41,28 @@ const BATCH = 500;
  * `workflow`, `status`, `seq`, `rev`, `writer`, `updatedAt`) and a sorted set `<prefix>runs` scored by
  * `updatedAt` that `list` and `prune` walk. Uses `ioredis`, an optional peer dependency.
  *
- * Saves run as one Lua script and are optimistic exactly like `PostgresStore`'s: a save is refused with
- * `store_conflict` when another writer has saved the run since this instance last loaded or saved it, so
- * two processes resuming the same run cannot both win. Connection failures reject with `store_failed`; a
- * key that is not a sluice checkpoint with `invalid_snapshot`.
+ * Saves run as one Lua script and are optimistic, as in `PostgresStore`, so two processes resuming the same
+ * run cannot both win. Each stored checkpoint carries a revision and the id of the store instance (the
+ * writer) that saved it, and a save is accepted
+ * only when the run is not stored yet, or this instance wrote the stored revision, or this instance loaded
+ * (or saved) exactly the stored revision, or — for an instance that never saw the run, e.g. resuming a
+ * snapshot obtained elsewhere — the snapshot's `seq` is higher than the stored one. Otherwise it rejects
+ * with `store_conflict`, and that instance's later saves of the run are refused too until it loads it again:
+ * of two processes that loaded the same revision, the first to checkpoint wins and the other is fenced off.
+ * Writers are store instances: two runs of one id through one instance are not told apart.
  *
- * The client the store creates fails commands fast while the server is unreachable (`maxRetriesPerRequest: 1`)
- * instead of queueing them indefinitely, so the engine sees `checkpoint_failed` promptly.
+ * Connection failures reject with `store_failed`; a key that is not a sluice checkpoint with
+ * `invalid_snapshot` (`snapshot_version` for an unknown version).
+ *
+ * The client the store creates fails commands fast while the server is unreachable
+ * (`maxRetriesPerRequest: 1`, reconnecting every 0.5 s at most) and gives up on a hung server after 10 s
+ * (`commandTimeout`) instead of queueing commands indefinitely, so the engine sees `checkpoint_failed`
+ * promptly. Override with `redisOptions`.
  *
  * @example
  * ```ts
  * import { RedisStore } from 'sluice/redis';
- * const store = new RedisStore({ url: process.env.REDIS_URL, prefix: 'orders:' });
+ * const store = new RedisStore({ url: 'redis://localhost:6379', prefix: 'orders:' });
  * const wf = workflow('orders', { store });
  * const paused = await store.list({ status: 'paused' });
  * await store.close();
@@ -70,7 +88,8 @@ export class RedisStore implements CheckpointStore {
         lazyConnect: true,
         maxRetriesPerRequest: 1,
         connectTimeout: 5_000,
-        retryStrategy: (attempt) => Math.min(attempt * 100, 1_000),
+        commandTimeout: 10_000,
+        retryStrategy: (attempt) => Math.min(attempt * 50, 500),
         ...opts.redisOptions,
       });
       // Connection errors surface as rejected commands (store_failed); unhandled they would only be logged.
@@ -148,7 +167,7 @@ export class RedisStore implements CheckpointStore {
   }
 
   async list(filter: ListFilter = {}): Promise<RunSummary[]> {
-    return (await this.#summaries()).filter(
+    return (await this.#summaries()).rows.filter(
       (row) =>
         (filter.workflow === undefined || row.workflow === filter.workflow) &&
         (filter.status === undefined || row.status === filter.status),
@@ -167,13 +186,16 @@ export class RedisStore implements CheckpointStore {
   async prune(filter: PruneFilter = {}): Promise<number> {
     const olderThan = olderThanBound(filter.olderThan);
     if (olderThan === null) return 0;
-    const doomed = (await this.#summaries(olderThan)).filter(
-      (row) => filter.status === undefined || row.status === filter.status,
-    );
+    const { rows, dangling } = await this.#summaries(olderThan);
+    // Index entries whose hash is gone go too; the script removes them without counting them as runs.
+    const doomed = rows
+      .filter((row) => filter.status === undefined || row.status === filter.status)
+      .map((row) => row.runId)
+      .concat(dangling);
     let removed = 0;
     try {
       for (let i = 0; i < doomed.length; i += BATCH) {
-        const ids = doomed.slice(i, i + BATCH).map((row) => row.runId);
+        const ids = doomed.slice(i, i + BATCH);
         const reply = (await runScript(
           this.#redis,
           PRUNE,
@@ -194,9 +216,13 @@ export class RedisStore implements CheckpointStore {
     if (this.#owned) this.#redis.disconnect();
   }
 
-  /** Every run's summary (those updated before `olderThan` when given), sorted by `updatedAt` then `runId`. */
-  async #summaries(olderThan?: number): Promise<RunSummary[]> {
+  /**
+   * Every run's summary (those updated before `olderThan` when given), sorted by `updatedAt` then `runId`,
+   * and the index entries whose hash is gone.
+   */
+  async #summaries(olderThan?: number): Promise<{ rows: RunSummary[]; dangling: string[] }> {
     const rows: RunSummary[] = [];
+    const dangling: string[] = [];
     try {
       const ids =
         olderThan === undefined
@@ -209,13 +235,15 @@ export class RedisStore implements CheckpointStore {
         const replies = (await pipeline.exec()) ?? [];
         batch.forEach((runId, j) => {
           const row = this.#summary(runId, replies[j]);
-          if (row !== undefined) rows.push(row);
+          if (row === undefined) dangling.push(runId);
+          else rows.push(row);
         });
       }
     } catch (error) {
       throw asStoreError(error, `${NAME}: cannot list runs`);
     }
-    return rows.sort((a, b) => a.updatedAt - b.updatedAt || (a.runId < b.runId ? -1 : a.runId > b.runId ? 1 : 0));
+    rows.sort((a, b) => a.updatedAt - b.updatedAt || (a.runId < b.runId ? -1 : a.runId > b.runId ? 1 : 0));
+    return { rows, dangling };
   }
 
   #summary(runId: string, reply: [Error | null, unknown] | undefined): RunSummary | undefined {
