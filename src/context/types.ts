@@ -34,7 +34,7 @@ export interface StepContext {
   /** Publish an event to `events$` as a `stream` RunEvent, without routing it. */
   write(event: WorkflowEvent): void;
   /** Fan-in: the first `n` buffered events of `type` (removed) once `n` are there, else `undefined`. */
-  collect<D, N extends string>(type: EventType<D, N>, n: number): WorkflowEvent<D, N>[] | undefined;
+  collect<D, N extends string>(type: EventType<D, N, any>, n: number): WorkflowEvent<D, N>[] | undefined;
   /** Park this invocation until `run.respond(requestId, response)`; request ids are `<invocationId>:<n>`. */
   requestInput<R = unknown>(prompt: string, options?: InputRequestOptions): Promise<R>;
 }

@@ -80,3 +80,15 @@ export function asStoreError(value: unknown, what: string): WorkflowError {
   if (value instanceof WorkflowError) return value;
   return new WorkflowError('store_failed', `${what}: ${describeThrown(value)}`, { cause: value });
 }
+
+/** Errors the engine itself raises inside a step (its timeouts, sub-workflow failures); users' throws are wrapped. */
+const engineMade = new WeakSet<WorkflowError>();
+
+/** Mark an error as raised by the engine, so a failing step reports it with its own code. */
+export function engineError(error: WorkflowError): WorkflowError {
+  engineMade.add(error);
+  return error;
+}
+
+export const isEngineError = (value: unknown): value is WorkflowError =>
+  value instanceof WorkflowError && engineMade.has(value);

@@ -17,19 +17,19 @@ export interface WorkflowEvent<D = unknown, N extends string = string> {
  * Query.is(ev);                          // true, and narrows ev.data
  * ```
  */
-export interface EventType<D = unknown, N extends string = string> {
+export interface EventType<D = unknown, N extends string = string, I = D> {
   readonly type: N;
   readonly schema: z.ZodType<D> | undefined;
   /** Build an event, validating `data` against the schema (`invalid_event` when it does not fit). */
-  of(data: D): WorkflowEvent<D, N>;
+  of(data: I): WorkflowEvent<D, N>;
   /** Type guard: is `ev` an event of this type (and, with a schema, is its data valid)? */
   is(ev: unknown): ev is WorkflowEvent<D, N>;
 }
 
 /** The data type carried by an EventType. */
-export type DataOf<E> = E extends EventType<infer D, string> ? D : never;
+export type DataOf<E> = E extends EventType<infer D, string, any> ? D : never;
 /** The event produced by an EventType. */
-export type EventOf<E> = E extends EventType<infer D, infer N> ? WorkflowEvent<D, N> : never;
+export type EventOf<E> = E extends EventType<infer D, infer N, any> ? WorkflowEvent<D, N> : never;
 
 /**
  * Declare an event type.
@@ -41,7 +41,7 @@ export type EventOf<E> = E extends EventType<infer D, infer N> ? WorkflowEvent<D
  * ```
  */
 export function event<N extends string>(type: N): EventType<unknown, N>;
-export function event<N extends string, S extends z.ZodType>(type: N, schema: S): EventType<z.output<S>, N>;
+export function event<N extends string, S extends z.ZodType>(type: N, schema: S): EventType<z.output<S>, N, z.input<S>>;
 export function event<N extends string>(type: N, schema?: z.ZodType): EventType<unknown, N> {
   if (typeof type !== 'string' || type.length === 0) {
     throw new WorkflowError('invalid_event', 'event(type): type must be a non-empty string');

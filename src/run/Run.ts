@@ -11,6 +11,7 @@ import {
   map,
   mergeMap,
   Observable,
+  of,
   Subject,
   Subscription,
   tap,
@@ -19,11 +20,12 @@ import {
 import { v4 as uuid } from 'uuid';
 import { StateStore } from '../context/state.js';
 import type { InputRequestOptions, StepContext } from '../context/types.js';
-import { describeThrown, WorkflowError } from '../errors/WorkflowError.js';
+import { describeThrown, engineError, isEngineError, WorkflowError } from '../errors/WorkflowError.js';
 import type { Envelope } from '../events/envelope.js';
 import { checkEvent, InputRequestEvent, InputResponseEvent, isEvent, StartEvent, StopEvent, type WorkflowEvent } from '../events/event.js';
 import { deepFreeze, findNonJson } from '../events/freeze.js';
 import type { Snapshot, WaitingEntry } from '../snapshot/schema.js';
+import { attachLogger } from '../telemetry/logger.js';
 import type { RunEvent } from '../telemetry/runEvent.js';
 import type { StepDef } from '../workflow/types.js';
 import type { WorkflowSpec } from '../workflow/spec.js';
@@ -35,6 +37,7 @@ import { highestInFrame } from './operators/highestInFrame.js';
 import { retryWithBackoff } from './operators/retryWithBackoff.js';
 import { Queue } from './queue.js';
 import { initialControl, OUTCOME_RANK, reduce, type Control, type ControlAction, type Outcome } from './reducer.js';
+import { CHILD_RUNS, type ChildStarter } from './childRuns.js';
 import type { RunHandle } from './RunHandle.js';
 import { isTerminal, type RunStatus } from './status.js';
 
@@ -60,6 +63,13 @@ interface Request extends WaitingEntry {
   reject?: (error: WorkflowError) => void;
   timer?: Subscription;
   watch?: Stopwatch;
+}
+
+interface ChildRun {
+  readonly invocation: Invocation;
+  readonly run: RunHandle;
+  /** The child paused with its parent and counts as settled for the parent's pause. */
+  parked: boolean;
 }
 
 interface Emission extends StepOutput {
@@ -105,9 +115,13 @@ export class Run implements RunHandle {
   private readonly resultSubject = new AsyncSubject<unknown>();
   private control: Control = initialControl;
   private parked = 0;
+  /** Sub-workflow runs in flight, keyed `<invocationId>#<branch>`; snapshots of them restored on resume. */
+  private readonly children = new Map<string, ChildRun>();
+  private readonly restoredChildren = new Map<string, Snapshot>();
   /** Re-deliveries (after resume) of invocations parked on an open request: queued, but not work. */
   private readonly dormant = new Set<string>();
   private pumping = false;
+  private yielding: Subscription | undefined;
   private pauseWaiters: { resolve: (s: Snapshot) => void; reject: (e: unknown) => void }[] = [];
   private finalSnapshot: Snapshot | undefined;
   private resultPromise: Promise<unknown> | undefined;
@@ -152,6 +166,7 @@ export class Run implements RunHandle {
       for (const env of snap.pending) this.queue.push(freezeEnvelope(env));
       this.log.emit({ kind: 'run_resumed' });
       for (const entry of snap.waiting) this.restoreRequest(entry);
+      for (const [key, child] of Object.entries(snap.children)) this.restoredChildren.set(key, child);
       for (const entry of snap.inFlight) {
         if (snap.waiting.some((w) => w.requestId.startsWith(`${entry.invocationId}:`))) this.dormant.add(entry.invocationId);
       }
@@ -159,6 +174,9 @@ export class Run implements RunHandle {
     }
 
     this.connect();
+    // Telemetry only consumes the RunEvent stream: without a logger nothing subscribes.
+    if (spec.options.historyLimit !== undefined) this.log.limitHistory(spec.options.historyLimit);
+    if (spec.options.logger !== undefined) attachLogger(spec.options.logger, this.log.events$, { runId: this.id, workflow: spec.name });
     // Never dispatch synchronously: a subscriber attached right after run() sees every event.
     this.subscription.add(this.soon.schedule(() => this.pump()));
   }
@@ -206,18 +224,36 @@ export class Run implements RunHandle {
     }
   }
 
-  /** Dispatch queued envelopes while the gate is open; re-entrant calls just return (trampoline). */
+  /**
+   * Dispatch queued envelopes while the gate is open; re-entrant calls just return (trampoline). After
+   * `DISPATCH_BATCH` dispatches it yields to the event loop, so pause/abort/snapshot are never starved.
+   */
   private pump(): void {
     if (this.pumping) return;
     this.pumping = true;
+    let budget = DISPATCH_BATCH;
     try {
       while (this.gate.value && !this.control.closing && this.queue.length > 0) {
+        if (budget-- === 0) {
+          this.yielding ??= this.yieldThen(() => {
+            this.yielding = undefined;
+            this.pump();
+          });
+          break;
+        }
         this.dispatch(this.queue.shift() as Envelope);
       }
     } finally {
       this.pumping = false;
     }
     this.settle();
+  }
+
+  /** Continue after other macrotasks (I/O, timers, callers' abort) had their turn. */
+  private yieldThen(work: () => void): Subscription {
+    if (this.scheduler !== asyncScheduler) return this.scheduler.schedule(work);
+    const handle = setImmediate(work);
+    return new Subscription(() => clearImmediate(handle));
   }
 
   private dispatch(env: Envelope): void {
@@ -281,10 +317,12 @@ export class Run implements RunHandle {
         attempt$ = attempt$.pipe(
           deadline(ms, this.scheduler, () => {
             inv.controller.abort();
-            return new WorkflowError('step_timeout', `step '${step.name}' timed out after ${ms}ms`, {
-              step: step.name,
-              details: { timeout: ms },
-            });
+            return engineError(
+              new WorkflowError('step_timeout', `step '${step.name}' timed out after ${ms}ms`, {
+                step: step.name,
+                details: { timeout: ms },
+              }),
+            );
           }),
         );
       }
@@ -366,7 +404,7 @@ export class Run implements RunHandle {
     if (inv.settled) return;
     this.release(inv);
     const error =
-      thrown instanceof WorkflowError && (thrown.code === 'step_timeout' || thrown.code === 'invalid_event')
+      isEngineError(thrown)
         ? thrown
         : new WorkflowError('step_failed', `step '${inv.step.name}' failed: ${describeThrown(thrown)}`, {
             step: inv.step.name,
@@ -445,7 +483,9 @@ export class Run implements RunHandle {
 
   private propose(outcome: Outcome): void {
     if (isTerminal(this.control.status)) return;
-    this.apply({ type: 'closing' });
+    // A timeout is the weakest outcome: dispatch goes on for the rest of its frame, so a stop routed in the
+    // same instant still wins. Stops and errors end dispatch at once.
+    if (outcome.status !== 'timed_out') this.apply({ type: 'closing' });
     this.outcomes.next(outcome);
   }
 
@@ -518,7 +558,10 @@ export class Run implements RunHandle {
         : new WorkflowError('store_failed', `checkpoint failed: ${describeThrown(thrown)}`, { cause: thrown });
     if (isTerminal(this.control.status)) return;
     this.log.emit({ kind: 'checkpoint_failed', error: { code: error.code, message: error.message }, consecutive: this.failedSaves });
-    if (this.failedSaves < 3) {
+    if (error.code === 'store_conflict') {
+      // Another process owns this run now: continuing here would fork it.
+      this.finish({ status: 'failed', error });
+    } else if (this.failedSaves < 3) {
       // Retry even if nothing changes meanwhile, so a parked run does not sit on an unsaved state.
       this.subscription.add(this.scheduler.schedule(() => this.checkpoint(), CHECKPOINT_RETRY_MS * this.failedSaves));
     } else {
@@ -665,7 +708,11 @@ export class Run implements RunHandle {
       requestInput<R>(prompt: string, options?: InputRequestOptions) {
         return run.requestInput(inv, prompt, options) as Promise<R>;
       },
-    };
+      [CHILD_RUNS]: {
+        scheduler: this.scheduler,
+        start: (branch: string, starter: ChildStarter) => run.startChild(inv, branch, starter),
+      },
+    } as StepContext;
   }
 
   private emitStep(
@@ -674,6 +721,51 @@ export class Run implements RunHandle {
     extra: Record<string, unknown>,
   ): void {
     this.log.emit({ kind, step: inv.step.name, invocationId: inv.id, type: inv.envelope.event.type, ...extra } as never);
+  }
+
+  // ── sub-workflow runs ───────────────────────────────────────────────────────────────────────────
+
+  /** Start (or, after resume, continue from its snapshot) a child run owned by `inv`. */
+  private startChild(inv: Invocation, branch: string, start: ChildStarter): RunHandle {
+    const key = `${inv.id}#${branch}`;
+    const snapshot = this.restoredChildren.get(key);
+    this.restoredChildren.delete(key);
+    const child = start(this.scheduler, snapshot);
+    const entry: ChildRun = { invocation: inv, run: child, parked: false };
+    this.children.set(key, entry);
+    const replayed = snapshot?.seq ?? 0;
+    child.events$.subscribe({
+      next: (event) => {
+        if (event.seq > replayed && !isTerminal(this.control.status)) {
+          this.log.emit({ kind: 'child', step: inv.step.name, invocationId: inv.id, childRunId: child.id, event });
+        }
+      },
+      complete: () => {
+        if (this.children.get(key) === entry) this.children.delete(key);
+        this.unparkChild(entry);
+      },
+    });
+    if (this.control.paused) this.pauseChild(entry);
+    return child;
+  }
+
+  private pauseChild(entry: ChildRun): void {
+    entry.run.pause().then(
+      () => {
+        if (!this.control.paused || entry.parked || entry.invocation.settled) return;
+        entry.parked = true;
+        if (entry.invocation.parked++ === 0) this.parked++;
+        this.settle();
+      },
+      () => {}, // the child ended: its result reaches the step, which settles the invocation
+    );
+  }
+
+  private unparkChild(entry: ChildRun): void {
+    if (!entry.parked) return;
+    entry.parked = false;
+    const inv = entry.invocation;
+    if (!inv.settled && --inv.parked === 0) this.parked--;
   }
 
   // ── the public handle ───────────────────────────────────────────────────────────────────────────
@@ -699,7 +791,8 @@ export class Run implements RunHandle {
   }
 
   get status$(): Observable<RunStatus> {
-    return this.statusSubject.asObservable();
+    // A completed BehaviorSubject replays nothing; late subscribers still get the final status.
+    return isTerminal(this.control.status) ? of(this.control.status) : this.statusSubject.asObservable();
   }
 
   get result$(): Observable<unknown> {
@@ -719,6 +812,7 @@ export class Run implements RunHandle {
       this.apply({ type: 'pause' });
       this.gate.next(false);
       this.log.emit({ kind: 'run_paused' });
+      for (const child of this.children.values()) this.pauseChild(child);
     }
     return new Promise((resolve, reject) => {
       this.pauseWaiters.push({ resolve, reject });
@@ -730,6 +824,10 @@ export class Run implements RunHandle {
     if (!this.control.paused || isTerminal(this.control.status)) return;
     this.apply({ type: 'resume' });
     if (this.pauseWaiters.length > 0) this.releasePauseWaiters();
+    for (const child of this.children.values()) {
+      this.unparkChild(child);
+      child.run.resume();
+    }
     this.log.emit({ kind: 'run_resumed' });
     this.gate.next(true);
     this.pump();
@@ -776,9 +874,15 @@ export class Run implements RunHandle {
       elapsedMs: this.clock.elapsed(),
       history: [...this.log.history],
       metadata: { ...this.meta },
+      children: Object.fromEntries(
+        [...this.children].map(([key, child]) => [key, child.run.snapshot()] as const).concat([...this.restoredChildren]),
+      ),
     };
   }
 }
+
+/** Dispatches per pump before yielding to the event loop. */
+const DISPATCH_BATCH = 1_000;
 
 /** Wait before re-trying a failed checkpoint (times the number of failures in a row). */
 const CHECKPOINT_RETRY_MS = 50;

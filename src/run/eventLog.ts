@@ -19,8 +19,10 @@ export interface EventLogOptions {
  * explicit `gap` event when older ones were dropped), and pushed live.
  */
 export class EventLog {
-  readonly history: RunEvent[];
   seq: number;
+  /** Kept RunEvents, oldest first; a FIFO so a bounded history drops its oldest in O(1). */
+  private readonly kept = new Queue<RunEvent>();
+  private historyLimit = Number.POSITIVE_INFINITY;
   private readonly buffer = new Queue<RunEvent>();
   private dropped = 0;
   private readonly live = new Subject<RunEvent>();
@@ -28,15 +30,33 @@ export class EventLog {
 
   constructor(private readonly options: EventLogOptions) {
     const carried = options.carried ?? [];
-    this.history = options.history ? [...carried] : [];
+    if (options.history) for (const ev of carried) this.kept.push(ev);
     this.seq = options.seq ?? 0;
     for (const ev of carried) this.keep(ev);
+  }
+
+  /** The history for snapshots: every RunEvent so far, or the latest `historyLimit` of them. */
+  get history(): RunEvent[] {
+    return this.kept.toArray();
+  }
+
+  /**
+   * Keep at most `limit` events in the history from now on (the oldest are dropped at once, then one per
+   * new event). `seq` is untouched, so a bounded history still numbers and resumes correctly.
+   * `limit` is a non-negative integer (the workflow's `historyLimit`, checked when the workflow compiles).
+   */
+  limitHistory(limit: number): void {
+    this.historyLimit = limit;
+    this.trimHistory();
   }
 
   /** Stamp, record and publish one event; returns it. */
   emit(body: RunEventBody): RunEvent {
     const ev = { ...body, runId: this.options.runId, seq: ++this.seq, at: this.options.now() } as RunEvent;
-    if (this.options.history) this.history.push(ev);
+    if (this.options.history) {
+      this.kept.push(ev);
+      this.trimHistory();
+    }
     this.keep(ev);
     this.live.next(ev);
     return ev;
@@ -61,6 +81,10 @@ export class EventLog {
   close(): void {
     this.closed = true;
     this.live.complete();
+  }
+
+  private trimHistory(): void {
+    while (this.kept.length > this.historyLimit) this.kept.shift();
   }
 
   private keep(ev: RunEvent): void {

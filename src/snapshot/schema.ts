@@ -23,6 +23,9 @@ const runEventSchema = z
   .object({ kind: z.string(), runId: z.string(), seq: z.number().int().nonnegative(), at: z.number() })
   .loose();
 
+/** Children are snapshots too; declared first so the recursive schema has a type. */
+const childSnapshot: z.ZodType = z.lazy(() => snapshotSchema);
+
 export const snapshotSchema = z.object({
   version: z.literal(SNAPSHOT_VERSION),
   workflow: z.string(),
@@ -54,6 +57,8 @@ export const snapshotSchema = z.object({
   elapsedMs: z.number().nonnegative().default(0),
   history: z.array(runEventSchema),
   metadata: z.record(z.string(), z.unknown()),
+  /** Snapshots of sub-workflow runs in flight, keyed `<invocationId>#<branch>`. */
+  children: z.record(z.string(), childSnapshot).default({}),
 });
 
 /** A plain-JSON picture of a run, enough to continue it in another process. */
@@ -75,6 +80,7 @@ export interface Snapshot {
   elapsedMs: number;
   history: RunEvent[];
   metadata: Record<string, unknown>;
+  children: Record<string, Snapshot>;
 }
 
 export interface InFlightEntry {

@@ -29,6 +29,8 @@ export type RunEvent =
   | (Base & { kind: 'checkpoint_saved' })
   | (Base & { kind: 'checkpoint_failed'; error: ErrorInfo; consecutive: number })
   | (Base & { kind: 'stream'; event: WorkflowEvent; step?: string })
+  /** A RunEvent of a sub-workflow run, tagged with the parent step and the child's run id. */
+  | (Base & { kind: 'child'; step: string; invocationId: string; childRunId: string; event: RunEvent })
   | (Base & { kind: 'run_completed'; result: unknown })
   | (Base & { kind: 'run_failed'; error: ErrorInfo })
   | (Base & { kind: 'run_aborted'; error: ErrorInfo })

@@ -21,6 +21,10 @@ const BUILT_IN = [StartEvent, StopEvent, InputRequestEvent, InputResponseEvent];
 /** Validate and index a workflow; throws `invalid_workflow`. */
 export function compile(name: string, options: WorkflowOptions, steps: readonly StepDef[]): WorkflowSpec {
   if (steps.length === 0) throw invalid(name, 'it has no steps');
+  const limit = options.historyLimit;
+  if (limit !== undefined && !(Number.isInteger(limit) && limit >= 0)) {
+    throw invalid(name, `historyLimit must be a non-negative integer, got ${String(limit)}`);
+  }
   const stepsByName = new Map<string, StepDef>();
   const routes = new Map<string, StepDef[]>();
   const schemas = new Map<string, z.ZodType>();

@@ -7,11 +7,11 @@ import type { RetryPolicy } from '../run/operators/retryWithBackoff.js';
 import type { CheckpointStore } from '../stores/CheckpointStore.js';
 
 /** Something a step can accept: an EventType, or a bare type name (data then `unknown`). */
-export type Acceptable = EventType<any, string> | string;
+export type Acceptable = EventType<any, string, any> | string;
 
 /** The event a step receives for a list of accepted types. */
 export type AcceptedEvent<A extends readonly Acceptable[]> = A[number] extends infer T
-  ? T extends EventType<infer D, infer N>
+  ? T extends EventType<infer D, infer N, any>
     ? WorkflowEvent<D, N>
     : T extends string
       ? WorkflowEvent<unknown, T>
@@ -50,10 +50,32 @@ export interface WorkflowOptions {
   store?: CheckpointStore;
   /** Keep the run's RunEvents for snapshots (default true). */
   history?: boolean;
+  /**
+   * Keep only the latest `historyLimit` RunEvents in the history (default: unbounded, so a snapshot is a
+   * complete audit trail). The oldest are dropped first. A bounded history makes snapshots lossy for audit,
+   * but `seq` stays intact: numbering continues after resume and `snapshot.seq` is still the last seq assigned.
+   * A non-negative integer, else the workflow is `invalid_workflow`.
+   *
+   * @example
+   * ```ts
+   * workflow('poller', { historyLimit: 1_000 }) // long-running: keep the last 1 000 RunEvents
+   * ```
+   */
+  historyLimit?: number;
   /** How many RunEvents `events$` replays to late subscribers (default 10 000). */
   replay?: number;
   /** Time source for every timer (default `asyncScheduler`); pass a TestScheduler for virtual time. */
   scheduler?: SchedulerLike;
+  /**
+   * A pino logger for the run's lifecycle: routing and steps at debug, run start/end at info, retries and
+   * checkpoint failures at warn, failures at error, with `runId`, `workflow`, `step`… as fields. Without
+   * one nothing is logged and nothing subscribes.
+   *
+   * @example
+   * ```ts
+   * workflow('qa', { logger: pino({ level: 'info' }) })
+   * ```
+   */
   logger?: Logger;
 }
 

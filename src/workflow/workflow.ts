@@ -8,6 +8,7 @@ import { isTerminal } from '../run/status.js';
 import { parseSnapshot, type Snapshot } from '../snapshot/schema.js';
 import type { CheckpointStore } from '../stores/CheckpointStore.js';
 import type { RunEvent } from '../telemetry/runEvent.js';
+import { child$, parallel$, type Branch, type SubworkflowOptions } from './compose.js';
 import { compile, type WorkflowSpec } from './spec.js';
 import type {
   Acceptable,
@@ -90,6 +91,56 @@ export class Workflow<R = unknown> {
       timeout: undefined,
       retry: undefined,
       operator: operator as NonNullable<StepDef["operator"]>,
+    });
+  }
+
+  /**
+   * A step that runs a child workflow per accepted event and routes an event made from its result.
+   * Timeout gives `step_timeout`; a child failure gives `subworkflow_failed` with the child's error as `cause`;
+   * the child pauses with the parent, is part of its snapshots, and is aborted with the step.
+   *
+   * @example
+   * ```ts
+   * .subworkflow('research', { accepts: [Topic], workflow: researcher, output: (notes) => Notes.of(notes) })
+   * ```
+   */
+  subworkflow<const A extends readonly Acceptable[]>(
+    name: string,
+    options: { accepts: A; emits?: readonly Acceptable[] } & SubworkflowOptions<AcceptedEvent<A>>,
+  ): Workflow<R> {
+    checkStepOptions(this.name, name, options);
+    return this.with({
+      ...baseStep(name, 'step', options.accepts, options.emits),
+      concurrency: Number.POSITIVE_INFINITY,
+      timeout: undefined,
+      retry: undefined,
+      handler: (ev, ctx) => child$(name, 'child', options, ev as AcceptedEvent<A>, ctx),
+    });
+  }
+
+  /**
+   * Run several child workflows at once per accepted event. `join: 'all'` emits one event per branch in
+   * declaration order and fails on the first failure; `'first'` emits the first success and aborts the rest.
+   *
+   * @example
+   * ```ts
+   * .parallel('quotes', { accepts: [Order], join: 'first', branches: [{ workflow: fedex }, { workflow: ups }] })
+   * ```
+   */
+  parallel<const A extends readonly Acceptable[]>(
+    name: string,
+    options: { accepts: A; emits?: readonly Acceptable[]; branches: readonly Branch<AcceptedEvent<A>>[]; join: 'all' | 'first' },
+  ): Workflow<R> {
+    checkStepOptions(this.name, name, options);
+    if (options.join !== 'all' && options.join !== 'first') {
+      throw new WorkflowError('invalid_workflow', `workflow '${this.name}', step '${name}': join must be 'all' or 'first'`, { step: name });
+    }
+    return this.with({
+      ...baseStep(name, 'step', options.accepts, options.emits),
+      concurrency: Number.POSITIVE_INFINITY,
+      timeout: undefined,
+      retry: undefined,
+      handler: (ev, ctx) => parallel$(name, options.branches, options.join, ev as AcceptedEvent<A>, ctx),
     });
   }
 

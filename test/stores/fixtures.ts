@@ -39,6 +39,7 @@ export function makeSnapshot(overrides: Partial<Snapshot> = {}): Snapshot {
       { kind: 'step_started', runId, seq: 3, at: at + 2, step: 'split', invocationId: 'inv-0', type: 'Start', attempt: 1 },
     ],
     metadata: { tenant: 'acme' },
+    children: {},
     ...overrides,
   };
 }

@@ -1,0 +1,21 @@
+import type { SchedulerLike } from 'rxjs';
+import type { Snapshot } from '../snapshot/schema.js';
+import type { RunHandle } from './RunHandle.js';
+
+/**
+ * Internal hook on a step's context through which sub-workflow steps start child runs, so the parent can
+ * pause them with itself, include their snapshots in its own, and continue them after resume.
+ */
+export const CHILD_RUNS = Symbol('sluice.childRuns');
+
+/** Starts a child on the parent's scheduler, or continues it from the snapshot the parent carried. */
+export type ChildStarter = (scheduler: SchedulerLike, snapshot: Snapshot | undefined) => RunHandle;
+
+export interface ChildRuns {
+  /** The parent's scheduler, for the child's timers. */
+  readonly scheduler: SchedulerLike;
+  start(branch: string, starter: ChildStarter): RunHandle;
+}
+
+/** The hook of a context (every step context the run loop builds has one). */
+export const childRunsOf = (ctx: object): ChildRuns => (ctx as { [CHILD_RUNS]: ChildRuns })[CHILD_RUNS];
