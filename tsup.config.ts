@@ -1,7 +1,13 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: { index: 'src/index.ts', 'testing/index': 'src/testing/index.ts' },
+  entry: {
+    index: 'src/index.ts',
+    'testing/index': 'src/testing/index.ts',
+    'otel/index': 'src/otel/index.ts',
+    'postgres/index': 'src/stores/postgres/index.ts',
+    'redis/index': 'src/stores/redis/index.ts',
+  },
   format: ['esm', 'cjs'],
   dts: true,
   clean: true,

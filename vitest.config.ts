@@ -7,6 +7,7 @@ export default defineConfig({
   resolve: {
     alias: [
       { find: /^sluice$/, replacement: src('index.ts') },
+      { find: /^sluice\/(postgres|redis)$/, replacement: src('stores/$1/index.ts') },
       { find: /^sluice\/(.*)$/, replacement: src('$1/index.ts') },
     ],
   },
@@ -15,5 +16,7 @@ export default defineConfig({
     exclude: ['test/bench/**', 'node_modules/**'],
     typecheck: { enabled: true, include: ['test/**/*.test-d.ts'] },
     testTimeout: 20_000,
+    // Starts redis-server and PostgreSQL on loopback when the server-store tests need them.
+    globalSetup: ['./test/support/globalSetup.ts'],
   },
 });
