@@ -10,7 +10,7 @@ const qa = workflow('qa', { timeout: 60_000 })
 
 const run = qa.run('hello');
 run.events$.subscribe((e) => {
-  const what = 'invocationId' in e ? `${e.step} (${e.type})` : e.kind === 'event_routed' ? e.event.type : '';
+  const what = e.kind.startsWith('step_') && 'type' in e ? `${e.step} (${e.type})` : e.kind === 'event_routed' ? e.event.type : '';
   console.log(`${String(e.seq).padStart(2)} ${e.kind} ${what}`.trimEnd());
 });
 console.log('result:', await run.result);
