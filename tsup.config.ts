@@ -7,6 +7,7 @@ export default defineConfig({
     'otel/index': 'src/otel/index.ts',
     'postgres/index': 'src/stores/postgres/index.ts',
     'redis/index': 'src/stores/redis/index.ts',
+    'bullmq/index': 'src/bullmq/index.ts',
   },
   format: ['esm', 'cjs'],
   dts: true,
