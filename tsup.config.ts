@@ -8,6 +8,8 @@ export default defineConfig({
     'postgres/index': 'src/stores/postgres/index.ts',
     'redis/index': 'src/stores/redis/index.ts',
     'bullmq/index': 'src/bullmq/index.ts',
+    'http/index': 'src/http/index.ts',
+    cli: 'src/cli.ts',
   },
   format: ['esm', 'cjs'],
   dts: true,

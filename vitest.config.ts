@@ -9,6 +9,7 @@ export default defineConfig({
       { find: /^sluice$/, replacement: src('index.ts') },
       { find: /^sluice\/(postgres|redis)$/, replacement: src('stores/$1/index.ts') },
       { find: /^sluice\/bullmq$/, replacement: src('bullmq/index.ts') },
+      { find: /^sluice\/http$/, replacement: src('http/index.ts') },
       { find: /^sluice\/(.*)$/, replacement: src('$1/index.ts') },
     ],
   },
