@@ -17,12 +17,15 @@ export type {
   WorkflowOptions,
 } from './workflow/types.js';
 export type { RetryPolicy } from './run/operators/retryWithBackoff.js';
+export type { SubworkflowOptions, Branch } from './workflow/compose.js';
 
 // Steps' view
 export type { StepContext, InputRequestOptions } from './context/types.js';
 export type { RunState } from './context/state.js';
 
 // Runs
+export { runWorkflow } from './run/operators/runWorkflow.js';
+export type { RunWorkflowOptions } from './run/operators/runWorkflow.js';
 export type { RunHandle } from './run/RunHandle.js';
 export type { RunStatus } from './run/status.js';
 export type { RunEvent, RunEventKind, RunEventOf } from './telemetry/runEvent.js';
