@@ -750,7 +750,7 @@ export class Run implements RunHandle {
   }
 
   private pauseChild(entry: ChildRun): void {
-    entry.run.pause().then(
+    (entry.run as Run).pauseThen(
       () => {
         if (!this.control.paused || entry.parked || entry.invocation.settled) return;
         entry.parked = true;
@@ -805,8 +805,17 @@ export class Run implements RunHandle {
   }
 
   pause(): Promise<Snapshot> {
+    return new Promise((resolve, reject) => this.pauseThen(resolve, reject));
+  }
+
+  /**
+   * Pause, calling `onQuiet` synchronously once in-flight steps have settled (or `onEnd` if the run ends
+   * first), so a parent run can pause its children within the same virtual-time frame.
+   */
+  pauseThen(onQuiet: (snapshot: Snapshot) => void, onEnd: (error: unknown) => void): void {
     if (isTerminal(this.control.status)) {
-      return Promise.reject(new WorkflowError('not_running', `run ${this.id} has ended (${this.control.status})`));
+      onEnd(new WorkflowError('not_running', `run ${this.id} has ended (${this.control.status})`));
+      return;
     }
     if (!this.control.paused) {
       this.apply({ type: 'pause' });
@@ -814,10 +823,8 @@ export class Run implements RunHandle {
       this.log.emit({ kind: 'run_paused' });
       for (const child of this.children.values()) this.pauseChild(child);
     }
-    return new Promise((resolve, reject) => {
-      this.pauseWaiters.push({ resolve, reject });
-      this.settle();
-    });
+    this.pauseWaiters.push({ resolve: onQuiet, reject: onEnd });
+    this.settle();
   }
 
   resume(): void {

@@ -103,14 +103,12 @@ export function parallel$<E extends WorkflowEvent>(
           take(1),
           catchError((error: unknown) =>
             throwError(() =>
-              error instanceof WorkflowError && error.code === 'subworkflow_failed'
-                ? error
-                : engineError(
+              engineError(
                     new WorkflowError('subworkflow_failed', `every branch of parallel step '${step}' failed: ${describeThrown(error)}`, {
                       step,
                       cause: error,
                     }),
-                  ),
+              ),
             ),
           ),
         );
