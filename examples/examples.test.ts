@@ -53,6 +53,16 @@ describe('examples', () => {
     expect(lines.slice(1)).toEqual(['resumed: liftoff after 6 ticks', 'stored status: completed']);
   });
 
+  it('05-ui-stream renders progress from events$ with at most two conversions at once', async () => {
+    const lines = await run('05-ui-stream');
+    expect(lines.at(-1)).toBe('result: 6 files converted');
+    expect(lines.at(-2)).toBe('[######] 6/6 done, 0 running · converting f.csv');
+    const progress = lines.slice(0, -1).map((l) => /(\d)\/6 done, (\d) running/.exec(l)?.slice(1).map(Number) ?? []);
+    expect(Math.max(...progress.map(([, running]) => running ?? 0))).toBe(2);
+    const done = progress.map(([d]) => d ?? 0);
+    expect(done).toEqual([...done].sort((a, b) => a - b));
+  });
+
   it('the npm start demo asks, persists to ./.sluice, resumes from the store and publishes', async () => {
     const cwd = await mkdtemp(join(tmpdir(), 'sluice-demo-'));
     try {
@@ -65,5 +75,19 @@ describe('examples', () => {
     } finally {
       await rm(cwd, { recursive: true, force: true });
     }
+  });
+
+  it('06-observability logs the run to pino and prints a workflow.run span over two workflow.step spans', async () => {
+    const lines = await run('06-observability');
+    const logged = lines.filter((l) => l.startsWith('{"level"')).map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(logged.map((l) => [l['level'], l['msg'], l['runId'], l['step']])).toEqual([
+      [30, 'run started', 'ingest-1', undefined],
+      [40, 'step attempt failed, retrying', 'ingest-1', 'fetch'],
+      [30, 'run completed', 'ingest-1', undefined],
+    ]);
+    const names = lines.filter((l) => /^ {2}name: /.test(l)).map((l) => l.trim());
+    expect(names).toEqual(["name: 'workflow.step',", "name: 'workflow.step',", "name: 'workflow.run',"]);
+    expect(lines).toContain("      name: 'step_retried',");
+    expect(lines.at(-1)).toBe('result: 3');
   });
 });
