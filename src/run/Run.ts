@@ -18,6 +18,7 @@ import {
   type SchedulerLike,
 } from 'rxjs';
 import { v4 as uuid } from 'uuid';
+import { AttemptContext } from '../context/context.js';
 import { StateStore } from '../context/state.js';
 import type { InputRequestOptions, StepContext } from '../context/types.js';
 import { describeThrown, engineError, isEngineError, WorkflowError } from '../errors/WorkflowError.js';
@@ -37,7 +38,7 @@ import { highestInFrame } from './operators/highestInFrame.js';
 import { retryWithBackoff } from './operators/retryWithBackoff.js';
 import { Queue } from './queue.js';
 import { initialControl, OUTCOME_RANK, reduce, type Control, type ControlAction, type Outcome } from './reducer.js';
-import { CHILD_RUNS, type ChildStarter } from './childRuns.js';
+import type { ChildStarter } from './childRuns.js';
 import type { RunHandle } from './RunHandle.js';
 import { isTerminal, type RunStatus } from './status.js';
 
@@ -52,7 +53,8 @@ interface Invocation {
   requests: number;
   /** Open requests this invocation is parked on; a parked invocation counts as settled for pause. */
   parked: number;
-  controller: AbortController;
+  /** The current attempt's context, whose signal is aborted when the attempt or the run ends. */
+  ctx: AttemptContext<Invocation> | undefined;
   settled: boolean;
 }
 
@@ -72,9 +74,6 @@ interface ChildRun {
   parked: boolean;
 }
 
-interface Emission extends StepOutput {
-  invocation: Invocation;
-}
 
 /** Where a run starts from: a fresh input, or a snapshot being resumed. */
 export type RunStart =
@@ -90,11 +89,11 @@ export type RunStart =
 export class Run implements RunHandle {
   readonly id: string;
   private readonly spec: WorkflowSpec;
-  private readonly scheduler: SchedulerLike;
+  readonly scheduler: SchedulerLike;
   /** Zero-delay work: a microtask instead of a macrotask under the default scheduler. */
   private readonly soon: SchedulerLike;
   private readonly log: EventLog;
-  private readonly state: StateStore;
+  readonly state: StateStore;
   private readonly input: unknown;
   private readonly createdAt: number;
   private readonly meta: Record<string, unknown>;
@@ -195,7 +194,7 @@ export class Run implements RunHandle {
               : group.pipe(mergeMap((env) => this.invocation(step, env), step.concurrency));
           }),
         )
-        .subscribe((emission) => this.accept(emission)),
+        .subscribe(),
     );
 
     this.subscription.add(
@@ -260,9 +259,9 @@ export class Run implements RunHandle {
     if (env.to !== undefined) return this.deliver(env);
     const ev = env.event;
     if (ev.type === StopEvent.type) {
-      this.routed(env, []);
-      const result = (ev.data as { result?: unknown } | undefined)?.result;
-      return this.propose({ status: 'completed', result });
+      // Decide before announcing, so an observer calling abort() on this event_routed cannot override it.
+      this.propose({ status: 'completed', result: (ev.data as { result?: unknown } | undefined)?.result });
+      return this.routed(env, []);
     }
     if (ev.type === InputRequestEvent.type) {
       this.routed(env, []);
@@ -295,62 +294,72 @@ export class Run implements RunHandle {
     this.bus.next(env);
   }
 
-  /** One invocation: waits for the gate, then runs its attempts with timeout and retry. */
-  private invocation(step: StepDef, env: Envelope): Observable<Emission> {
-    return defer(() => {
+  /**
+   * One invocation: waits for the gate, then runs its attempts (with timeout and retry when configured).
+   * Outputs go straight into the queue, so the Observable itself emits nothing; it completes when the
+   * invocation has settled, which is what frees its slot in the step's `mergeMap`.
+   */
+  private invocation(step: StepDef, env: Envelope): Observable<never> {
+    return new Observable<never>((subscriber) => {
       if (!this.gate.value) {
-        return this.gate.pipe(
-          first(Boolean),
-          mergeMap(() => this.invocation(step, env)),
-        );
+        return this.gate.pipe(first(Boolean), mergeMap(() => this.invocation(step, env))).subscribe(subscriber);
       }
       const inv = this.begin(step, env);
-      let attempt$ = defer(() => {
-        inv.attempt++;
-        inv.requests = 0;
-        inv.controller = new AbortController();
-        if (inv.attempt > 1) this.emitStep(inv, 'step_started', { attempt: inv.attempt });
-        return invokeStep(step.handler as NonNullable<StepDef['handler']>, env.event, this.context(inv));
-      });
-      if (step.timeout !== undefined) {
-        const ms = step.timeout;
-        attempt$ = attempt$.pipe(
-          deadline(ms, this.scheduler, () => {
-            inv.controller.abort();
-            return engineError(
-              new WorkflowError('step_timeout', `step '${step.name}' timed out after ${ms}ms`, {
-                step: step.name,
-                details: { timeout: ms },
-              }),
-            );
-          }),
-        );
-      }
-      if (step.retry !== undefined && step.retry.retries > 0) {
-        attempt$ = attempt$.pipe(
-          retryWithBackoff(step.retry, this.scheduler, (error, failedAttempt) => {
-            inv.controller.abort();
-            this.emitStep(inv, 'step_retried', { attempt: failedAttempt, error: errorInfo(error) });
-          }),
-        );
-      }
-      return attempt$.pipe(
-        map((output): Emission => ({ ...output, invocation: inv })),
-        tap({
-          complete: () => {
-            this.complete(inv);
-            this.pump();
-          },
-        }),
-        catchError((error: unknown) => {
+      return this.attempts(inv).subscribe({
+        next: ({ events, last }) => {
+          if (last) this.complete(inv);
+          for (const ev of events) this.enqueue(ev, inv.step);
+          this.pump();
+        },
+        error: (error: unknown) => {
           this.fail(inv, error);
-          return EMPTY;
-        }),
-      );
+          subscriber.complete();
+        },
+        complete: () => {
+          this.complete(inv);
+          this.pump();
+          subscriber.complete();
+        },
+      });
     });
   }
 
-  private pipeStep(step: StepDef, group: Observable<Envelope>): Observable<Emission> {
+  private attempts(inv: Invocation): Observable<StepOutput> {
+    const step = inv.step;
+    let attempt$ = defer(() => {
+      inv.attempt++;
+      inv.requests = 0;
+      inv.ctx?.abort();
+      inv.ctx = new AttemptContext<Invocation>(this, inv, inv.attempt);
+      if (inv.attempt > 1) this.emitStep(inv, 'step_started', { attempt: inv.attempt });
+      return invokeStep(step.handler as NonNullable<StepDef['handler']>, inv.envelope.event, inv.ctx);
+    });
+    if (step.timeout !== undefined) {
+      const ms = step.timeout;
+      attempt$ = attempt$.pipe(
+        deadline(ms, this.scheduler, () => {
+          inv.ctx?.abort();
+          return engineError(
+            new WorkflowError('step_timeout', `step '${step.name}' timed out after ${ms}ms`, {
+              step: step.name,
+              details: { timeout: ms },
+            }),
+          );
+        }),
+      );
+    }
+    if (step.retry !== undefined && step.retry.retries > 0) {
+      attempt$ = attempt$.pipe(
+        retryWithBackoff(step.retry, this.scheduler, (error, failedAttempt) => {
+          inv.ctx?.abort();
+          this.emitStep(inv, 'step_retried', { attempt: failedAttempt, error: errorInfo(error) });
+        }),
+      );
+    }
+    return attempt$;
+  }
+
+  private pipeStep(step: StepDef, group: Observable<Envelope>): Observable<never> {
     const inv = this.begin(step, { id: 'pipe', event: StartEvent.of(null), at: this.scheduler.now(), to: step.name });
     this.inFlight.delete(inv.id); // a pipe step lives as long as the run; it is never "in flight"
     const events$ = group.pipe(
@@ -358,11 +367,17 @@ export class Run implements RunHandle {
       map((env) => env.event),
     );
     const operator = step.operator as (events$: Observable<WorkflowEvent>, ctx: StepContext) => Observable<WorkflowEvent>;
-    return defer(() => operator(events$, this.context(inv))).pipe(
-      map((ev): Emission => ({ events: [ev], last: false, invocation: inv })),
-      catchError((error: unknown) => {
-        this.fail(inv, error);
-        return EMPTY;
+    return new Observable<never>((subscriber) =>
+      defer(() => operator(events$, (inv.ctx = new AttemptContext<Invocation>(this, inv, 1)))).subscribe({
+        next: (ev) => {
+          this.enqueue(ev, step);
+          this.pump();
+        },
+        error: (error: unknown) => {
+          this.fail(inv, error);
+          subscriber.complete();
+        },
+        complete: () => subscriber.complete(),
       }),
     );
   }
@@ -379,19 +394,12 @@ export class Run implements RunHandle {
       attempt: 0,
       requests: 0,
       parked: 0,
-      controller: new AbortController(),
+      ctx: undefined,
       settled: false,
     };
     this.inFlight.set(id, inv);
     this.emitStep(inv, 'step_started', { attempt: 1 });
     return inv;
-  }
-
-  /** Outputs of a step. A final batch settles its invocation first, so no snapshot shows both. */
-  private accept({ invocation: inv, events, last }: Emission): void {
-    if (last) this.complete(inv);
-    for (const ev of events) this.enqueue(ev, inv.step);
-    this.pump();
   }
 
   private complete(inv: Invocation): void {
@@ -410,8 +418,8 @@ export class Run implements RunHandle {
             step: inv.step.name,
             cause: thrown,
           });
+    this.propose({ status: 'failed', error }); // before announcing, as for a stop
     this.emitStep(inv, 'step_failed', { error: error.toInfo(), durationMs: this.scheduler.now() - inv.startedAt });
-    this.propose({ status: 'failed', error });
     this.settle();
   }
 
@@ -485,7 +493,7 @@ export class Run implements RunHandle {
     if (isTerminal(this.control.status)) return;
     // A timeout is the weakest outcome: dispatch goes on for the rest of its frame, so a stop routed in the
     // same instant still wins. Stops and errors end dispatch at once.
-    if (outcome.status !== 'timed_out') this.apply({ type: 'closing' });
+    this.apply({ type: outcome.status === 'timed_out' ? 'due' : 'closing' });
     this.outcomes.next(outcome);
   }
 
@@ -493,7 +501,7 @@ export class Run implements RunHandle {
     if (isTerminal(this.control.status)) return;
     this.clock.set(false);
     this.apply({ type: 'end', outcome });
-    for (const inv of this.inFlight.values()) inv.controller.abort(outcomeError(outcome));
+    for (const inv of this.inFlight.values()) inv.ctx?.abort(outcomeError(outcome));
     for (const req of this.waiting.values()) req.timer?.unsubscribe();
     this.subscription.unsubscribe();
     this.gate.complete();
@@ -636,7 +644,8 @@ export class Run implements RunHandle {
     this.openRequest({ requestId: data.requestId, prompt: data.prompt, metadata: data.metadata ?? null, routed: true }, data.timeout);
   }
 
-  private requestInput(inv: Invocation, prompt: string, options: InputRequestOptions = {}): Promise<unknown> {
+  /** @internal */
+  requestInput(inv: Invocation, prompt: string, options: InputRequestOptions = {}): Promise<unknown> {
     const requestId = `${inv.id}:${++inv.requests}`;
     if (isTerminal(this.control.status)) return Promise.reject(outcomeError(this.control.outcome as Outcome));
     if (this.answered.has(requestId)) return Promise.resolve(this.answered.get(requestId));
@@ -684,35 +693,29 @@ export class Run implements RunHandle {
 
   // ── the step context ────────────────────────────────────────────────────────────────────────────
 
-  private context(inv: Invocation): StepContext {
-    const run = this;
-    return {
-      runId: this.id,
-      workflowName: this.spec.name,
-      signal: inv.controller.signal,
-      invocationId: inv.id,
-      attempt: inv.attempt,
-      state: this.state,
-      send(event) {
-        run.enqueue(event, inv.step);
-        run.pump();
-      },
-      write(event) {
-        if (!isTerminal(run.control.status)) run.log.emit({ kind: 'stream', event: freeze(event), step: inv.step.name });
-      },
-      collect(type, n) {
-        const buffer = run.collected[type.type];
-        if (buffer === undefined || buffer.length < n) return undefined;
-        return buffer.splice(0, n) as never;
-      },
-      requestInput<R>(prompt: string, options?: InputRequestOptions) {
-        return run.requestInput(inv, prompt, options) as Promise<R>;
-      },
-      [CHILD_RUNS]: {
-        scheduler: this.scheduler,
-        start: (branch: string, starter: ChildStarter) => run.startChild(inv, branch, starter),
-      },
-    } as StepContext;
+
+  // ── what contexts call (ContextHost) ────────────────────────────────────────────────────────────
+
+  get workflowName(): string {
+    return this.spec.name;
+  }
+
+  /** @internal */
+  sendFrom(inv: Invocation, event: WorkflowEvent): void {
+    this.enqueue(event, inv.step);
+    this.pump();
+  }
+
+  /** @internal */
+  writeFrom(inv: Invocation, event: WorkflowEvent): void {
+    if (!isTerminal(this.control.status)) this.log.emit({ kind: 'stream', event: freeze(event), step: inv.step.name });
+  }
+
+  /** @internal Fan-in: the first `n` buffered events of `type`, removed, once there are `n`. */
+  collect(type: string, n: number): WorkflowEvent[] | undefined {
+    const buffer = this.collected[type];
+    if (buffer === undefined || buffer.length < n) return undefined;
+    return buffer.splice(0, n);
   }
 
   private emitStep(
@@ -726,7 +729,8 @@ export class Run implements RunHandle {
   // ── sub-workflow runs ───────────────────────────────────────────────────────────────────────────
 
   /** Start (or, after resume, continue from its snapshot) a child run owned by `inv`. */
-  private startChild(inv: Invocation, branch: string, start: ChildStarter): RunHandle {
+  /** @internal */
+  startChild(inv: Invocation, branch: string, start: ChildStarter): RunHandle {
     const key = `${inv.id}#${branch}`;
     const snapshot = this.restoredChildren.get(key);
     this.restoredChildren.delete(key);
@@ -841,7 +845,7 @@ export class Run implements RunHandle {
   }
 
   abort(reason?: unknown): void {
-    if (isTerminal(this.control.status) || this.control.closing) return;
+    if (isTerminal(this.control.status) || this.control.due) return;
     const details = reason === undefined ? {} : { details: { reason } };
     this.finish({
       status: 'aborted',

@@ -12,6 +12,8 @@ export interface Control {
   readonly paused: boolean;
   /** An outcome is due this frame: dispatch has stopped, the decision is pending. */
   readonly closing: boolean;
+  /** Some outcome is due this frame (a timeout does not stop dispatch, but it does make abort() a no-op). */
+  readonly due: boolean;
   readonly outcome: Outcome | undefined;
 }
 
@@ -21,9 +23,10 @@ export type ControlAction =
   /** Work changed: `busy` = something queued or running; `waiting` = input requests are open. */
   | { type: 'activity'; busy: boolean; waiting: boolean }
   | { type: 'closing' }
+  | { type: 'due' }
   | { type: 'end'; outcome: Outcome };
 
-export const initialControl: Control = { status: 'running', paused: false, closing: false, outcome: undefined };
+export const initialControl: Control = { status: 'running', paused: false, closing: false, due: false, outcome: undefined };
 
 /** Among outcomes due in the same frame: step error > stop > timeout. */
 export const OUTCOME_RANK: Record<Outcome['status'], number> = { failed: 3, completed: 2, timed_out: 1, aborted: 0 };
@@ -41,8 +44,10 @@ export function reduce(control: Control, action: ControlAction): Control {
       return status === control.status ? control : { ...control, status };
     }
     case 'closing':
-      return control.closing ? control : { ...control, closing: true };
+      return control.closing ? control : { ...control, closing: true, due: true };
+    case 'due':
+      return control.due ? control : { ...control, due: true };
     case 'end':
-      return { ...control, closing: true, outcome: action.outcome, status: action.outcome.status };
+      return { ...control, closing: true, due: true, outcome: action.outcome, status: action.outcome.status };
   }
 }

@@ -18,7 +18,7 @@ const run = (...actions: ControlAction[]): Control => actions.reduce(reduce, ini
 
 describe('reduce', () => {
   it('starts running, unpaused, not closing, with no outcome', () => {
-    expect(initialControl).toEqual({ status: 'running', paused: false, closing: false, outcome: undefined });
+    expect(initialControl).toEqual({ status: 'running', paused: false, closing: false, due: false, outcome: undefined });
   });
 
   it('pauses and resumes', () => {
@@ -47,6 +47,13 @@ describe('reduce', () => {
 
   it('recomputes waiting on resume once activity is reported', () => {
     expect(run({ type: 'pause' }, idleWaiting, { type: 'resume' }, idleWaiting).status).toBe('waiting');
+  });
+
+  it('marks an outcome due without closing dispatch (a timeout), and closing implies due', () => {
+    const due = run({ type: 'due' });
+    expect(due).toMatchObject({ status: 'running', closing: false, due: true });
+    expect(reduce(due, { type: 'due' })).toBe(due);
+    expect(run({ type: 'closing' })).toMatchObject({ closing: true, due: true });
   });
 
   it('marks closing without changing the status', () => {

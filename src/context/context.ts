@@ -1,0 +1,94 @@
+import type { SchedulerLike } from 'rxjs';
+import type { EventType, WorkflowEvent } from '../events/event.js';
+import { CHILD_RUNS, type ChildRuns, type ChildStarter } from '../run/childRuns.js';
+import type { RunHandle } from '../run/RunHandle.js';
+import type { RunState } from './state.js';
+import type { InputRequestOptions, StepContext } from './types.js';
+
+/** What a context needs from its run; the run loop implements it. */
+export interface ContextHost<I> {
+  readonly id: string;
+  readonly workflowName: string;
+  readonly state: RunState;
+  readonly scheduler: SchedulerLike;
+  sendFrom(invocation: I, event: WorkflowEvent): void;
+  writeFrom(invocation: I, event: WorkflowEvent): void;
+  collect(type: string, n: number): WorkflowEvent[] | undefined;
+  requestInput(invocation: I, prompt: string, options?: InputRequestOptions): Promise<unknown>;
+  startChild(invocation: I, branch: string, starter: ChildStarter): RunHandle;
+}
+
+/**
+ * One attempt's view of the run. A class with its methods on the prototype, so an invocation costs one small
+ * object, and the AbortController behind `signal` is only created if a step asks for it.
+ */
+export class AttemptContext<I extends { readonly id: string }> implements StepContext, ChildRuns {
+  private controller: AbortController | undefined;
+  private ended: { reason: unknown } | undefined;
+
+  constructor(
+    private readonly host: ContextHost<I>,
+    private readonly invocation: I,
+    readonly attempt: number,
+  ) {}
+
+  get runId(): string {
+    return this.host.id;
+  }
+
+  get workflowName(): string {
+    return this.host.workflowName;
+  }
+
+  get invocationId(): string {
+    return this.invocation.id;
+  }
+
+  get state(): RunState {
+    return this.host.state;
+  }
+
+  get signal(): AbortSignal {
+    if (this.controller === undefined) {
+      this.controller = new AbortController();
+      if (this.ended !== undefined) this.controller.abort(this.ended.reason);
+    }
+    return this.controller.signal;
+  }
+
+  /** End this attempt: its signal is (or, when first read later, will be) aborted with `reason`. */
+  abort(reason?: unknown): void {
+    if (this.ended !== undefined) return;
+    this.ended = { reason };
+    this.controller?.abort(reason);
+  }
+
+  send(event: WorkflowEvent): void {
+    this.host.sendFrom(this.invocation, event);
+  }
+
+  write(event: WorkflowEvent): void {
+    this.host.writeFrom(this.invocation, event);
+  }
+
+  collect<D, N extends string>(type: EventType<D, N, any>, n: number): WorkflowEvent<D, N>[] | undefined {
+    return this.host.collect(type.type, n) as WorkflowEvent<D, N>[] | undefined;
+  }
+
+  requestInput<R = unknown>(prompt: string, options?: InputRequestOptions): Promise<R> {
+    return this.host.requestInput(this.invocation, prompt, options) as Promise<R>;
+  }
+
+  // The sub-workflow hook (see run/childRuns.ts).
+  get [CHILD_RUNS](): ChildRuns {
+    return this;
+  }
+
+  get scheduler(): SchedulerLike {
+    return this.host.scheduler;
+  }
+
+  start(branch: string, starter: ChildStarter): RunHandle {
+    return this.host.startChild(this.invocation, branch, starter);
+  }
+}
