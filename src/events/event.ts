@@ -50,7 +50,8 @@ export function event<N extends string>(type: N, schema?: z.ZodType): EventType<
     type,
     schema,
     of(data: unknown) {
-      const ev = { type, data: schema === undefined ? data : validate(type, schema, data) };
+      if (schema === undefined) return { type, data };
+      const ev = { type, data: validate(type, schema, data) };
       validated.add(ev);
       return ev;
     },

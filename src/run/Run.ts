@@ -15,6 +15,8 @@ import {
   Subject,
   Subscription,
   tap,
+  type Observer,
+  type Subscriber,
   type SchedulerLike,
 } from 'rxjs';
 import { v4 as uuid } from 'uuid';
@@ -103,8 +105,8 @@ export class Run implements RunHandle {
   private readonly outcomes = new Subject<Outcome>();
   private readonly queue = new Queue<Envelope>();
   /** Delivered to a step but not started: held back by its concurrency limit or the pause gate. */
-  private readonly held = new Map<string, Envelope>();
-  private readonly inFlight = new Map<string, Invocation>();
+  private readonly held = new Set<Envelope>();
+  private readonly inFlight = new Set<Invocation>();
   private readonly waiting = new Map<string, Request>();
   private readonly answered = new Map<string, unknown>();
   private readonly collected: Record<string, WorkflowEvent[]>;
@@ -277,8 +279,14 @@ export class Run implements RunHandle {
       });
     }
     (this.collected[ev.type] ??= []).push(ev);
-    this.routed(env, steps.map((s) => s.name));
-    for (const step of steps) this.deliver({ ...env, to: step.name });
+    this.routed(env, this.spec.routeNames.get(ev.type) as string[]);
+    for (const step of steps) {
+      this.deliver(
+        env.source === undefined
+          ? { id: env.id, event: env.event, at: env.at, to: step.name }
+          : { id: env.id, event: env.event, source: env.source, at: env.at, to: step.name },
+      );
+    }
   }
 
   private routed(env: Envelope, steps: string[]): void {
@@ -290,7 +298,7 @@ export class Run implements RunHandle {
   }
 
   private deliver(env: Envelope): void {
-    this.held.set(invocationId(env), env);
+    this.held.add(env);
     this.bus.next(env);
   }
 
@@ -305,23 +313,22 @@ export class Run implements RunHandle {
         return this.gate.pipe(first(Boolean), mergeMap(() => this.invocation(step, env))).subscribe(subscriber);
       }
       const inv = this.begin(step, env);
-      return this.attempts(inv).subscribe({
-        next: ({ events, last }) => {
-          if (last) this.complete(inv);
-          for (const ev of events) this.enqueue(ev, inv.step);
-          this.pump();
-        },
-        error: (error: unknown) => {
-          this.fail(inv, error);
-          subscriber.complete();
-        },
-        complete: () => {
-          this.complete(inv);
-          this.pump();
-          subscriber.complete();
-        },
-      });
+      return this.attempts(inv).subscribe(new InvocationObserver(this, inv, subscriber));
     });
+  }
+
+  /** @internal A final batch settles its invocation before its outputs are queued, so no snapshot shows both. */
+  outputs(inv: Invocation, { events, last }: StepOutput): void {
+    if (last) this.complete(inv);
+    for (const ev of events) this.enqueue(ev, inv.step);
+    this.pump();
+  }
+
+  /** @internal */
+  settled(inv: Invocation, error?: { thrown: unknown }): void {
+    if (error === undefined) this.complete(inv);
+    else this.fail(inv, error.thrown);
+    this.pump();
   }
 
   private attempts(inv: Invocation): Observable<StepOutput> {
@@ -361,9 +368,9 @@ export class Run implements RunHandle {
 
   private pipeStep(step: StepDef, group: Observable<Envelope>): Observable<never> {
     const inv = this.begin(step, { id: 'pipe', event: StartEvent.of(null), at: this.scheduler.now(), to: step.name });
-    this.inFlight.delete(inv.id); // a pipe step lives as long as the run; it is never "in flight"
+    this.inFlight.delete(inv); // a pipe step lives as long as the run; it is never "in flight"
     const events$ = group.pipe(
-      tap((env) => this.held.delete(invocationId(env))),
+      tap((env) => this.held.delete(env)),
       map((env) => env.event),
     );
     const operator = step.operator as (events$: Observable<WorkflowEvent>, ctx: StepContext) => Observable<WorkflowEvent>;
@@ -384,8 +391,8 @@ export class Run implements RunHandle {
 
   private begin(step: StepDef, env: Envelope): Invocation {
     const id = invocationId(env);
-    this.held.delete(id);
-    this.dormant.delete(id);
+    this.held.delete(env);
+    if (this.dormant.size > 0) this.dormant.delete(id);
     const inv: Invocation = {
       id,
       step,
@@ -397,7 +404,7 @@ export class Run implements RunHandle {
       ctx: undefined,
       settled: false,
     };
-    this.inFlight.set(id, inv);
+    this.inFlight.add(inv);
     this.emitStep(inv, 'step_started', { attempt: 1 });
     return inv;
   }
@@ -426,7 +433,7 @@ export class Run implements RunHandle {
   private release(inv: Invocation): void {
     inv.settled = true;
     if (inv.parked > 0) this.parked--;
-    this.inFlight.delete(inv.id);
+    this.inFlight.delete(inv);
     for (let n = 1; n <= inv.requests; n++) this.answered.delete(`${inv.id}:${n}`);
   }
 
@@ -501,7 +508,7 @@ export class Run implements RunHandle {
     if (isTerminal(this.control.status)) return;
     this.clock.set(false);
     this.apply({ type: 'end', outcome });
-    for (const inv of this.inFlight.values()) inv.ctx?.abort(outcomeError(outcome));
+    for (const inv of this.inFlight) inv.ctx?.abort(outcomeError(outcome));
     for (const req of this.waiting.values()) req.timer?.unsubscribe();
     this.subscription.unsubscribe();
     this.gate.complete();
@@ -872,8 +879,8 @@ export class Run implements RunHandle {
       createdAt: this.createdAt,
       input: this.input,
       state: this.state.toJSON(),
-      pending: [...this.held.values(), ...this.queue.toArray()],
-      inFlight: [...this.inFlight.values()].map((inv) => ({
+      pending: [...this.held, ...this.queue.toArray()],
+      inFlight: [...this.inFlight].map((inv) => ({
         step: inv.step.name,
         invocationId: inv.id,
         envelope: inv.envelope,
@@ -897,6 +904,29 @@ const DISPATCH_BATCH = 1_000;
 
 /** Wait before re-trying a failed checkpoint (times the number of failures in a row). */
 const CHECKPOINT_RETRY_MS = 50;
+
+/** Feeds one invocation's outputs and end into the run; a class, so the hot path allocates one object. */
+class InvocationObserver implements Observer<StepOutput> {
+  constructor(
+    private readonly run: Run,
+    private readonly inv: Invocation,
+    private readonly subscriber: Subscriber<never>,
+  ) {}
+
+  next(output: StepOutput): void {
+    this.run.outputs(this.inv, output);
+  }
+
+  error(thrown: unknown): void {
+    this.run.settled(this.inv, { thrown });
+    this.subscriber.complete();
+  }
+
+  complete(): void {
+    this.run.settled(this.inv);
+    this.subscriber.complete();
+  }
+}
 
 /** Stable across retries and re-delivery: the envelope's id and the step it is addressed to. */
 function invocationId(env: Envelope): string {

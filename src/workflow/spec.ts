@@ -12,6 +12,8 @@ export interface WorkflowSpec {
   readonly stepsByName: ReadonlyMap<string, StepDef>;
   /** Event type → accepting steps in registration order. */
   readonly routes: ReadonlyMap<string, readonly StepDef[]>;
+  /** Event type → names of the accepting steps (what `event_routed.steps` reports). */
+  readonly routeNames: ReadonlyMap<string, readonly string[]>;
   /** Event type → schema to check plain (not `.of()`-built) events against. */
   readonly schemas: ReadonlyMap<string, z.ZodType>;
 }
@@ -40,7 +42,8 @@ export function compile(name: string, options: WorkflowOptions, steps: readonly 
     for (const [type, schema] of step.schemas) if (!schemas.has(type)) schemas.set(type, schema);
   }
   if (!routes.has(StartEvent.type)) throw invalid(name, 'no step accepts StartEvent');
-  return { name, version: versionOf(steps), options, steps, stepsByName, routes, schemas };
+  const routeNames = new Map([...routes].map(([type, list]) => [type, Object.freeze(list.map((s) => s.name))] as const));
+  return { name, version: versionOf(steps), options, steps, stepsByName, routes, routeNames, schemas };
 }
 
 function invalid(name: string, why: string): WorkflowError {
