@@ -123,6 +123,8 @@ export class Run implements RunHandle {
   private readonly dormant = new Set<string>();
   private pumping = false;
   private yielding: Subscription | undefined;
+  /** The loop's pipelines (bus, outcome, timeout); undefined while hibernating. */
+  private wiring: Subscription | undefined;
   private pauseWaiters: { resolve: (s: Snapshot) => void; reject: (e: unknown) => void }[] = [];
   private finalSnapshot: Snapshot | undefined;
   private resultPromise: Promise<unknown> | undefined;
@@ -184,8 +186,14 @@ export class Run implements RunHandle {
 
   // ── the loop ────────────────────────────────────────────────────────────────────────────────────
 
+  /**
+   * Subscribe the loop's pipelines. A paused, quiescent run drops them (`hibernate`) and keeps only plain
+   * data, so thousands of parked runs cost little memory; `resume()` connects again.
+   */
   private connect(): void {
-    this.subscription.add(
+    const wiring = new Subscription();
+    this.wiring = wiring;
+    wiring.add(
       this.bus
         .pipe(
           groupBy((env) => env.to as string),
@@ -199,7 +207,7 @@ export class Run implements RunHandle {
         .subscribe(),
     );
 
-    this.subscription.add(
+    wiring.add(
       this.outcomes
         .pipe(highestInFrame((o) => OUTCOME_RANK[o.status], this.soon))
         .subscribe((outcome) => this.finish(outcome)),
@@ -207,7 +215,7 @@ export class Run implements RunHandle {
 
     const timeout = this.spec.options.timeout === undefined ? 300_000 : this.spec.options.timeout;
     if (timeout !== null) {
-      this.subscription.add(
+      wiring.add(
         this.statusSubject
           .pipe(
             map((s) => s === 'running'),
@@ -223,6 +231,15 @@ export class Run implements RunHandle {
           ),
       );
     }
+  }
+
+  private hibernate(): void {
+    if (this.wiring === undefined) return;
+    this.wiring.unsubscribe();
+    this.wiring = undefined;
+    // Envelopes held back inside a step's mergeMap went with it: they go first in the queue, still addressed.
+    this.queue.unshiftAll([...this.held]);
+    this.held.clear();
   }
 
   /**
@@ -490,8 +507,10 @@ export class Run implements RunHandle {
       busy: active > 0 || this.queue.length + this.held.size > this.dormant.size,
       waiting: this.waiting.size > 0,
     });
-    if (this.control.paused && !this.control.closing && active === 0 && this.pauseWaiters.length > 0) {
-      this.releasePauseWaiters();
+    if (this.control.paused && !this.control.due && active === 0) {
+      if (this.pauseWaiters.length > 0) this.releasePauseWaiters();
+      // Nothing is running or parked: the pipelines hold no state worth keeping (pipe steps do, so they stay).
+      if (this.inFlight.size === 0 && this.children.size === 0 && !this.spec.hasPipes) this.hibernate();
     }
     if (this.spec.options.store !== undefined) this.checkpoint();
   }
@@ -511,6 +530,7 @@ export class Run implements RunHandle {
     for (const inv of this.inFlight) inv.ctx?.abort(outcomeError(outcome));
     for (const req of this.waiting.values()) req.timer?.unsubscribe();
     this.subscription.unsubscribe();
+    this.hibernate();
     this.gate.complete();
     if (outcome.status === 'completed') this.log.emit({ kind: 'run_completed', result: outcome.result });
     else this.log.emit({ kind: `run_${outcome.status}`, error: outcome.error.toInfo() });
@@ -841,6 +861,7 @@ export class Run implements RunHandle {
   resume(): void {
     if (!this.control.paused || isTerminal(this.control.status)) return;
     this.apply({ type: 'resume' });
+    if (this.wiring === undefined) this.connect();
     if (this.pauseWaiters.length > 0) this.releasePauseWaiters();
     for (const child of this.children.values()) {
       this.unparkChild(child);

@@ -23,6 +23,13 @@ export class Queue<T> {
     return item;
   }
 
+  /** Put `items` in front, in their order. */
+  unshiftAll(items: readonly T[]): void {
+    if (items.length === 0) return;
+    this.items = [...items, ...this.toArray()];
+    this.head = 0;
+  }
+
   toArray(): T[] {
     return this.items.slice(this.head);
   }

@@ -14,6 +14,8 @@ export interface WorkflowSpec {
   readonly routes: ReadonlyMap<string, readonly StepDef[]>;
   /** Event type → names of the accepting steps (what `event_routed.steps` reports). */
   readonly routeNames: ReadonlyMap<string, readonly string[]>;
+  /** Pipe steps keep operator state (buffers) in live subscriptions, so such runs never hibernate. */
+  readonly hasPipes: boolean;
   /** Event type → schema to check plain (not `.of()`-built) events against. */
   readonly schemas: ReadonlyMap<string, z.ZodType>;
 }
@@ -43,7 +45,8 @@ export function compile(name: string, options: WorkflowOptions, steps: readonly 
   }
   if (!routes.has(StartEvent.type)) throw invalid(name, 'no step accepts StartEvent');
   const routeNames = new Map([...routes].map(([type, list]) => [type, Object.freeze(list.map((s) => s.name))] as const));
-  return { name, version: versionOf(steps), options, steps, stepsByName, routes, routeNames, schemas };
+  const hasPipes = steps.some((s) => s.kind === 'pipe');
+  return { name, version: versionOf(steps), options, steps, stepsByName, routes, routeNames, hasPipes, schemas };
 }
 
 function invalid(name: string, why: string): WorkflowError {
