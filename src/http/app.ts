@@ -1,0 +1,179 @@
+import { Hono } from 'hono';
+import { isTerminal } from '../run/status.js';
+import type { RunHandle } from '../run/RunHandle.js';
+import { MemoryStore } from '../stores/MemoryStore.js';
+import type { CheckpointStore } from '../stores/CheckpointStore.js';
+import { WorkflowError } from '../errors/WorkflowError.js';
+import type { Workflow } from '../workflow/workflow.js';
+import { bearerToken } from './auth.js';
+import { HttpError, toHttpError } from './errors.js';
+import { describeWorkflow } from './graph.js';
+import { INSPECTOR_HTML } from './inspector.js';
+import { RunRegistry } from './runs.js';
+import { abortBody, check, lastEventId, listQuery, readBody, respondBody, startBody } from './schemas.js';
+import { streamRunEvents } from './sse.js';
+
+export interface SluiceAppOptions {
+  /** The workflows the API can start, by name (names must be unique). */
+  workflows: Iterable<Workflow<any>>;
+  /**
+   * Where runs are checkpointed and listed from (default: a new `MemoryStore`). Every run the server starts
+   * or resumes uses this store, whatever store the workflow was built with.
+   */
+  store?: CheckpointStore;
+  /** When set, every route answers 401 without `Authorization: Bearer <token>` (or `?access_token=`). */
+  token?: string;
+  /** ms between keep-alive comments on event streams (default 15 000). */
+  heartbeatMs?: number;
+}
+
+/** The API and inspector as a fetch handler, to mount on any server (or use `serve()`). */
+export interface SluiceApp {
+  readonly app: Hono;
+  readonly fetch: (request: Request) => Response | Promise<Response>;
+  readonly registry: RunRegistry;
+  /** End every open event stream (runs are left as they are); resolves once they are closed. */
+  closeStreams(): Promise<void>;
+}
+
+/**
+ * Build the HTTP API and the inspector page for some workflows.
+ *
+ * Routes (JSON unless noted): `GET /` the inspector page · `GET /api/workflows` · `POST /api/workflows/:name/runs`
+ * `{ input?, state? }` → 201 · `GET /api/runs?workflow=&status=` · `GET /api/runs/:id` · `POST /api/runs/:id/pause`
+ * · `/resume` · `/abort` `{ reason? }` · `/respond` `{ requestId, response }` · `GET /api/runs/:id/events` (SSE).
+ * Errors are `{ error: { code, message, details? } }`: bad input 400, unknown run or workflow 404, a run
+ * that has ended 409 `not_running`, a missing or wrong token 401.
+ *
+ * @example
+ * ```ts
+ * import { serve } from '@hono/node-server';
+ * const { fetch } = createSluiceApp({ workflows: [deploy], store: new FileStore('./.sluice') });
+ * serve({ fetch, port: 8080 });
+ * ```
+ */
+export function createSluiceApp(options: SluiceAppOptions): SluiceApp {
+  const registry = new RunRegistry(options.workflows, options.store ?? new MemoryStore());
+  const open = new Set<() => Promise<void>>();
+  const heartbeatMs = options.heartbeatMs ?? 15_000;
+  const app = new Hono();
+
+  app.onError((error, c) => {
+    const http = toHttpError(error);
+    return c.json(http.toBody(), http.status);
+  });
+  app.notFound((c) => c.json(new HttpError(404, 'not_found', `no route ${c.req.method} ${c.req.path}`).toBody(), 404));
+  if (options.token !== undefined) app.use('*', bearerToken(options.token));
+
+  app.get('/', (c) => c.html(INSPECTOR_HTML));
+
+  app.get('/api/workflows', (c) => c.json({ workflows: registry.all().map(describeWorkflow) }));
+
+  app.post('/api/workflows/:name/runs', async (c) => {
+    const name = c.req.param('name');
+    registry.workflow(name); // 404 before the body is judged
+    const body = await readBody(c, startBody);
+    const run = registry.start(name, body.input, body.state);
+    c.header('Location', `/api/runs/${encodeURIComponent(run.id)}`);
+    return c.json({ runId: run.id, workflow: name, status: run.status }, 201);
+  });
+
+  app.get('/api/runs', async (c) => {
+    const filter = check(listQuery, dropToken(c.req.query()), 'query');
+    return c.json({ runs: await registry.list(definedOnly(filter)) });
+  });
+
+  app.get('/api/runs/:id', async (c) => {
+    const { snapshot, live } = await registry.snapshot(c.req.param('id'));
+    return c.json({ runId: snapshot.runId, workflow: snapshot.workflow, status: snapshot.status, live, snapshot });
+  });
+
+  app.post('/api/runs/:id/pause', async (c) => {
+    const id = c.req.param('id');
+    if (registry.handle(id) === undefined) {
+      // A stored run that is already paused stays as it is: nothing to bring back.
+      const { snapshot } = await registry.snapshot(id);
+      if (snapshot.status === 'paused') return c.json(runBody(snapshot.runId, snapshot.status, false, snapshot));
+    }
+    const run = await registry.control(id);
+    try {
+      const snapshot = await run.pause();
+      return c.json(runBody(run.id, run.status, true, snapshot));
+    } catch (error) {
+      // The run ended before its steps settled: pausing it did nothing.
+      if (isTerminal(run.status)) throw notRunning(run);
+      throw error;
+    }
+  });
+
+  app.post('/api/runs/:id/resume', async (c) => {
+    const run = await registry.control(c.req.param('id'));
+    run.resume();
+    return c.json(runBody(run.id, run.status, true));
+  });
+
+  app.post('/api/runs/:id/abort', async (c) => {
+    const id = c.req.param('id');
+    const body = await readBody(c, abortBody);
+    const run = await registry.control(id);
+    run.abort(body.reason);
+    return c.json(runBody(run.id, run.status, true));
+  });
+
+  app.post('/api/runs/:id/respond', async (c) => {
+    const id = c.req.param('id');
+    const body = await readBody(c, respondBody);
+    if (registry.handle(id) === undefined) {
+      // Check the id against the stored run before resuming it, so a wrong id does not wake the run.
+      const { snapshot } = await registry.snapshot(id);
+      if (!isTerminal(snapshot.status) && !snapshot.waiting.some((w) => w.requestId === body.requestId)) {
+        throw new WorkflowError('unknown_request', `run '${id}' has no open request '${body.requestId}'`, {
+          details: { requestId: body.requestId },
+        });
+      }
+    }
+    const run = await registry.control(id);
+    run.respond(body.requestId, body.response);
+    return c.json(runBody(run.id, run.status, true));
+  });
+
+  app.get('/api/runs/:id/events', async (c) => {
+    const id = c.req.param('id');
+    const after = check(lastEventId, c.req.header('last-event-id') ?? c.req.query('lastEventId') ?? 0, 'Last-Event-ID');
+    const live = registry.handle(id);
+    const source =
+      live !== undefined
+        ? { live }
+        : await registry.snapshot(id).then(({ snapshot }) => ({ history: snapshot.history, status: snapshot.status, runId: id }));
+    return streamRunEvents(c, registry, source, after, { heartbeatMs, open });
+  });
+
+  return {
+    app,
+    fetch: (request) => app.fetch(request),
+    registry,
+    closeStreams: async () => {
+      await Promise.all([...open].map((close) => close()));
+    },
+  };
+}
+
+function runBody(runId: string, status: string, live: boolean, snapshot?: unknown) {
+  return snapshot === undefined ? { runId, status, live } : { runId, status, live, snapshot };
+}
+
+function notRunning(run: RunHandle): WorkflowError {
+  return new WorkflowError('not_running', `run '${run.id}' has ended (${run.status})`, { details: { runId: run.id, status: run.status } });
+}
+
+/** `access_token` authenticates; it is not a filter. */
+function dropToken(query: Record<string, string>): Record<string, string> {
+  const { access_token: _token, ...rest } = query;
+  return rest;
+}
+
+/** exactOptionalPropertyTypes: a filter key is either a value or absent. */
+function definedOnly<T extends object>(value: T): { [K in keyof T]?: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as never;
+}
+

@@ -1,0 +1,155 @@
+import { Subject, type Observable } from 'rxjs';
+import { WorkflowError } from '../errors/WorkflowError.js';
+import type { RunHandle } from '../run/RunHandle.js';
+import { isTerminal, type RunStatus } from '../run/status.js';
+import type { Snapshot } from '../snapshot/schema.js';
+import type { CheckpointStore, ListFilter } from '../stores/CheckpointStore.js';
+import type { Workflow } from '../workflow/workflow.js';
+
+/** One row of `GET /api/runs`: the store's summary, with `live` telling whether this server drives the run. */
+export interface RunRow {
+  runId: string;
+  workflow: string;
+  status: RunStatus;
+  updatedAt: number;
+  live: boolean;
+}
+
+interface Live {
+  readonly workflow: string;
+  readonly run: RunHandle;
+  updatedAt: number;
+}
+
+/**
+ * The runs a server knows: live `RunHandle`s started or resumed here, and everything else in the store.
+ * A run that is not live is brought back with `wf.resumeFrom(store, id)` when someone needs to act on it
+ * (resume, pause, abort, respond); a live run is dropped from memory once it ended and its final checkpoint
+ * is written, after which the store answers for it.
+ */
+export class RunRegistry {
+  private readonly live = new Map<string, Live>();
+  /** Resumes from the store in progress, so two requests for one stored run never fork it. */
+  private readonly loading = new Map<string, Promise<RunHandle>>();
+  private readonly opened = new Subject<RunHandle>();
+  private readonly workflows: ReadonlyMap<string, Workflow>;
+
+  constructor(
+    workflows: Iterable<Workflow>,
+    readonly store: CheckpointStore,
+  ) {
+    const byName = new Map<string, Workflow>();
+    for (const wf of workflows) {
+      if (byName.has(wf.name)) {
+        throw new WorkflowError('invalid_workflow', `two workflows are named '${wf.name}'; names must be unique`);
+      }
+      // Every run the server starts or resumes checkpoints into the server's store, so the store lists it.
+      byName.set(wf.name, wf.withOptions({ store }).validate());
+    }
+    this.workflows = byName;
+  }
+
+  /** Runs that became live (started or resumed here), for streams waiting on a stored run. */
+  get opened$(): Observable<RunHandle> {
+    return this.opened.asObservable();
+  }
+
+  /** The registered workflows, in registration order. */
+  all(): Workflow[] {
+    return [...this.workflows.values()];
+  }
+
+  workflow(name: string): Workflow {
+    const wf = this.workflows.get(name);
+    if (wf === undefined) throw new WorkflowError('not_found', `no workflow named '${name}' is registered`, { details: { workflow: name } });
+    return wf;
+  }
+
+  start(name: string, input: unknown, state: Record<string, unknown> | undefined): RunHandle {
+    const wf = this.workflow(name);
+    return this.track(name, wf.run(input, state === undefined ? {} : { state }));
+  }
+
+  /** The live handle, if this server drives the run now. */
+  handle(runId: string): RunHandle | undefined {
+    return this.live.get(runId)?.run;
+  }
+
+  /** The run's current snapshot: live, else from the store; rejects `not_found`. */
+  async snapshot(runId: string): Promise<{ snapshot: Snapshot; live: boolean }> {
+    const run = this.handle(runId);
+    if (run !== undefined) return { snapshot: run.snapshot(), live: true };
+    const stored = await this.store.load(runId);
+    if (stored === undefined) throw notFound(runId);
+    return { snapshot: stored, live: false };
+  }
+
+  /**
+   * A live handle to act on: the one in memory, or the run resumed from the store. Rejects `not_found` for
+   * an unknown run and `not_running` for one that has ended.
+   */
+  async control(runId: string): Promise<RunHandle> {
+    const run = this.handle(runId) ?? (await this.loading.get(runId));
+    if (run !== undefined) {
+      if (isTerminal(run.status)) throw ended(runId, run.status);
+      return run;
+    }
+    const load = this.resumeStored(runId).finally(() => this.loading.delete(runId));
+    this.loading.set(runId, load);
+    return load;
+  }
+
+  /** The store's runs with live status overlaid (and live runs not saved yet), newest first. */
+  async list(filter: ListFilter = {}): Promise<RunRow[]> {
+    const rows = new Map<string, RunRow>();
+    for (const row of await this.store.list(filter)) rows.set(row.runId, { ...row, live: false });
+    for (const [runId, entry] of this.live) {
+      const status = entry.run.status;
+      if (filter.workflow !== undefined && filter.workflow !== entry.workflow) continue;
+      if (filter.status !== undefined && filter.status !== status) {
+        rows.delete(runId);
+        continue;
+      }
+      rows.set(runId, { runId, workflow: entry.workflow, status, updatedAt: Math.max(entry.updatedAt, rows.get(runId)?.updatedAt ?? 0), live: true });
+    }
+    return [...rows.values()].sort((a, b) => b.updatedAt - a.updatedAt || (a.runId < b.runId ? -1 : 1));
+  }
+
+  /** Resolves once every live run's due checkpoints are written. */
+  async flush(): Promise<void> {
+    await Promise.all([...this.live.values()].map((entry) => entry.run.flush()));
+  }
+
+  private async resumeStored(runId: string): Promise<RunHandle> {
+    const snapshot = await this.store.load(runId);
+    if (snapshot === undefined) throw notFound(runId);
+    if (isTerminal(snapshot.status)) throw ended(runId, snapshot.status);
+    const wf = this.workflow(snapshot.workflow);
+    // Checked again: a start or another resume may have made it live while the store was read.
+    return this.handle(runId) ?? this.track(wf.name, wf.resume(snapshot));
+  }
+
+  private track(workflow: string, run: RunHandle): RunHandle {
+    const entry: Live = { workflow, run, updatedAt: Date.now() };
+    this.live.set(run.id, entry);
+    run.events$.subscribe((ev) => {
+      entry.updatedAt = ev.at;
+    });
+    const forget = () => {
+      void run.flush().then(() => {
+        if (this.live.get(run.id) === entry) this.live.delete(run.id);
+      });
+    };
+    run.result.then(forget, forget);
+    this.opened.next(run);
+    return run;
+  }
+}
+
+function notFound(runId: string): WorkflowError {
+  return new WorkflowError('not_found', `no run '${runId}'`, { details: { runId } });
+}
+
+function ended(runId: string, status: RunStatus): WorkflowError {
+  return new WorkflowError('not_running', `run '${runId}' has ended (${status})`, { details: { runId, status } });
+}

@@ -1,0 +1,51 @@
+import type { Context } from 'hono';
+import { z } from 'zod';
+import { HttpError } from './errors.js';
+
+const statuses = ['running', 'paused', 'waiting', 'completed', 'failed', 'aborted', 'timed_out'] as const;
+
+/** `POST /api/workflows/:name/runs` — the run's input and optional seed state. */
+export const startBody = z.strictObject({
+  input: z.json().optional(),
+  state: z.record(z.string(), z.json()).optional(),
+});
+
+/** `POST /api/runs/:id/respond` — answer an open input request. */
+export const respondBody = z.strictObject({
+  requestId: z.string().min(1),
+  response: z.json(),
+});
+
+/** `POST /api/runs/:id/abort` — an optional reason, kept in the error's `details.reason`. */
+export const abortBody = z.strictObject({ reason: z.string().max(1_000).optional() });
+
+/** `GET /api/runs?workflow=&status=` */
+export const listQuery = z.strictObject({
+  workflow: z.string().min(1).optional(),
+  status: z.enum(statuses).optional(),
+});
+
+/** `Last-Event-ID` header (or `?lastEventId=` for clients that cannot set headers): the last seq seen. */
+export const lastEventId = z.coerce.number().int().nonnegative();
+
+/** Parse a JSON body (an empty body counts as `{}`) against `schema`; bad JSON or shape → 400 `invalid_request`. */
+export async function readBody<S extends z.ZodType>(c: Context, schema: S): Promise<z.output<S>> {
+  const text = await c.req.text();
+  let value: unknown = {};
+  if (text.trim() !== '') {
+    try {
+      value = JSON.parse(text);
+    } catch {
+      throw new HttpError(400, 'invalid_request', 'the request body is not valid JSON');
+    }
+  }
+  return check(schema, value, 'body');
+}
+
+/** Validate `value` (a body or a query) or throw 400 `invalid_request` listing each problem with its path. */
+export function check<S extends z.ZodType>(schema: S, value: unknown, what: string): z.output<S> {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const issues = parsed.error.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message }));
+  throw new HttpError(400, 'invalid_request', `invalid request ${what}: ${z.prettifyError(parsed.error)}`, { issues });
+}
