@@ -90,4 +90,15 @@ describe('examples', () => {
     expect(lines).toContain("      name: 'step_retried',");
     expect(lines.at(-1)).toBe('result: 3');
   });
+
+  it('08-inspector serves the API, follows the run over SSE, answers its question over HTTP', async () => {
+    const lines = await run('08-inspector');
+    expect(lines[0]).toMatch(/^inspector: http:\/\/127\.0\.0\.1:\d+\/$/);
+    expect(lines.slice(1)).toEqual([
+      'asked: Publish "Notes on sluice"?',
+      'status while nobody answers: waiting',
+      'result: published "Notes on sluice"',
+      'final status: completed, state: "Notes on sluice"',
+    ]);
+  });
 });

@@ -1,14 +1,15 @@
 // The HTTP API and inspector: serve a workflow, then drive one run over HTTP as a client would —
 // start it, follow its RunEvents as Server-Sent Events, answer its input request, read its final state.
 // `npx tsx examples/08-inspector/main.ts --keep` leaves the server running: open the printed URL.
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FileStore, type RunEvent } from 'sluice';
 import { serve } from 'sluice/http';
 import { publish } from './workflows.js';
 
-const store = new FileStore(await mkdtemp(join(tmpdir(), 'sluice-08-')));
+const dir = await mkdtemp(join(tmpdir(), 'sluice-08-'));
+const store = new FileStore(dir);
 const server = await serve({ workflows: [publish], store, port: 0 });
 console.log(`inspector: ${server.url}/`);
 
@@ -54,5 +55,9 @@ for await (const ev of runEvents(runId)) {
 const final = await call('GET', `/api/runs/${runId}`);
 console.log(`final status: ${final.status}, state: ${JSON.stringify(final.snapshot.state.published)}`);
 
-if (process.argv.includes('--keep')) console.log('serving until Ctrl-C');
-else await server.close();
+if (process.argv.includes('--keep')) {
+  console.log('serving until Ctrl-C');
+} else {
+  await server.close();
+  await rm(dir, { recursive: true, force: true });
+}

@@ -60,7 +60,7 @@ describe('sluice serve', () => {
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     await exercise(url);
     child!.kill('SIGTERM');
-    const [code] = (await new Promise((done) => child!.once('exit', (...a) => done(a)))) as [number | null];
+    const code = await new Promise((done) => child!.once('exit', done));
     expect(code).toBe(0);
   });
 
