@@ -6,6 +6,7 @@ import {
   catchError,
   defer,
   EMPTY,
+  filter,
   first,
   groupBy,
   map,
@@ -121,7 +122,7 @@ export class Run implements RunHandle {
   private readonly restoredChildren = new Map<string, Snapshot>();
   /** Re-deliveries (after resume) of invocations parked on an open request: queued, but not work. */
   private readonly dormant = new Set<string>();
-  private pumping = false;
+  private pumping = true;
   private yielding: Subscription | undefined;
   /** The loop's pipelines (bus, outcome, timeout); undefined while hibernating. */
   private wiring: Subscription | undefined;
@@ -180,8 +181,14 @@ export class Run implements RunHandle {
     // Telemetry only consumes the RunEvent stream: without a logger nothing subscribes.
     if (spec.options.historyLimit !== undefined) this.log.limitHistory(spec.options.historyLimit);
     if (spec.options.logger !== undefined) attachLogger(spec.options.logger, this.log.events$, { runId: this.id, workflow: spec.name });
-    // Never dispatch synchronously: a subscriber attached right after run() sees every event.
-    this.subscription.add(this.soon.schedule(() => this.pump()));
+    // Never dispatch synchronously: a subscriber attached right after run() sees every event. Until the
+    // first scheduled pump, pumping is held (events sent meanwhile, even by a pipe step, just queue up).
+    this.subscription.add(
+      this.soon.schedule(() => {
+        this.pumping = false;
+        this.pump();
+      }),
+    );
   }
 
   // ── the loop ────────────────────────────────────────────────────────────────────────────────────
@@ -199,9 +206,7 @@ export class Run implements RunHandle {
           groupBy((env) => env.to as string),
           mergeMap((group) => {
             const step = this.spec.stepsByName.get(group.key) as StepDef;
-            return step.kind === 'pipe'
-              ? this.pipeStep(step, group)
-              : group.pipe(mergeMap((env) => this.invocation(step, env), step.concurrency));
+            return step.kind === 'pipe' ? EMPTY : group.pipe(mergeMap((env) => this.invocation(step, env), step.concurrency));
           }),
         )
         .subscribe(),
@@ -230,6 +235,10 @@ export class Run implements RunHandle {
             }),
           ),
       );
+    }
+    // Pipe steps are subscribed from the start, so their timers (bufferTime, debounce…) start with the run.
+    for (const step of this.spec.steps) {
+      if (step.kind === 'pipe') wiring.add(this.pipeStep(step, this.bus.pipe(filter((env) => env.to === step.name))).subscribe());
     }
   }
 

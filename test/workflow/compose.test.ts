@@ -1,3 +1,4 @@
+import { bufferTime, filter, map } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { event, StartEvent, StopEvent, workflow, type RunEvent } from 'sluice';
@@ -224,5 +225,29 @@ describe('.parallel', () => {
     expect(error.code).toBe('subworkflow_failed');
     expect(error.cause.code).toBe('subworkflow_failed'); // the last branch's failure
     expect(error.cause.details.branch).toBe('1');
+  });
+});
+
+describe('.pipe', () => {
+  it('is subscribed when the run starts, so bufferTime windows count from the start', () => {
+    const vt = setup();
+    const Item = event('Item', z.object({ n: z.number() }));
+    const Batch = event('Batch', z.object({ ns: z.array(z.number()) }));
+    const wf = workflow('batcher')
+      .step('items', { accepts: [StartEvent] }, vt.marble('--a-b|', { a: Item.of({ n: 1 }), b: Item.of({ n: 2 }) }))
+      .pipe('batch', { accepts: [Item] }, (items$) =>
+        items$.pipe(
+          bufferTime(5, vt.scheduler),
+          filter((b) => b.length > 0),
+          map((b) => Batch.of({ ns: b.map((i) => i.data.n) })),
+        ),
+      )
+      .step('done', { accepts: [Batch] }, (ev) => StopEvent.of({ result: `${vt.scheduler.now()}:${ev.data.ns.join(',')}` }));
+    let result: unknown;
+    vt.run(({ flush }) => {
+      vt.start(wf).result$.subscribe((r) => (result = r));
+      flush();
+    });
+    expect(result).toBe('5:1,2');
   });
 });
