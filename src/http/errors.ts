@@ -13,7 +13,14 @@ export interface HttpErrorBody {
   error: { code: HttpErrorCode; message: string; details?: unknown };
 }
 
-/** An error raised by a route, carrying the HTTP status it maps to. */
+/**
+ * An error raised by a route, carrying the HTTP status it maps to.
+ *
+ * @example
+ * ```ts
+ * throw new HttpError(400, 'invalid_request', 'the request body is not valid JSON');
+ * ```
+ */
 export class HttpError extends Error {
   override readonly name = 'HttpError';
 

@@ -26,6 +26,13 @@ interface Live {
  * A run that is not live is brought back with `wf.resumeFrom(store, id)` when someone needs to act on it
  * (resume, pause, abort, respond); a live run is dropped from memory once it ended and its final checkpoint
  * is written, after which the store answers for it.
+ *
+ * @example
+ * ```ts
+ * const { registry } = createSluiceApp({ workflows: [deploy], store });
+ * const run = await registry.control(runId);   // live, or resumed from the store
+ * run.respond(requestId, 'yes');
+ * ```
  */
 export class RunRegistry {
   private readonly live = new Map<string, Live>();
