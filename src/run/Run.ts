@@ -29,6 +29,7 @@ import type { Envelope } from '../events/envelope.js';
 import { checkEvent, InputRequestEvent, InputResponseEvent, isEvent, StartEvent, StopEvent, type WorkflowEvent } from '../events/event.js';
 import { deepFreeze, findNonJson } from '../events/freeze.js';
 import type { Snapshot, WaitingEntry } from '../snapshot/schema.js';
+import type { CheckpointStore } from '../stores/CheckpointStore.js';
 import { attachLogger } from '../telemetry/logger.js';
 import type { RunEvent } from '../telemetry/runEvent.js';
 import type { StepDef } from '../workflow/types.js';
@@ -39,6 +40,7 @@ import { budgetTimer, Stopwatch } from './operators/budgetTimer.js';
 import { deadline } from './operators/deadline.js';
 import { highestInFrame } from './operators/highestInFrame.js';
 import { retryWithBackoff } from './operators/retryWithBackoff.js';
+import { Checkpointer } from './Checkpointer.js';
 import { Queue } from './queue.js';
 import { initialControl, OUTCOME_RANK, reduce, type Control, type ControlAction, type Outcome } from './reducer.js';
 import type { ChildStarter } from './childRuns.js';
@@ -129,9 +131,7 @@ export class Run implements RunHandle {
   private pauseWaiters: { resolve: (s: Snapshot) => void; reject: (e: unknown) => void }[] = [];
   private finalSnapshot: Snapshot | undefined;
   private resultPromise: Promise<unknown> | undefined;
-  private saving: Promise<void> | undefined;
-  private saveAgain = false;
-  private failedSaves = 0;
+  private readonly checkpoints: Checkpointer | undefined;
 
   constructor(spec: WorkflowSpec, start: RunStart) {
     this.spec = spec;
@@ -140,6 +140,7 @@ export class Run implements RunHandle {
     const now = () => this.scheduler.now();
     const replay = (start.kind === 'new' ? start.replay : undefined) ?? spec.options.replay ?? 10_000;
     const history = spec.options.history ?? true;
+    this.checkpoints = spec.options.store === undefined ? undefined : this.checkpointer(spec.options.store);
 
     if (start.kind === 'new') {
       this.id = start.runId ?? uuid();
@@ -521,7 +522,7 @@ export class Run implements RunHandle {
       // Nothing is running or parked: the pipelines hold no state worth keeping (pipe steps do, so they stay).
       if (this.inFlight.size === 0 && this.children.size === 0 && !this.spec.hasPipes) this.hibernate();
     }
-    if (this.spec.options.store !== undefined) this.checkpoint();
+    this.checkpoints?.request();
   }
 
   private propose(outcome: Outcome): void {
@@ -539,6 +540,7 @@ export class Run implements RunHandle {
     for (const inv of this.inFlight) inv.ctx?.abort(outcomeError(outcome));
     for (const req of this.waiting.values()) req.timer?.unsubscribe();
     this.subscription.unsubscribe();
+    this.checkpoints?.dispose();
     this.hibernate();
     this.gate.complete();
     if (outcome.status === 'completed') this.log.emit({ kind: 'run_completed', result: outcome.result });
@@ -555,7 +557,7 @@ export class Run implements RunHandle {
     } else {
       this.resultSubject.error(outcome.error);
     }
-    if (this.spec.options.store !== undefined) this.checkpoint();
+    this.checkpoints?.request();
   }
 
   private releasePauseWaiters(): void {
@@ -567,59 +569,22 @@ export class Run implements RunHandle {
 
   // ── checkpoints ─────────────────────────────────────────────────────────────────────────────────
 
-  /** Save the latest snapshot; saves never overlap, and a change during a save triggers one more. */
-  private checkpoint(): void {
-    if (this.saving !== undefined) {
-      this.saveAgain = true;
-      return;
-    }
-    const store = this.spec.options.store;
-    if (store === undefined) return;
-    const snapshot = this.snapshot();
-    this.saving = Promise.resolve()
-      .then(() => store.save(snapshot))
-      .then(
-        () => {
-          this.failedSaves = 0;
-          if (!isTerminal(this.control.status)) this.log.emit({ kind: 'checkpoint_saved' });
-        },
-        (error: unknown) => this.saveFailed(error),
-      )
-      .finally(() => {
-        this.saving = undefined;
-        if (this.saveAgain) {
-          this.saveAgain = false;
-          this.checkpoint();
-        }
-      });
-  }
-
-  private saveFailed(thrown: unknown): void {
-    this.failedSaves++;
-    const error =
-      thrown instanceof WorkflowError
-        ? thrown
-        : new WorkflowError('store_failed', `checkpoint failed: ${describeThrown(thrown)}`, { cause: thrown });
-    if (isTerminal(this.control.status)) return;
-    this.log.emit({ kind: 'checkpoint_failed', error: { code: error.code, message: error.message }, consecutive: this.failedSaves });
-    if (error.code === 'store_conflict') {
-      // Another process owns this run now: continuing here would fork it.
-      this.finish({ status: 'failed', error });
-    } else if (this.failedSaves < 3) {
-      // Retry even if nothing changes meanwhile, so a parked run does not sit on an unsaved state.
-      this.subscription.add(this.scheduler.schedule(() => this.checkpoint(), CHECKPOINT_RETRY_MS * this.failedSaves));
-    } else {
-      this.finish({
-        status: 'failed',
-        error: new WorkflowError('store_failed', `${this.failedSaves} checkpoints in a row failed: ${error.message}`, {
-          cause: thrown,
-        }),
-      });
-    }
+  private checkpointer(store: CheckpointStore): Checkpointer {
+    return new Checkpointer(store, this.scheduler, {
+      snapshot: () => this.snapshot(),
+      saved: () => {
+        if (!isTerminal(this.control.status)) this.log.emit({ kind: 'checkpoint_saved' });
+      },
+      failed: (error, consecutive, fatal) => {
+        if (isTerminal(this.control.status)) return; // flush() reports a failed final save
+        this.log.emit({ kind: 'checkpoint_failed', error: { code: error.code, message: error.message }, consecutive });
+        if (fatal !== undefined) this.finish({ status: 'failed', error: fatal });
+      },
+    });
   }
 
   async flush(): Promise<void> {
-    while (this.saving !== undefined) await this.saving;
+    await this.checkpoints?.flush();
   }
 
   // ── input requests ──────────────────────────────────────────────────────────────────────────────
@@ -931,9 +896,6 @@ export class Run implements RunHandle {
 
 /** Dispatches per pump before yielding to the event loop. */
 const DISPATCH_BATCH = 1_000;
-
-/** Wait before re-trying a failed checkpoint (times the number of failures in a row). */
-const CHECKPOINT_RETRY_MS = 50;
 
 /** Feeds one invocation's outputs and end into the run; a class, so the hot path allocates one object. */
 class InvocationObserver implements Observer<StepOutput> {

@@ -81,6 +81,16 @@ describe('checkpointing', () => {
     release();
   });
 
+  it('flush() rejects when the final checkpoint could not be written', async () => {
+    const store = new FlakyStore();
+    const run = workflow('last-save', { store }).step('s', { accepts: [StartEvent] }, () => {
+      store.down = true; // the store goes away just before the run ends
+      return StopEvent.of({ result: 1 });
+    }).run();
+    expect(await run.result).toBe(1);
+    await expect(run.flush()).rejects.toMatchObject({ code: 'store_failed', message: expect.stringContaining('connection refused') });
+  });
+
   it('resumeFrom(store, id) continues the last good checkpoint; unknown ids reject not_found', async () => {
     const store = new FlakyStore();
     const wf = workflow('approve', { store }).step('ask', { accepts: [StartEvent] }, async (_ev, ctx) =>
