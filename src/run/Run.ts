@@ -636,6 +636,8 @@ export class Run implements RunHandle {
     else if (req.reject !== undefined) {
       this.unpark(req);
       req.reject(error);
+    } else {
+      this.answered.set(req.requestId, EXPIRED); // restored, not re-asked yet: the re-delivered call fails
     }
     this.settle();
   }
@@ -649,7 +651,12 @@ export class Run implements RunHandle {
   requestInput(inv: Invocation, prompt: string, options: InputRequestOptions = {}): Promise<unknown> {
     const requestId = `${inv.id}:${++inv.requests}`;
     if (isTerminal(this.control.status)) return Promise.reject(outcomeError(this.control.outcome as Outcome));
-    if (this.answered.has(requestId)) return Promise.resolve(this.answered.get(requestId));
+    if (this.answered.has(requestId)) {
+      const answer = this.answered.get(requestId);
+      return answer === EXPIRED
+        ? Promise.reject(new WorkflowError('input_timeout', `input request '${requestId}' expired`, { details: { requestId } }))
+        : Promise.resolve(answer);
+    }
     return new Promise((resolve, reject) => {
       const req =
         this.waiting.get(requestId) ?? this.openRequest({ requestId, prompt, metadata: options.metadata ?? null }, options.timeout);
@@ -882,7 +889,7 @@ export class Run implements RunHandle {
       })),
       collected: Object.fromEntries(Object.entries(this.collected).map(([type, evs]) => [type, [...evs]])),
       waiting: [...this.waiting.values()].map(waitingEntry),
-      answered: Object.fromEntries(this.answered),
+      answered: Object.fromEntries([...this.answered].filter(([, answer]) => answer !== EXPIRED)),
       seq: this.log.seq,
       elapsedMs: this.clock.elapsed(),
       history: [...this.log.history],
@@ -893,6 +900,9 @@ export class Run implements RunHandle {
     };
   }
 }
+
+/** Marks, among answers, a restored request whose deadline passed before its step asked again. */
+const EXPIRED = Symbol('expired');
 
 /** Dispatches per pump before yielding to the event loop. */
 const DISPATCH_BATCH = 1_000;
