@@ -21,6 +21,12 @@ export interface RunState {
 /** The state record behind `ctx.state`; `record` is what snapshots carry. */
 export class StateStore implements RunState {
   readonly record: Record<string, unknown>;
+  private sealed = false;
+
+  /** After the run ends its state is final (it is in the final snapshot): further sets throw `not_running`. */
+  seal(): void {
+    this.sealed = true;
+  }
 
   constructor(initial: Record<string, unknown> = {}) {
     this.record = Object.create(null) as Record<string, unknown>;
@@ -32,6 +38,9 @@ export class StateStore implements RunState {
   }
 
   set(key: string, value: unknown): void {
+    if (this.sealed) {
+      throw new WorkflowError('not_running', `ctx.state.set('${key}'): the run has ended; its state is final`, { details: { key } });
+    }
     const bad = findNonJson(value);
     if (bad !== undefined) {
       throw new WorkflowError(

@@ -540,12 +540,12 @@ export class Run implements RunHandle {
     for (const inv of this.inFlight) inv.ctx?.abort(outcomeError(outcome));
     for (const req of this.waiting.values()) req.timer?.unsubscribe();
     this.subscription.unsubscribe();
+    this.state.seal();
     this.checkpoints?.dispose();
     this.hibernate();
     this.gate.complete();
     if (outcome.status === 'completed') this.log.emit({ kind: 'run_completed', result: outcome.result });
     else this.log.emit({ kind: `run_${outcome.status}`, error: outcome.error.toInfo() });
-    this.finalSnapshot = this.snapshot();
     this.log.close();
     this.statusSubject.complete();
     const waiters = this.pauseWaiters;
@@ -872,6 +872,12 @@ export class Run implements RunHandle {
 
   snapshot(): Snapshot {
     if (this.finalSnapshot !== undefined) return this.finalSnapshot;
+    // Nothing changes after the end, so the final snapshot is built once, when first asked for.
+    if (isTerminal(this.control.status)) return (this.finalSnapshot = this.buildSnapshot());
+    return this.buildSnapshot();
+  }
+
+  private buildSnapshot(): Snapshot {
     return {
       version: 1,
       workflow: this.spec.name,
