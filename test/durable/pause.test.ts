@@ -138,6 +138,30 @@ describe('snapshot()', () => {
     });
   });
 
+  it('keeps the final state: a step still running after the end cannot change it', async () => {
+    let late!: () => void;
+    const outcome: unknown[] = [];
+    const run = workflow('late-writer')
+      .step('slow', { accepts: [StartEvent] }, async (_ev, ctx) => {
+        await new Promise<void>((r) => (late = r));
+        try {
+          ctx.state.set('written', true);
+        } catch (e) {
+          outcome.push((e as { code: string }).code);
+        }
+      })
+      .step('fast', { accepts: [StartEvent] }, (_ev, ctx) => {
+        ctx.state.set('written', false);
+        return StopEvent.of({ result: 'done' });
+      })
+      .run();
+    await run.result;
+    late();
+    await new Promise((r) => setImmediate(r));
+    expect(outcome).toEqual(['not_running']);
+    expect(run.snapshot().state).toEqual({ written: false });
+  });
+
   it('after the end returns the final snapshot with its terminal status', async () => {
     const run = workflow('quick').step('s', { accepts: [StartEvent] }, () => StopEvent.of({ result: 1 })).run();
     await run.result;
