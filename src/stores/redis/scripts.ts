@@ -7,7 +7,7 @@ export interface Script {
   readonly sha: string;
 }
 
-const script = (source: string): Script => ({ source, sha: createHash('sha1').update(source).digest('hex') });
+export const script = (source: string): Script => ({ source, sha: createHash('sha1').update(source).digest('hex') });
 
 export async function runScript(
   client: Redis | Cluster,

@@ -1,0 +1,184 @@
+import { randomUUID } from 'node:crypto';
+import { Queue, QueueEvents, type Job, type JobsOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Observable } from 'rxjs';
+import { describeThrown, WorkflowError } from '../errors/WorkflowError.js';
+import type { RunEvent } from '../telemetry/runEvent.js';
+import type { Workflow } from '../workflow/workflow.js';
+import { forBullmq, openClient, type Connection } from './connection.js';
+import { RunFeed } from './feed.js';
+import { DEFAULT_PREFIX, DEFAULT_QUEUE, isAccepted, startJobId, type JobData, type JobOutcome } from './protocol.js';
+
+export interface DispatcherOptions {
+  connection: Connection;
+  /** BullMQ queue name (default `sluice`); the workers' must match. */
+  queue?: string;
+  /** Prefix of sluice's keys and channels (default `sluice:`); the workers' must match. */
+  prefix?: string;
+  /**
+   * BullMQ options of the jobs added (merged over the defaults: 5 attempts with exponential backoff from 1 s
+   * for a worker whose store is down, completed jobs kept a day, failed ones a week).
+   */
+  jobOptions?: JobsOptions;
+}
+
+/** A run executing on the workers, seen from any process. */
+export interface RemoteRun<R = unknown> {
+  readonly id: string;
+  /** Every RunEvent from seq 1 (replayed, then live), completing after the terminal one. */
+  readonly events$: Observable<RunEvent>;
+  /** The run's result; rejects with its `WorkflowError`. */
+  readonly result: Promise<R>;
+  /** Answer an input request; see {@link Dispatcher.respond}. */
+  respond(requestId: string, response: unknown): Promise<void>;
+}
+
+const DEFAULT_JOB_OPTIONS: JobsOptions = {
+  attempts: 5,
+  backoff: { type: 'exponential', delay: 1_000 },
+  removeOnComplete: { age: 24 * 3600 },
+  removeOnFail: { age: 7 * 24 * 3600 },
+};
+
+/**
+ * Starts runs on the workers of `sluice/bullmq` (one BullMQ job per start, resume or answer) and follows them
+ * from any process: `events$` and `result` read what the workers publish to Redis.
+ *
+ * @example
+ * ```ts
+ * import { Dispatcher } from 'sluice/bullmq';
+ * const dispatcher = new Dispatcher({ connection: 'redis://127.0.0.1:6379' });
+ * const run = await dispatcher.start(qa, 'hello');        // or start('qa', 'hello')
+ * run.events$.subscribe((e) => console.log(e.seq, e.kind));
+ * console.log(await run.result);                           // 'HELLO'
+ * await dispatcher.close();
+ * ```
+ */
+export class Dispatcher {
+  /** The BullMQ queue the jobs go to. */
+  readonly queue: Queue<JobData, JobOutcome>;
+  readonly #connection: Connection;
+  readonly #jobOptions: JobsOptions;
+  readonly #redis: Redis;
+  readonly #sub: Redis;
+  readonly #feed: RunFeed;
+  #queueEvents: Promise<QueueEvents> | undefined;
+
+  constructor(options: DispatcherOptions) {
+    this.#connection = options.connection;
+    this.#jobOptions = { ...DEFAULT_JOB_OPTIONS, ...options.jobOptions };
+    this.queue = new Queue<JobData, JobOutcome>(options.queue ?? DEFAULT_QUEUE, { connection: forBullmq(options.connection) });
+    this.#redis = openClient(options.connection);
+    this.#sub = openClient(options.connection);
+    this.#feed = new RunFeed(this.#redis, this.#sub, options.prefix ?? DEFAULT_PREFIX);
+  }
+
+  /**
+   * Enqueue a run of the workflow (by name, or the workflow itself for its result type). Starting one run id
+   * twice enqueues it once. Resolves once enqueued.
+   */
+  async start<R = unknown>(workflow: string | Workflow<R>, input?: unknown, options: { runId?: string } = {}): Promise<RemoteRun<R>> {
+    const runId = options.runId ?? randomUUID();
+    const name = typeof workflow === 'string' ? workflow : workflow.name;
+    await this.queue.add('start', { kind: 'start', runId, workflow: name, input }, { ...this.#jobOptions, jobId: startJobId(runId) });
+    return this.run<R>(runId);
+  }
+
+  /** A handle on a run started earlier (by any process). */
+  run<R = unknown>(runId: string): RemoteRun<R> {
+    return new Remote<R>(this, runId);
+  }
+
+  /** The run's RunEvents: replayed from after `afterSeq` (default: from the start), then live; completes at the end. */
+  events$(runId: string, options: { afterSeq?: number } = {}): Observable<RunEvent> {
+    return this.#feed.events$(runId, options.afterSeq);
+  }
+
+  /** Resolves the run's result, or rejects with its `WorkflowError`, once it has ended (on whatever worker). */
+  result<R = unknown>(runId: string): Promise<R> {
+    return this.#feed.result(runId) as Promise<R>;
+  }
+
+  /**
+   * Answer an open input request of a run. Resolves once a worker has handed the answer to the run (a run
+   * busy on another worker gets it when it next rests); rejects `unknown_request` for an id that is not
+   * open, `not_running` once the run has ended, `not_found` for an unknown run.
+   */
+  respond(runId: string, requestId: string, response: unknown): Promise<void> {
+    return this.#submit({ kind: 'respond', runId, requestId, response, since: Date.now() });
+  }
+
+  /**
+   * Continue a run that no worker holds — one paused by a process using the same store, or one whose job
+   * failed for good — on some worker. Resolves once resumed (at once for a run waiting for input);
+   * rejects `not_running` for an ended run, `not_found` for an unknown one.
+   */
+  resume(runId: string): Promise<void> {
+    return this.#submit({ kind: 'resume', runId });
+  }
+
+  async close(): Promise<void> {
+    const events = this.#queueEvents;
+    this.#queueEvents = undefined;
+    await Promise.allSettled([this.queue.close(), events?.then((e) => e.close())]);
+    this.#redis.disconnect();
+    this.#sub.disconnect();
+  }
+
+  /** Add a respond or resume job and settle once a worker has accepted it (or refused it). */
+  async #submit(data: JobData): Promise<void> {
+    const events = await this.#events();
+    const jobId = `${data.kind}-${randomUUID()}`;
+    let onProgress: ((args: { jobId: string; data: unknown }) => void) | undefined;
+    const accepted = new Promise<undefined>((resolve) => {
+      onProgress = (args) => {
+        if (args.jobId === jobId && isAccepted(args.data)) resolve(undefined);
+      };
+      events.on('progress', onProgress);
+    });
+    try {
+      const job: Job<JobData, JobOutcome> = await this.queue.add(data.kind, data, { ...this.#jobOptions, jobId });
+      const outcome = await Promise.race([accepted, job.waitUntilFinished(events)]).catch((error: unknown) => {
+        throw new WorkflowError('store_failed', `the ${data.kind} job of run '${data.runId}' failed: ${describeThrown(error)}`, { cause: error });
+      });
+      if (outcome?.refused !== undefined) {
+        const { code, message, step } = outcome.refused;
+        throw new WorkflowError(code, message, step === undefined ? {} : { step });
+      }
+    } finally {
+      if (onProgress !== undefined) events.off('progress', onProgress);
+    }
+  }
+
+  #events(): Promise<QueueEvents> {
+    this.#queueEvents ??= (async () => {
+      const events = new QueueEvents(this.queue.name, { connection: forBullmq(this.#connection) });
+      events.on('error', () => undefined);
+      await events.waitUntilReady();
+      return events;
+    })();
+    return this.#queueEvents;
+  }
+}
+
+class Remote<R> implements RemoteRun<R> {
+  #result: Promise<R> | undefined;
+
+  constructor(
+    private readonly dispatcher: Dispatcher,
+    readonly id: string,
+  ) {}
+
+  get events$(): Observable<RunEvent> {
+    return this.dispatcher.events$(this.id);
+  }
+
+  get result(): Promise<R> {
+    this.#result ??= this.dispatcher.result<R>(this.id);
+    return this.#result;
+  }
+
+  respond(requestId: string, response: unknown): Promise<void> {
+    return this.dispatcher.respond(this.id, requestId, response);
+  }
+}

@@ -1,0 +1,260 @@
+import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
+import { filter, firstValueFrom, map, merge, race, ReplaySubject, skip, type Observable } from 'rxjs';
+import { WorkflowError, type ErrorInfo, type WorkflowErrorCode } from '../errors/WorkflowError.js';
+import type { RunHandle } from '../run/RunHandle.js';
+import { isTerminal, type RunStatus } from '../run/status.js';
+import type { Snapshot } from '../snapshot/schema.js';
+import type { CheckpointStore } from '../stores/CheckpointStore.js';
+import type { Workflow } from '../workflow/workflow.js';
+import { JobStore } from './JobStore.js';
+import { ACCEPTED, type JobData, type JobOutcome } from './protocol.js';
+import type { Publisher } from './publisher.js';
+
+/** Why a worker lets go of a run before it rests: closing (hand it back to the queue), or its job's lock is gone. */
+type Release = 'handoff' | 'lost';
+
+/** A run this process holds, or is about to: at most one per run id, so two jobs of one run never both run it here. */
+class Slot {
+  run: RunHandle | undefined;
+  readonly released = new ReplaySubject<Release>(1);
+  readonly ready: Promise<void>;
+  readonly done: Promise<void>;
+  #ready!: () => void;
+  #done!: () => void;
+
+  constructor(readonly jobId: string | undefined) {
+    this.ready = new Promise((resolve) => (this.#ready = resolve));
+    this.done = new Promise((resolve) => (this.#done = resolve));
+  }
+
+  hold(run: RunHandle): void {
+    this.run = run;
+    this.#ready();
+  }
+
+  end(): void {
+    this.#ready();
+    this.#done();
+  }
+}
+
+export interface ExecutorOptions {
+  store: CheckpointStore;
+  publisher: Publisher;
+  workflows: ReadonlyMap<string, Workflow<unknown>>;
+}
+
+/**
+ * What a worker does with one job. A job holds its run until the run rests — ends, or parks (`waiting` or
+ * `paused`) with that state checkpointed — and the job completes then; a parked run is continued by a later
+ * respond or resume job on any worker, from the store. Every run starts or resumes from the store's latest
+ * checkpoint, so a job retried after its worker died (BullMQ's stalled-job recovery) picks the run up where
+ * that worker last saved it.
+ */
+export class Executor {
+  readonly #slots = new Map<string, Slot>();
+  #closing = false;
+
+  constructor(private readonly options: ExecutorOptions) {}
+
+  /** Runs held (or being picked up) right now. */
+  get held(): number {
+    return this.#slots.size;
+  }
+
+  /** Let go of every held run (the worker is closing): each job goes back to the queue for another worker. */
+  handOff(): void {
+    this.#closing = true;
+    for (const slot of this.#slots.values()) slot.released.next('handoff');
+  }
+
+  /** BullMQ lost these jobs' locks: another worker may be running their runs already, so stop here at once. */
+  lost(jobIds: readonly string[]): void {
+    for (const slot of this.#slots.values()) if (slot.jobId !== undefined && jobIds.includes(slot.jobId)) slot.released.next('lost');
+  }
+
+  async process(job: Job<JobData, JobOutcome>, token: string | undefined): Promise<JobOutcome> {
+    const { runId } = job.data;
+    if (this.#closing) return later(job, token, 0);
+    // Another job of this process holds the run: answer it there, or wait until it lets go.
+    for (let slot = this.#slots.get(runId); slot !== undefined; slot = this.#slots.get(runId)) {
+      if (job.data.kind === 'respond') {
+        await slot.ready;
+        const run = slot.run;
+        if (this.#slots.get(runId) === slot && run !== undefined && !isTerminal(run.status)) {
+          return respond(run, job.data.requestId, job.data.response);
+        }
+      }
+      await slot.done;
+    }
+    const slot = new Slot(job.id);
+    this.#slots.set(runId, slot);
+    try {
+      return await this.#acquire(job, token, slot);
+    } finally {
+      if (this.#slots.get(runId) === slot) this.#slots.delete(runId);
+      slot.end();
+    }
+  }
+
+  async #acquire(job: Job<JobData, JobOutcome>, token: string | undefined, slot: Slot): Promise<JobOutcome> {
+    const data = job.data;
+    const { runId } = data;
+    const { store } = this.options;
+    let snapshot = await store.load(runId);
+    if (snapshot === undefined) {
+      if (data.kind !== 'start') return refused(runId, 'unknown', 'not_found', `no checkpoint of run '${runId}' in the store`);
+      const jobStore = this.#jobStore(runId);
+      const run = this.#workflow(data.workflow).withOptions({ store: jobStore }).run(data.input, { runId });
+      jobStore.attach(run);
+      slot.hold(run);
+      if (await jobStore.claim(run.snapshot())) return this.#hold(job, token, slot, run, jobStore);
+      // Another worker stored the run first (a duplicate of this job): continue from what it stored instead.
+      run.abort('sluice/bullmq: another worker started this run');
+      snapshot = await store.load(runId);
+      if (snapshot === undefined) throw new WorkflowError('store_failed', `run '${runId}' was claimed by another worker, then vanished from the store`);
+    }
+
+    if (isTerminal(snapshot.status)) {
+      await this.#publishStored(snapshot);
+      return data.kind === 'start'
+        ? { runId, status: snapshot.status }
+        : refused(runId, snapshot.status, 'not_running', `run '${runId}' already ended (${snapshot.status})`);
+    }
+    if (data.kind === 'respond') {
+      // Held by a worker (or by one that died and whose job BullMQ will retry): answer once it rests.
+      if (snapshot.status === 'running') return later(job, token, Math.min(2_000, Math.max(50, (Date.now() - data.since) / 4)));
+      if (!snapshot.waiting.some((w) => w.requestId === data.requestId)) {
+        return refused(runId, snapshot.status, 'unknown_request', `no open input request '${data.requestId}' in run '${runId}'`);
+      }
+    } else if (snapshot.status === 'waiting' || (snapshot.status === 'paused' && data.kind === 'start')) {
+      // Parked: nothing to run until it is answered or resumed. A retried job only makes sure its events are out.
+      await this.#publishStored(snapshot);
+      return { runId, status: snapshot.status };
+    }
+
+    const jobStore = this.#jobStore(runId);
+    let run: RunHandle;
+    try {
+      run = this.#workflow(snapshot.workflow).withOptions({ store: jobStore }).resume(snapshot);
+    } catch (error) {
+      if (error instanceof WorkflowError) return refused(runId, snapshot.status, error.code, error.message);
+      throw error;
+    }
+    jobStore.attach(run);
+    slot.hold(run);
+    if (data.kind === 'respond') {
+      // A paused run takes the answer and stays paused: it is delivered when the run is resumed.
+      if (snapshot.status === 'paused') run.pause().catch(() => undefined);
+      run.respond(data.requestId, data.response);
+    }
+    // Tell a waiting dispatcher the answer (or the resume) is in; the job itself lasts until the run rests.
+    if (data.kind !== 'start') await job.updateProgress(ACCEPTED).catch(() => undefined);
+    return this.#hold(job, token, slot, run, jobStore);
+  }
+
+  /** Keep the run until it rests (then complete the job) or must be let go. */
+  async #hold(job: Job<JobData, JobOutcome>, token: string | undefined, slot: Slot, run: RunHandle, jobStore: JobStore): Promise<JobOutcome> {
+    const rest$ = run.status$.pipe(filter((s) => s !== 'running'));
+    // After a failed save of a resting state: the engine's retry of that save, or any change of status.
+    const change$: Observable<unknown> = merge(jobStore.attempts$, run.status$.pipe(skip(1)));
+    let wait$: Observable<unknown> = rest$;
+    for (;;) {
+      const release = await firstValueFrom(race(wait$.pipe(map(() => undefined)), slot.released), { defaultValue: undefined });
+      if (release !== undefined) return this.#release(release, job, token, slot, run, jobStore);
+      await settled(run);
+      if (isTerminal(run.status)) return this.#finish(job, token, run, jobStore);
+      const status = run.status;
+      if (status !== 'running' && !jobStore.lastSaveFailed && jobStore.saved?.status === status) {
+        // Parked, and stored so: let go (synchronously, so no local respond can slip in between).
+        this.#letGo(slot, run, jobStore, 'parked in the store');
+        return { runId: run.id, status };
+      }
+      wait$ = run.status === 'running' ? rest$ : change$;
+    }
+  }
+
+  async #finish(job: Job<JobData, JobOutcome>, token: string | undefined, run: RunHandle, jobStore: JobStore): Promise<JobOutcome> {
+    const status: RunStatus = run.status;
+    try {
+      // The engine saves the final checkpoint once, without retrying: if that did not go in, try once more here.
+      if (jobStore.lastSaveFailed || jobStore.saved?.status !== status) await jobStore.save(run.snapshot());
+    } catch (error) {
+      // Another worker checkpointed the run meanwhile: look at it again from the store.
+      if (error instanceof WorkflowError && error.code === 'store_conflict') return later(job, token, 0);
+      // Anything else (the store is down) fails this attempt; BullMQ retries it from the last checkpoint.
+      throw error;
+    } finally {
+      jobStore.fence();
+    }
+    return { runId: run.id, status };
+  }
+
+  async #release(
+    release: Release,
+    job: Job<JobData, JobOutcome>,
+    token: string | undefined,
+    slot: Slot,
+    run: RunHandle,
+    jobStore: JobStore,
+  ): Promise<never> {
+    if (release === 'lost') {
+      this.#letGo(slot, run, jobStore, 'its job lock was lost');
+      throw new WorkflowError('store_conflict', `lost the lock of the job holding run '${run.id}'; another worker continues it`);
+    }
+    // Closing: let the checkpoint being written finish, then hand the job back; the next worker resumes from it.
+    await settled(run);
+    this.#letGo(slot, run, jobStore, 'the worker is closing');
+    return later(job, token, 0);
+  }
+
+  /**
+   * Stop the local copy of a run that lives on in the store: fence its saves first, so the abort below is
+   * neither checkpointed nor published (a logger on the worker still logs it, with this reason).
+   */
+  #letGo(slot: Slot, run: RunHandle, jobStore: JobStore, why: string): void {
+    if (this.#slots.get(run.id) === slot) this.#slots.delete(run.id);
+    jobStore.fence();
+    run.abort(`sluice/bullmq: ${why}`);
+  }
+
+  /** Publish a stored run's history (what a worker that died after saving it may not have published). */
+  async #publishStored(snapshot: Snapshot): Promise<void> {
+    if (snapshot.history.length > 0) await this.options.publisher.publish(snapshot.runId, snapshot.history);
+  }
+
+  #jobStore(runId: string): JobStore {
+    return new JobStore(this.options.store, this.options.publisher, runId);
+  }
+
+  #workflow(name: string): Workflow<unknown> {
+    const wf = this.options.workflows.get(name);
+    if (wf === undefined) throw new UnrecoverableError(`invalid_workflow: no workflow '${name}' on this worker`);
+    return wf;
+  }
+}
+
+/** Wait for the saves in progress; whether they went in is the JobStore's to say. */
+const settled = (run: RunHandle): Promise<void> => run.flush().catch(() => undefined);
+
+/** Answer a request of a run held here; a refusal (unknown id, run over) completes the job with it. */
+function respond(run: RunHandle, requestId: string, response: unknown): JobOutcome {
+  try {
+    run.respond(requestId, response);
+    return { runId: run.id, status: run.status };
+  } catch (error) {
+    if (error instanceof WorkflowError) return { runId: run.id, status: run.status, refused: error.toInfo() };
+    throw error;
+  }
+}
+
+function refused(runId: string, status: JobOutcome['status'], code: WorkflowErrorCode, message: string): JobOutcome {
+  const info: ErrorInfo = { code, message };
+  return { runId, status, refused: info };
+}
+
+/** Put the job back in the queue after `ms` without counting an attempt, to be looked at afresh. */
+async function later(job: Job<JobData, JobOutcome>, token: string | undefined, ms: number): Promise<never> {
+  await job.moveToDelayed(Date.now() + ms, token);
+  throw new DelayedError();
+}

@@ -1,0 +1,6 @@
+export { Dispatcher } from './Dispatcher.js';
+export type { DispatcherOptions, RemoteRun } from './Dispatcher.js';
+export { worker, RunWorker } from './RunWorker.js';
+export type { RunWorkerOptions } from './RunWorker.js';
+export type { Connection } from './connection.js';
+export type { JobData, JobKind, JobOutcome, ResultRecord } from './protocol.js';

@@ -1,0 +1,63 @@
+/*
+ * What the dispatcher and the workers agree on: the jobs, what a finished job returns, and where in Redis a
+ * run's events and result live.
+ */
+import type { ErrorInfo } from '../errors/WorkflowError.js';
+import type { RunStatus } from '../run/status.js';
+
+/** The BullMQ queue both sides use unless told otherwise. */
+export const DEFAULT_QUEUE = 'sluice';
+
+/** Prepended to sluice's own keys and channels (BullMQ keeps its keys under its own `bull:` prefix). */
+export const DEFAULT_PREFIX = 'sluice:';
+
+/** One job: start a run, continue one from its checkpoint, or answer one of its input requests. */
+export type JobData =
+  | { kind: 'start'; runId: string; workflow: string; input: unknown }
+  | { kind: 'resume'; runId: string }
+  | { kind: 'respond'; runId: string; requestId: string; response: unknown; since: number };
+
+export type JobKind = JobData['kind'];
+
+/**
+ * What a job returns: the run's status when the job let go of it (`waiting`/`paused`: parked in the store,
+ * or terminal). `refused` when a respond or resume could not apply (unknown request, run over, no such run).
+ */
+export interface JobOutcome {
+  runId: string;
+  status: RunStatus | 'unknown';
+  refused?: ErrorInfo;
+}
+
+/** The progress a respond or resume job reports once the run has taken the answer or been resumed. */
+export const ACCEPTED = { accepted: true } as const;
+
+export const isAccepted = (progress: unknown): boolean =>
+  typeof progress === 'object' && progress !== null && (progress as { accepted?: unknown }).accepted === true;
+
+/** The terminal record of a run, written once next to its last event. */
+export type ResultRecord =
+  | { status: 'completed'; result: unknown; seq: number }
+  | { status: 'failed' | 'aborted' | 'timed_out'; error: ErrorInfo; seq: number };
+
+/**
+ * A run's keys: a Stream of its RunEvents (entry id `0-<seq>`, field `e` = the event's JSON), its result,
+ * and the pub/sub channel rung after each append. The run id is a hash tag, so on Redis Cluster a run's
+ * keys share a slot.
+ */
+export interface RunKeys {
+  events: string;
+  result: string;
+  channel: string;
+}
+
+export function runKeys(prefix: string, runId: string): RunKeys {
+  const base = `${prefix}{${runId}}`;
+  return { events: `${base}:events`, result: `${base}:result`, channel: `${base}:events` };
+}
+
+/**
+ * The job id of a run's start job, so starting one run id twice enqueues it once. BullMQ refuses ids with
+ * `:` and integer-looking ones; URI-encoding (`:` → `%3A`) and the `start-` prefix rule both out.
+ */
+export const startJobId = (runId: string): string => `start-${encodeURIComponent(runId)}`;
