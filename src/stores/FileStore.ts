@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { WorkflowError, asStoreError } from '../errors/WorkflowError.js';
 import { parseSnapshot, snapshotSchema, type Snapshot } from '../snapshot/schema.js';
 import type { CheckpointStore, ListFilter, PruneFilter, RunSummary } from './CheckpointStore.js';
+import { checkSaveable } from './checkSaveable.js';
 
 export interface FileStoreOptions {
   /** Clock stamping `updatedAt` (epoch ms); tests inject one instead of sleeping. Defaults to `Date.now`. */
@@ -50,7 +51,7 @@ export class FileStore implements CheckpointStore {
   }
 
   async save(snapshot: Snapshot): Promise<void> {
-    checkSummaryFields(snapshot);
+    checkSaveable(snapshot, 'FileStore');
     const name = fileName(snapshot.runId);
     const what = `FileStore: cannot save run '${snapshot.runId}' in ${this.dir}`;
     // pid + random keeps temp names unique across concurrent saves in this process and in others.
@@ -217,19 +218,4 @@ function chunks<T>(items: readonly T[], size: number): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
   return out;
-}
-
-/** The fields the file name and `list` depend on; without them a save could never be listed or found. */
-function checkSummaryFields(snapshot: Snapshot): void {
-  const value: unknown = snapshot;
-  if (
-    typeof value !== 'object' ||
-    value === null ||
-    typeof (value as Snapshot).runId !== 'string' ||
-    (value as Snapshot).runId.length === 0 ||
-    typeof (value as Snapshot).workflow !== 'string' ||
-    typeof (value as Snapshot).status !== 'string'
-  ) {
-    throw new WorkflowError('invalid_snapshot', 'FileStore: a snapshot needs a non-empty runId, a workflow and a status');
-  }
 }

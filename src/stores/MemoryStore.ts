@@ -1,6 +1,7 @@
 import { WorkflowError, asStoreError } from '../errors/WorkflowError.js';
 import type { Snapshot } from '../snapshot/schema.js';
 import type { CheckpointStore, ListFilter, PruneFilter, RunSummary } from './CheckpointStore.js';
+import { checkSaveable } from './checkSaveable.js';
 
 export interface MemoryStoreOptions {
   /** Clock stamping `updatedAt` (epoch ms); tests inject one instead of sleeping. Defaults to `Date.now`. */
@@ -32,7 +33,7 @@ export class MemoryStore implements CheckpointStore {
   }
 
   async save(snapshot: Snapshot): Promise<void> {
-    checkSummaryFields(snapshot);
+    checkSaveable(snapshot, 'MemoryStore');
     let copy: Snapshot;
     try {
       copy = structuredClone(snapshot);
@@ -73,20 +74,5 @@ export class MemoryStore implements CheckpointStore {
       removed += 1;
     }
     return removed;
-  }
-}
-
-/** The fields `list` and the key depend on; a value without them could be saved but never listed or found. */
-function checkSummaryFields(snapshot: Snapshot): void {
-  const value: unknown = snapshot;
-  if (
-    typeof value !== 'object' ||
-    value === null ||
-    typeof (value as Snapshot).runId !== 'string' ||
-    (value as Snapshot).runId.length === 0 ||
-    typeof (value as Snapshot).workflow !== 'string' ||
-    typeof (value as Snapshot).status !== 'string'
-  ) {
-    throw new WorkflowError('invalid_snapshot', 'MemoryStore: a snapshot needs a non-empty runId, a workflow and a status');
   }
 }

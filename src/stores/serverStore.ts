@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { WorkflowError } from '../errors/WorkflowError.js';
-import type { RunStatus } from '../run/status.js';
 import { parseSnapshot, type Snapshot } from '../snapshot/schema.js';
 
 /*
@@ -69,37 +68,8 @@ export class WriterClaims {
   }
 }
 
-const STATUSES: ReadonlySet<string> = new Set<RunStatus>([
-  'running',
-  'paused',
-  'waiting',
-  'completed',
-  'failed',
-  'aborted',
-  'timed_out',
-]);
-
-export const isRunStatus = (value: unknown): value is RunStatus => typeof value === 'string' && STATUSES.has(value);
-
-/** The fields the key and the index columns come from; without them a save could never be found or listed. */
-export function checkSaveable(snapshot: Snapshot, store: string): void {
-  const value = snapshot as unknown as Record<string, unknown> | null;
-  if (
-    typeof value !== 'object' ||
-    value === null ||
-    typeof value['runId'] !== 'string' ||
-    value['runId'].length === 0 ||
-    typeof value['workflow'] !== 'string' ||
-    !isRunStatus(value['status']) ||
-    !Number.isSafeInteger(value['seq']) ||
-    (value['seq'] as number) < 0
-  ) {
-    throw new WorkflowError(
-      'invalid_snapshot',
-      `${store}: a snapshot needs a non-empty runId, a workflow, a known status and a non-negative integer seq`,
-    );
-  }
-}
+export { checkSaveable } from './checkSaveable.js';
+export { isRunStatus } from '../run/status.js';
 
 /**
  * Turn what a server handed back for `runId` into a snapshot, or reject with `invalid_snapshot`
