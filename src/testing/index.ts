@@ -65,3 +65,20 @@ export function kinds$(run: RunHandle, letters: Record<string, RunEventKind>): O
     map((e) => byKind.get(e.kind) as string),
   );
 }
+
+/**
+ * A run's RunEvents mapped to marble letters by `pick` (events it returns `undefined` for are skipped): for
+ * assertions `kinds$` cannot express, e.g. by step, attempt or event type.
+ *
+ * @example
+ * ```ts
+ * const attempts$ = letters$(run, (e) => (e.kind === 'step_started' && e.step === 'fetch' ? String(e.attempt) : undefined));
+ * expectObservable(attempts$).toBe('1---2---3');
+ * ```
+ */
+export function letters$(run: RunHandle, pick: (event: RunEvent) => string | undefined): Observable<string> {
+  return run.events$.pipe(
+    map(pick),
+    filter((letter): letter is string => letter !== undefined),
+  );
+}

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { event, StartEvent, StopEvent, workflow } from 'sluice';
-import { kinds$, outcome$, virtualTime } from 'sluice/testing';
+import { kinds$, letters$, outcome$, virtualTime } from 'sluice/testing';
 
 const Work = event('Work', z.object({ n: z.number() }));
 
@@ -26,6 +26,20 @@ describe('sluice/testing', () => {
     }));
     vt.run(({ expectObservable }) => {
       expectObservable(outcome$(vt.start(wf))).toBe('----(t|)', { t: 'step_timeout' });
+    });
+  });
+});
+
+describe('letters$', () => {
+  it('maps RunEvents to letters with a function, skipping undefined', () => {
+    const vt = virtualTime((a, b) => expect(a).toEqual(b));
+    let calls = 0;
+    const wf = workflow('flaky').step('fetch', { accepts: [StartEvent], retry: { retries: 2, delay: 3 } }, () =>
+      ++calls < 3 ? vt.scheduler.createColdObservable('#', {}, new Error('no')) : vt.marble('(s|)', { s: StopEvent.of({}) })(),
+    );
+    vt.run(({ expectObservable }) => {
+      const run = vt.start(wf);
+      expectObservable(letters$(run, (e) => (e.kind === 'step_started' ? String(e.attempt) : undefined))).toBe('1--2--(3|)');
     });
   });
 });
