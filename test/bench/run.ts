@@ -11,12 +11,17 @@
  *   BENCH_ONLY=W1,M          only these workloads (ids in workloads.ts)
  *   BENCH_ENGINES=rxjs,llamaindex   only these engines
  *   BENCH_CHILD_TIMEOUT=s    kill a child after s seconds (default 600)
+ *   SLUICE_PG_URL, SLUICE_REDIS_URL   servers for the W1 + PostgresStore / RedisStore rows; without them
+ *                            throwaway servers are started on loopback as for the store tests (and stopped
+ *                            at the end); when none can be had those rows are skipped with a note
+ *                            (SLUICE_START_SERVICES=0: never start one; SLUICE_REQUIRE_SERVICES=1: fail instead)
  *
  * Prints progress on stderr and a markdown table on stdout; exits 1 if any run failed or was wrong.
  */
 import { spawn } from 'node:child_process';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { REQUIRE_ENV, URL_ENV, tryStart, type ServerKind, type Service } from '../support/services.js';
 import {
   ENGINE_LABELS,
   QUICK,
@@ -64,6 +69,35 @@ interface Figure {
   values: number[]; // seconds per run (rate) or bytes per item (memory), one per repeat
   size: number;
   error?: string;
+  skipped?: string; // why the workload could not run here (no server)
+}
+
+/**
+ * Servers for the workloads that need one: given in SLUICE_PG_URL / SLUICE_REDIS_URL, else started here;
+ * either way the URL reaches the children in that variable. Resolves why a server could not be had.
+ */
+async function acquireServers(started: Service[]): Promise<Map<ServerKind, string>> {
+  const unavailable = new Map<ServerKind, string>();
+  const kinds = new Set(
+    ONLY.flatMap((id) => {
+      const w = WORKLOADS[id];
+      const runs = ENGINES.some((e) => w.engines?.includes(e) ?? true);
+      return w.needs !== undefined && runs ? [w.needs] : [];
+    }),
+  );
+  for (const kind of kinds) {
+    const given = process.env[URL_ENV[kind]];
+    if (given !== undefined && given !== '') continue;
+    const outcome = await tryStart(kind);
+    if ('reason' in outcome) {
+      unavailable.set(kind, outcome.reason);
+      process.stderr.write(`no ${kind} server, its workloads are skipped: ${outcome.reason}\n`);
+    } else {
+      started.push(outcome);
+      process.env[URL_ENV[kind]] = outcome.url;
+    }
+  }
+  return unavailable;
 }
 
 const median = (xs: number[]): number => {
@@ -72,10 +106,16 @@ const median = (xs: number[]): number => {
   return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
 
-async function measure(): Promise<Map<string, Figure>> {
+async function measure(unavailable: Map<ServerKind, string>): Promise<Map<string, Figure>> {
   const figures = new Map<string, Figure>();
   for (const id of ONLY) {
     const engines = ENGINES.filter((e) => WORKLOADS[id].engines?.includes(e) ?? true);
+    const needs = WORKLOADS[id].needs;
+    const skipped = needs === undefined ? undefined : unavailable.get(needs);
+    if (skipped !== undefined) {
+      for (const engine of engines) figures.set(`${id}/${engine}`, { values: [], size: WORKLOADS[id].size, skipped });
+      continue;
+    }
     for (let rep = 0; rep < REPEATS; rep++) {
       // Rotate the order each repeat: no engine always runs first, or always right after another.
       const order = engines.map((_, i) => engines[(i + rep) % engines.length]!);
@@ -112,6 +152,11 @@ function table(figures: Map<string, Figure>): { text: string; failed: boolean } 
   const cell = (id: WorkloadId, engine: EngineId): { text: string; cost?: number } => {
     const f = figures.get(`${id}/${engine}`);
     if (f === undefined) return { text: '—' };
+    if (f.skipped !== undefined) {
+      if (process.env[REQUIRE_ENV] === '1') failed = true;
+      notes.push(`${id} on ${engine}: skipped, no ${WORKLOADS[id].needs ?? ''} server: ${f.skipped.split('\n')[0]}`);
+      return { text: `skipped [${notes.length}]` };
+    }
     if (f.error !== undefined) {
       failed = true;
       notes.push(`${id} on ${engine}: ${f.error.split('\n')[0]}`);
@@ -150,7 +195,13 @@ function table(figures: Map<string, Figure>): { text: string; failed: boolean } 
   return { text, failed };
 }
 
-const figures = await measure();
+const started: Service[] = [];
+let figures: Map<string, Figure>;
+try {
+  figures = await measure(await acquireServers(started));
+} finally {
+  await Promise.allSettled(started.map((s) => s.dispose()));
+}
 const { text, failed } = table(figures);
 process.stdout.write(`${text}\n`);
 process.exitCode = failed ? 1 : 0;

@@ -10,6 +10,7 @@
  * line `BENCH_RESULT {json}` on stdout. A wrong result is a failure, not a number.
  */
 import { setImmediate as tick } from 'node:timers/promises';
+import { URL_ENV, type ServerKind } from '../support/services.js';
 
 /** BENCH_QUICK=1: small sizes for a smoke run. */
 export const QUICK = process.env['BENCH_QUICK'] === '1';
@@ -35,6 +36,10 @@ export interface Engine {
   park(n: number): Promise<() => Promise<unknown[]>>;
   /** W1 with a FileStore checkpointing after every dispatch (sluice only). */
   chainWithFileStore?(n: number): Promise<unknown>;
+  /** W1 with a PostgresStore at `url` checkpointing after every dispatch (sluice only). */
+  chainWithPostgresStore?(n: number, url: string): Promise<unknown>;
+  /** W1 with a RedisStore at `url` checkpointing after every dispatch (sluice only). */
+  chainWithRedisStore?(n: number, url: string): Promise<unknown>;
   /** W1 with a pino logger at level silent (sluice only). */
   chainWithSilentLogger?(n: number): Promise<unknown>;
 }
@@ -54,6 +59,12 @@ interface Workload {
   size: number;
   /** Engines that run it; all when absent. */
   engines?: EngineId[];
+  /**
+   * A server the workload needs. run.ts starts one as the store tests do (test/support/services.ts) unless
+   * SLUICE_PG_URL / SLUICE_REDIS_URL names one, hands the URL to the children in that variable, and skips
+   * the row with a note when no server can be had.
+   */
+  needs?: ServerKind;
   /** The floor row to compare with, when the workload has no floor of its own. */
   floorOf?: WorkloadId;
   /** Drive one measured unit of work. */
@@ -62,7 +73,7 @@ interface Workload {
   check(result: unknown, n: number): string | undefined;
 }
 
-export type WorkloadId = 'W1' | 'W2' | 'W2c' | 'W3seq' | 'W3par' | 'W4' | 'M' | 'W1file' | 'W1pino';
+export type WorkloadId = 'W1' | 'W2' | 'W2c' | 'W3seq' | 'W3par' | 'W4' | 'M' | 'W1file' | 'W1pg' | 'W1redis' | 'W1pino';
 
 const sameAs = (expected: unknown) => (result: unknown): string | undefined =>
   JSON.stringify(result) === JSON.stringify(expected)
@@ -161,6 +172,28 @@ export const WORKLOADS: Record<WorkloadId, Workload> = {
     run: (e, n) => need(e.chainWithFileStore, 'chainWithFileStore')(n),
     check: (r, n) => sameAs(n)(r),
   },
+  W1pg: {
+    title: 'W1 + PostgresStore checkpoint per dispatch',
+    kind: 'rate',
+    unit: 'events/s',
+    size: size(100_000, 500),
+    engines: ['sluice'],
+    needs: 'postgres',
+    floorOf: 'W1',
+    run: (e, n) => need(e.chainWithPostgresStore, 'chainWithPostgresStore')(n, serverUrl('postgres')),
+    check: (r, n) => sameAs(n)(r),
+  },
+  W1redis: {
+    title: 'W1 + RedisStore checkpoint per dispatch',
+    kind: 'rate',
+    unit: 'events/s',
+    size: size(100_000, 500),
+    engines: ['sluice'],
+    needs: 'redis',
+    floorOf: 'W1',
+    run: (e, n) => need(e.chainWithRedisStore, 'chainWithRedisStore')(n, serverUrl('redis')),
+    check: (r, n) => sameAs(n)(r),
+  },
   W1pino: {
     title: 'W1 + pino logger (level silent)',
     kind: 'rate',
@@ -176,6 +209,13 @@ export const WORKLOADS: Record<WorkloadId, Workload> = {
 function need<F>(f: F | undefined, name: string): F {
   if (f === undefined) throw new Error(`engine does not implement ${name}`);
   return f;
+}
+
+/** Where the server a workload needs is (set by run.ts for its children). */
+function serverUrl(kind: ServerKind): string {
+  const url = process.env[URL_ENV[kind]];
+  if (url === undefined || url === '') throw new Error(`no ${kind} server: ${URL_ENV[kind]} is not set`);
+  return url;
 }
 
 /** One child's answer on stdout. `value` is seconds (rate) or bytes per item (memory). */

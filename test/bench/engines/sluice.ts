@@ -3,10 +3,12 @@
  * workload says otherwise (history on, 300 s timeout, 10 000-event replay). Events carry no zod schema:
  * the other engines validate nothing either.
  */
+import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import pg from 'pg';
 import { pino } from 'pino';
 import {
   event,
@@ -17,6 +19,8 @@ import {
   type EventType,
   type WorkflowOptions,
 } from '../../../src/index.js';
+import { PostgresStore } from '../../../src/stores/postgres/index.js';
+import { RedisStore } from '../../../src/stores/redis/index.js';
 import { runChild, type Engine } from '../workloads.js';
 
 const Ping = event('Ping');
@@ -115,6 +119,35 @@ const engine: Engine = {
       return result;
     } finally {
       await rm(dir, { recursive: true, force: true });
+    }
+  },
+
+  async chainWithPostgresStore(n, url) {
+    // A table of its own, dropped afterwards; the store runs on a pool it was given, so it leaves it open.
+    const table = `sluice_bench_${randomUUID().replaceAll('-', '').slice(0, 16)}`;
+    const pool = new pg.Pool({ connectionString: url, max: 2 });
+    try {
+      const run = chainWorkflow(n, { store: new PostgresStore({ pool, table }) }).run(0);
+      const result = await run.result;
+      await run.flush(); // as for FileStore: the last checkpoint is part of the work
+      return result;
+    } finally {
+      await pool.query(`DROP TABLE IF EXISTS ${table}`);
+      await pool.end();
+    }
+  },
+
+  async chainWithRedisStore(n, url) {
+    // A key prefix of its own, pruned afterwards.
+    const store = new RedisStore({ url, prefix: `sluice-bench:${randomUUID().slice(0, 8)}:` });
+    try {
+      const run = chainWorkflow(n, { store }).run(0);
+      const result = await run.result;
+      await run.flush(); // as for FileStore: the last checkpoint is part of the work
+      return result;
+    } finally {
+      await store.prune();
+      await store.close();
     }
   },
 
