@@ -7,7 +7,8 @@ import type { RunEvent } from '../telemetry/runEvent.js';
 
 export const SNAPSHOT_VERSION = 1;
 
-const eventSchema = z.object({ type: z.string().min(1), data: z.unknown() }).loose();
+// JSON has no `undefined`: an event without data, or a run started without input, comes back without the key.
+const eventSchema = z.object({ type: z.string().min(1), data: z.unknown().optional() }).loose();
 
 const envelopeSchema = z.object({
   id: z.string(),
@@ -33,7 +34,7 @@ export const snapshotSchema = z.object({
   runId: z.string().min(1),
   status: statusSchema,
   createdAt: z.number(),
-  input: z.unknown(),
+  input: z.unknown().optional(),
   state: z.record(z.string(), z.unknown()),
   pending: z.array(envelopeSchema),
   inFlight: z.array(z.object({ step: z.string(), invocationId: z.string(), envelope: envelopeSchema })),
@@ -42,7 +43,7 @@ export const snapshotSchema = z.object({
     z.object({
       requestId: z.string(),
       prompt: z.string(),
-      metadata: z.unknown(),
+      metadata: z.unknown().optional(),
       deadline: z.number().optional(),
       /** ms of unpaused time left before the deadline (the clock stops while paused). */
       remainingMs: z.number().optional(),

@@ -202,6 +202,20 @@ describe('wf.resume(snapshot)', () => {
     });
   });
 
+  it('resumes a run started without input after a JSON round trip (no undefined in JSON)', async () => {
+    const wf = workflow('no-input').step('ask', { accepts: [StartEvent] }, async (ev, ctx) =>
+      StopEvent.of({ result: [ev.data, await ctx.requestInput('ok?')] }),
+    );
+    const first = wf.run();
+    await new Promise((r) => setImmediate(r));
+    const snap = JSON.parse(JSON.stringify(first.snapshot()));
+    first.abort();
+    expect('input' in snap).toBe(false);
+    const again = wf.resume(snap);
+    again.respond(snap.waiting[0].requestId, 'yes');
+    expect(await again.result).toEqual([undefined, 'yes']);
+  });
+
   it('rejects a snapshot without version, of another workflow, or of another shape', () => {
     const scheduler = newScheduler();
     const wf = pipeline(scheduler);
