@@ -69,7 +69,7 @@ const NAME = 'PostgresStore';
 export class PostgresStore implements CheckpointStore {
   readonly table: string;
   readonly #db: PgQueryable;
-  readonly #ownedPool: pg.Pool | undefined;
+  #ownedPool: pg.Pool | undefined;
   readonly #table: TableName;
   readonly #createTable: boolean;
   readonly #now: () => number;
@@ -233,8 +233,11 @@ export class PostgresStore implements CheckpointStore {
   }
 
   /** End the pool the store created from a connection string; a pool passed in is left alone. */
+  /** End the pool this store created (a pool you passed in stays yours). Safe to call more than once. */
   async close(): Promise<void> {
-    await this.#ownedPool?.end();
+    const pool = this.#ownedPool;
+    this.#ownedPool = undefined;
+    await pool?.end();
   }
 
   #ensureTable(): Promise<void> {
