@@ -1,6 +1,6 @@
 import { Observable } from 'rxjs';
 import type { z } from 'zod';
-import { asStoreError, WorkflowError } from '../errors/WorkflowError.js';
+import { asStoreError, describeThrown, WorkflowError } from '../errors/WorkflowError.js';
 import type { EventType } from '../events/event.js';
 import { Run } from '../run/Run.js';
 import type { RunHandle } from '../run/RunHandle.js';
@@ -178,7 +178,22 @@ export class Workflow<R = unknown> {
           { details: { snapshot: snap.workflowVersion, workflow: spec.version } },
         );
       }
-      snap = parseSnapshot(options.migrate(snap), this.name);
+      let migrated: unknown;
+      try {
+        migrated = options.migrate(snap);
+      } catch (error) {
+        throw new WorkflowError('snapshot_version', `migrate() failed for run ${snap.runId}: ${describeThrown(error)}`, {
+          cause: error,
+        });
+      }
+      snap = parseSnapshot(migrated, this.name);
+      if (snap.workflowVersion !== spec.version) {
+        throw new WorkflowError(
+          'snapshot_version',
+          `migrate() returned workflow version ${snap.workflowVersion}, but this workflow is ${spec.version}`,
+          { details: { snapshot: snap.workflowVersion, workflow: spec.version } },
+        );
+      }
     }
     if (isTerminal(snap.status)) {
       throw new WorkflowError('not_running', `run ${snap.runId} already ended (${snap.status}); nothing to resume`);

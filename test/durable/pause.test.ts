@@ -227,6 +227,14 @@ describe('wf.resume(snapshot)', () => {
     expect(() => wf.resume({ ...snap, pending: 'nope' })).toThrowError(expect.objectContaining({ code: 'invalid_snapshot' }));
     const changed = wf.step('extra', { accepts: ['Other'] }, () => undefined);
     expect(() => changed.resume(snap)).toThrowError(expect.objectContaining({ code: 'snapshot_version' }));
+    expect(() =>
+      changed.resume(snap, {
+        migrate: () => {
+          throw new Error('cannot upgrade');
+        },
+      }),
+    ).toThrowError(expect.objectContaining({ code: 'snapshot_version', message: expect.stringContaining('cannot upgrade') }));
+    expect(() => changed.resume(snap, { migrate: (s) => s })).toThrowError(expect.objectContaining({ code: 'snapshot_version' }));
     const migrated = changed.resume(snap, { migrate: (s) => ({ ...s, workflowVersion: changed.version }) });
     expect(migrated.id).toBe(snap.runId);
     migrated.abort();
