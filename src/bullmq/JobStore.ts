@@ -1,7 +1,7 @@
 import { Subject, type Subscription } from 'rxjs';
 import { WorkflowError } from '../errors/WorkflowError.js';
 import type { RunHandle } from '../run/RunHandle.js';
-import type { RunStatus } from '../run/status.js';
+import { isTerminal, type RunStatus } from '../run/status.js';
 import type { Snapshot } from '../snapshot/schema.js';
 import type { CheckpointStore, ListFilter, PruneFilter, RunSummary } from '../stores/CheckpointStore.js';
 import type { RunEvent } from '../telemetry/runEvent.js';
@@ -13,22 +13,30 @@ import type { Publisher } from './publisher.js';
  * prefix of the run's stored history: a worker that dies loses nothing they saw, and the worker that resumes
  * the run from that checkpoint continues right after it (seq for seq, with no event told twice).
  *
- * A publish that fails fails the save, so the engine retries it like any failed checkpoint.
+ * The engine checkpoints after each dispatch; events a step emits between dispatches (`ctx.write`, retries,
+ * a sub-workflow's events) would wait for the step to end, so when the engine has no save going, this store
+ * saves once more by itself to get them out. A publish that fails fails its save, so the engine retries it
+ * like any failed checkpoint.
  */
 export class JobStore implements CheckpointStore {
-  /** Settles after every save attempt, in or not. */
+  /** Settles after every save the engine asked for, in or not. */
   readonly attempts$ = new Subject<void>();
-  /** What the last successful save stored. */
+  /** What the last save that went in stored. */
   saved: { seq: number; status: RunStatus } | undefined;
+  /** The engine's latest save failed (so the store is behind the run until its retry). */
   lastSaveFailed = false;
-  /** This job wrote the run's result. */
-  recorded = false;
 
+  #run: RunHandle | undefined;
   #pending: RunEvent[] = [];
   #events: Subscription | undefined;
-  #fenced: WorkflowError | undefined;
-  /** The claim a fresh run must win before its own saves go in. */
-  #claim: Promise<void> | undefined;
+  #fenced = false;
+  /** Saves go in one after another, in the order asked (so the newest snapshot lands last). */
+  #chain: Promise<unknown> = Promise.resolve();
+  #saving = 0;
+  /** The highest seq a save has been asked for, and the highest seq the run has emitted. */
+  #asked = 0;
+  #latest = 0;
+  #nudged = false;
 
   constructor(
     private readonly inner: CheckpointStore,
@@ -38,8 +46,13 @@ export class JobStore implements CheckpointStore {
 
   /** Collect the run's RunEvents (a resumed run replays its history first: already published ones are skipped). */
   attach(run: RunHandle): void {
+    this.#run = run;
     this.#events = run.events$.subscribe((e) => {
-      if (e.kind !== 'gap') this.#pending.push(e);
+      if (e.kind === 'gap') return;
+      this.#pending.push(e);
+      this.#latest = e.seq;
+      // A checkpoint's own report waits for the next checkpoint, or saves would never stop.
+      if (e.kind !== 'checkpoint_saved' && e.kind !== 'checkpoint_failed') this.#nudge();
     });
   }
 
@@ -49,10 +62,8 @@ export class JobStore implements CheckpointStore {
    * workers that both found no checkpoint could both start the run, and a later save of either would win.
    */
   async claim(snapshot: Snapshot): Promise<boolean> {
-    this.#claim = this.inner.save(snapshot);
     try {
-      await this.#claim;
-      this.saved = { seq: snapshot.seq, status: snapshot.status };
+      await this.#write(snapshot, false);
       return true;
     } catch (error) {
       if (!(error instanceof WorkflowError) || error.code !== 'store_conflict') throw error;
@@ -63,23 +74,14 @@ export class JobStore implements CheckpointStore {
 
   /** Refuse every later save: the run has left this worker (parked in the store, handed over, or lost). */
   fence(): void {
-    this.#fenced ??= new WorkflowError('store_conflict', `run '${this.runId}' is no longer held by this worker`, {
-      details: { runId: this.runId },
-    });
+    this.#fenced = true;
     this.#events?.unsubscribe();
   }
 
+  /** The engine's checkpoint. */
   async save(snapshot: Snapshot): Promise<void> {
     try {
-      await this.#claim;
-      if (this.#fenced !== undefined) throw this.#fenced;
-      if (snapshot.status === 'failed' && this.#pending.some(isStoreOutage)) {
-        // A store outage is not the run's outcome: the job fails instead and is retried from the last checkpoint.
-        throw new WorkflowError('store_failed', `run '${this.runId}' ended on a store failure; not recording that as its outcome`);
-      }
-      await this.inner.save(snapshot);
-      await this.#publish(snapshot.seq);
-      this.saved = { seq: snapshot.seq, status: snapshot.status };
+      await this.#write(snapshot, true);
       this.lastSaveFailed = false;
     } catch (error) {
       this.lastSaveFailed = true;
@@ -89,14 +91,53 @@ export class JobStore implements CheckpointStore {
     }
   }
 
+  /** Queue one save (and, with `publish`, the publishing of what it covers) behind those asked before. */
+  #write(snapshot: Snapshot, publish: boolean): Promise<void> {
+    this.#asked = Math.max(this.#asked, snapshot.seq);
+    this.#saving++;
+    const done = this.#chain.then(async () => {
+      if (this.#fenced) {
+        throw new WorkflowError('store_conflict', `run '${this.runId}' is no longer held by this worker`, { details: { runId: this.runId } });
+      }
+      if (snapshot.status === 'failed' && this.#pending.some(isStoreOutage)) {
+        // A store outage is not the run's outcome: the job fails instead and is retried from the last checkpoint.
+        throw new WorkflowError('store_failed', `run '${this.runId}' ended on a store failure; not recording that as its outcome`);
+      }
+      await this.inner.save(snapshot);
+      this.saved = { seq: snapshot.seq, status: snapshot.status };
+      if (publish) await this.#publish(snapshot.seq);
+    });
+    this.#chain = done.catch(() => undefined);
+    return done.finally(() => {
+      this.#saving--;
+      this.#nudge();
+    });
+  }
+
+  /**
+   * Save once more when the run emitted events no save covers and none is going (the engine, if it saves
+   * again, asks synchronously as a save ends, so by the next macrotask its ask is in). Best effort: a failed
+   * extra save is left to the engine's next checkpoint.
+   */
+  #nudge(): void {
+    if (this.#nudged || this.#saving > 0) return;
+    this.#nudged = true;
+    setImmediate(() => {
+      this.#nudged = false;
+      const run = this.#run;
+      if (run === undefined || this.#fenced || this.#saving > 0 || this.#latest <= this.#asked) return;
+      if (isTerminal(run.status)) return; // the engine's final checkpoint covers the end
+      this.#write(run.snapshot(), true).catch(() => undefined);
+    });
+  }
+
   /** Publish the collected events up to `seq`; they stay collected until that succeeds. */
   async #publish(seq: number): Promise<void> {
     let n = 0;
     while (n < this.#pending.length && (this.#pending[n] as RunEvent).seq <= seq) n++;
     if (n === 0) return;
-    const { recorded } = await this.publisher.publish(this.runId, this.#pending.slice(0, n));
+    await this.publisher.publish(this.runId, this.#pending.slice(0, n));
     this.#pending.splice(0, n);
-    if (recorded) this.recorded = true;
   }
 
   load(runId: string): Promise<Snapshot | undefined> {

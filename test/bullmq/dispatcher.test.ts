@@ -1,10 +1,12 @@
+import { setImmediate } from 'node:timers/promises';
 import { QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
 import { filter, firstValueFrom } from 'rxjs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Dispatcher, worker, type RunWorker } from '../../src/bullmq/index.js';
 import { startJobId } from '../../src/bullmq/protocol.js';
-import { StartEvent, StopEvent, workflow, WorkflowError, type CheckpointStore, type RunEvent, type Snapshot } from '../../src/index.js';
+import { z } from 'zod';
+import { event, StartEvent, StopEvent, workflow, WorkflowError, type CheckpointStore, type RunEvent, type Snapshot } from '../../src/index.js';
 import { RedisStore } from '../../src/stores/redis/index.js';
 import { sharedServer, titled } from '../support/servers.js';
 import { all, approval, failing, tiny } from './fixtures/workflows.js';
@@ -25,6 +27,16 @@ const gated = workflow<string>('gated', { timeout: null })
     await gate;
     return StopEvent.of({ result: 'through' });
   });
+/** Writes progress once under way (after the checkpoint of its dispatch), then waits for the gate. */
+const Progress = event('Progress', z.object({ done: z.number() }));
+const reporting = workflow<string>('reporting', { timeout: null })
+  .step('work', { accepts: [StartEvent] }, async (_ev, ctx) => {
+    await setImmediate();
+    ctx.write(Progress.of({ done: 1 }));
+    await gate;
+    ctx.write(Progress.of({ done: 2 }));
+    return StopEvent.of({ result: 'reported' });
+  });
 
 describe.skipIf('skip' in shared)(titled('sluice/bullmq Dispatcher and workers', shared), () => {
   let names: { queue: string; prefix: string };
@@ -33,7 +45,7 @@ describe.skipIf('skip' in shared)(titled('sluice/bullmq Dispatcher and workers',
 
   /** A worker in this process with a store instance of its own, as a separate worker process would have. */
   function startWorker(store: CheckpointStore = new RedisStore({ url, prefix: names.prefix })): RunWorker {
-    const w = worker([...all, gated], { connection: url, store, ...names, concurrency: 5 });
+    const w = worker([...all, gated, reporting], { connection: url, store, ...names, concurrency: 5 });
     closers.push(() => w.close());
     if (store instanceof RedisStore) closers.push(() => store.close());
     return w;
@@ -178,6 +190,17 @@ describe.skipIf('skip' in shared)(titled('sluice/bullmq Dispatcher and workers',
     expect(starts).toHaveLength(2);
     expect((starts[1] as RunEvent).seq).toBeGreaterThan(resumed.seq);
     expect(await dispatcher.queue.getJobCounts('completed', 'failed')).toEqual({ completed: 1, failed: 0 });
+  });
+
+  it('delivers what a step writes to a remote subscriber while the step is still running', async () => {
+    startWorker();
+    const run = await dispatcher.start(reporting, null);
+    const first = await firstValueFrom(run.events$.pipe(filter((e) => e.kind === 'stream')));
+    expect(first).toMatchObject({ kind: 'stream', step: 'work', event: { type: 'Progress', data: { done: 1 } } });
+    openGate();
+    expect(await run.result).toBe('reported');
+    const written = (await allEvents(run.events$)).flatMap((e) => (e.kind === 'stream' ? [e.event.data] : []));
+    expect(written).toEqual([{ done: 1 }, { done: 2 }]);
   });
 
   it('publishes a run’s events only once the checkpoint covering them is stored', async () => {
