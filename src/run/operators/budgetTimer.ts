@@ -1,4 +1,5 @@
-import { distinctUntilChanged, EMPTY, switchMap, take, timer, type OperatorFunction, type SchedulerLike } from 'rxjs';
+import { Observable, type OperatorFunction, type SchedulerLike, type Unsubscribable } from 'rxjs';
+import { after } from '../timers.js';
 
 /** Time spent with the clock running, readable at any moment (for snapshots). */
 export class Stopwatch {
@@ -33,13 +34,34 @@ export class Stopwatch {
  * ```
  */
 export function budgetTimer(budgetMs: number, scheduler: SchedulerLike, watch: Stopwatch): OperatorFunction<boolean, number> {
+  // Hand-written (not distinctUntilChanged/switchMap/timer/take): every run arms one, so it must be cheap.
   return (running$) =>
-    running$.pipe(
-      distinctUntilChanged(),
-      switchMap((running) => {
-        watch.set(running);
-        return running ? timer(Math.max(0, budgetMs - watch.elapsed()), scheduler) : EMPTY;
-      }),
-      take(1),
-    );
+    new Observable<number>((subscriber) => {
+      let deadline: Unsubscribable | undefined;
+      let running: boolean | undefined;
+      const stop = () => {
+        deadline?.unsubscribe();
+        deadline = undefined;
+      };
+      subscriber.add(stop);
+      subscriber.add(
+        running$.subscribe({
+          next: (value) => {
+            if (value === running) return;
+            running = value;
+            watch.set(value);
+            stop();
+            if (value) {
+              deadline = after(scheduler, budgetMs - watch.elapsed(), () => {
+                subscriber.next(0);
+                subscriber.complete();
+              });
+            }
+          },
+          error: (error: unknown) => subscriber.error(error),
+          // With the clock running the budget still runs out; standing still, it never will.
+          complete: () => (deadline === undefined ? subscriber.complete() : undefined),
+        }),
+      );
+    });
 }

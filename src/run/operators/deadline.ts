@@ -1,4 +1,5 @@
 import { Observable, type MonoTypeOperatorFunction, type SchedulerLike } from 'rxjs';
+import { after } from '../timers.js';
 
 /**
  * Error with `makeError()` unless the source completes within `ms` of subscription.
@@ -13,7 +14,7 @@ import { Observable, type MonoTypeOperatorFunction, type SchedulerLike } from 'r
 export function deadline<T>(ms: number, scheduler: SchedulerLike, makeError: () => unknown): MonoTypeOperatorFunction<T> {
   return (source) =>
     new Observable<T>((subscriber) => {
-      const timer = scheduler.schedule(() => {
+      const timer = after(scheduler, ms, () => {
         // Building the error may throw; the subscriber must still be told.
         let error: unknown;
         try {
@@ -22,7 +23,7 @@ export function deadline<T>(ms: number, scheduler: SchedulerLike, makeError: () 
           error = thrown;
         }
         subscriber.error(error);
-      }, ms);
+      });
       subscriber.add(timer);
       subscriber.add(source.subscribe(subscriber));
     });
