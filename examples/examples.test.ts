@@ -5,8 +5,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { sharedServer } from '../test/support/servers.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
+const redis = await sharedServer('redis');
 const run = async (example: string, cwd = root) => {
   const script = join(root, 'examples', example, 'main.ts');
   // tsx resolves `import … from 'sluice'` through tsconfig paths, as for a user running the file.
@@ -90,6 +92,19 @@ describe('examples', () => {
     expect(lines).toContain("      name: 'step_retried',");
     expect(lines.at(-1)).toBe('result: 3');
   });
+
+  it.skipIf('skip' in redis)('07-distributed runs orders on two worker processes, answers one, moves one off a stopped worker', async () => {
+    process.env['SLUICE_REDIS_URL'] = 'url' in redis ? redis.url : '';
+    expect(await run('07-distributed')).toEqual([
+      'workers a and b ready',
+      ...[1, 2, 3, 4, 5, 6].map((n) => `order-${n}: packed, ${n * 15}`),
+      'order-7 asks: Ship order-7 for 600?',
+      'order-7: packed, 600',
+      'order-8: its worker was stopped while packing',
+      'order-8: packed, 150',
+      'order-8: resumed from its checkpoint on the other worker: true',
+    ]);
+  }, 60_000);
 
   it('08-inspector serves the API, follows the run over SSE, answers its question over HTTP', async () => {
     const lines = await run('08-inspector');
