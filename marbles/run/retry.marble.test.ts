@@ -26,7 +26,7 @@ const retried$ = (run: RunHandle) =>
   );
 
 /** A step body that fails after one frame until attempt `succeedOn`, which stops after one frame. */
-const flaky = (vt: VirtualTime, succeedOn: number) => (ev: unknown, ctx: StepContext) =>
+const flaky = (vt: VirtualTime, succeedOn: number) => (_ev: unknown, ctx: StepContext) =>
   ctx.attempt < succeedOn ? vt.marble('-#', {}, boom)() : vt.marble('-(s|)', stop)();
 
 describe('retries in virtual time', () => {
@@ -100,7 +100,7 @@ describe('retries in virtual time', () => {
   it('retries a timed-out attempt like a failed one, timing each attempt afresh', () => {
     const vt = newVirtualTime();
     // Attempt 1 would take 6 frames; the step timeout of 3 cuts it at 3; the retry waits 1; attempt 2 takes 2.
-    const body = (ev: unknown, ctx: StepContext) =>
+    const body = (_ev: unknown, ctx: StepContext) =>
       ctx.attempt === 1 ? vt.marble('------(s|)', stop)() : vt.marble('--(s|)', stop)();
     const wf = workflow('timed-out-attempt').step('slow', { accepts: [StartEvent], timeout: 3, retry: { retries: 1, delay: 1 } }, body);
     vt.run(({ expectObservable }) => {

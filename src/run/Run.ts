@@ -3,7 +3,6 @@ import {
   asapScheduler,
   asyncScheduler,
   BehaviorSubject,
-  catchError,
   defer,
   EMPTY,
   filter,

@@ -1,4 +1,4 @@
-import { WorkflowError, asStoreError } from '../errors/WorkflowError.js';
+import { asStoreError } from '../errors/WorkflowError.js';
 import type { Snapshot } from '../snapshot/schema.js';
 import type { CheckpointStore, ListFilter, PruneFilter, RunSummary } from './CheckpointStore.js';
 import { checkSaveable } from './checkSaveable.js';

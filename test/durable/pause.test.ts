@@ -15,7 +15,7 @@ function pipeline(scheduler: TestScheduler) {
     .step('work', { accepts: [Item], concurrency: 1 }, (ev) =>
       scheduler.createColdObservable('----------(a|)', { a: Done.of({ n: ev.data.n * 10 }) }),
     )
-    .step('sum', { accepts: [Done] }, (ev, ctx) => {
+    .step('sum', { accepts: [Done] }, (_ev, ctx) => {
       const all = ctx.collect(Done, 3);
       return all && StopEvent.of({ result: all.reduce((s, e) => s + e.data.n, 0) });
     });
