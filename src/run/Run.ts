@@ -393,8 +393,8 @@ export class Run implements RunHandle {
   }
 
   private pipeStep(step: StepDef, group: Observable<Envelope>): Observable<never> {
-    const inv = this.begin(step, { id: 'pipe', event: StartEvent.of(null), at: this.scheduler.now(), to: step.name });
-    this.inFlight.delete(inv); // a pipe step lives as long as the run; it is never "in flight"
+    // A pipe step lives as long as the run: it is never "in flight" and has no per-event invocations.
+    const inv = this.newInvocation(step, { id: 'pipe', event: StartEvent.of(null), at: this.scheduler.now(), to: step.name });
     const events$ = group.pipe(
       tap((env) => this.held.delete(env)),
       map((env) => env.event),
@@ -416,11 +416,17 @@ export class Run implements RunHandle {
   }
 
   private begin(step: StepDef, env: Envelope): Invocation {
-    const id = invocationId(env);
+    const inv = this.newInvocation(step, env);
     this.held.delete(env);
-    if (this.dormant.size > 0) this.dormant.delete(id);
-    const inv: Invocation = {
-      id,
+    if (this.dormant.size > 0) this.dormant.delete(inv.id);
+    this.inFlight.add(inv);
+    this.emitStep(inv, 'step_started', { attempt: 1 });
+    return inv;
+  }
+
+  private newInvocation(step: StepDef, env: Envelope): Invocation {
+    return {
+      id: invocationId(env),
       step,
       envelope: env,
       startedAt: this.scheduler.now(),
@@ -430,9 +436,6 @@ export class Run implements RunHandle {
       ctx: undefined,
       settled: false,
     };
-    this.inFlight.add(inv);
-    this.emitStep(inv, 'step_started', { attempt: 1 });
-    return inv;
   }
 
   private complete(inv: Invocation): void {
