@@ -19,6 +19,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
@@ -97,17 +98,53 @@ async function dropKeys(url: string, patterns: string[]): Promise<void> {
   client.disconnect();
 }
 
-/** One measurement with `count` fresh worker processes: runs per second. */
-async function measure(url: string, count: number): Promise<number> {
+/** CPU seconds a process has used so far (Linux /proc; NaN elsewhere). */
+function cpuOf(pid: number | undefined): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in clock ticks (100 Hz)
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** CPU seconds the Redis server has used so far. */
+async function redisCpu(client: Redis): Promise<number> {
+  const info = await client.info('cpu');
+  const field = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1]);
+  return field('used_cpu_sys') + field('used_cpu_user');
+}
+
+interface Measurement {
+  rate: number;
+  /** CPU ms per run: all workers together, this (dispatcher) process, the Redis server. */
+  cpu: { workers: number; dispatcher: number; redis: number };
+}
+
+/** One measurement with `count` fresh worker processes. */
+async function measure(url: string, count: number): Promise<Measurement> {
   const id = randomUUID().slice(0, 8);
   const queue = `bench-${id}`;
   const prefix = `bench:${id}:`;
   const procs = await Promise.all(Array.from({ length: count }, () => spawnWorker(url, queue, prefix)));
   const dispatcher = new Dispatcher({ connection: url, queue, prefix });
+  const admin = new Redis(url);
   try {
     await batch(dispatcher, WARM_UP);
-    return RUNS / (await batch(dispatcher, RUNS));
+    const before = { workers: procs.map((p) => cpuOf(p.pid)), dispatcher: process.cpuUsage(), redis: await redisCpu(admin) };
+    const seconds = await batch(dispatcher, RUNS);
+    const used = process.cpuUsage(before.dispatcher);
+    const perRun = (cpuSeconds: number) => (cpuSeconds * 1000) / RUNS;
+    return {
+      rate: RUNS / seconds,
+      cpu: {
+        workers: perRun(procs.reduce((sum, p, i) => sum + cpuOf(p.pid) - (before.workers[i] as number), 0)),
+        dispatcher: perRun((used.user + used.system) / 1e6),
+        redis: perRun((await redisCpu(admin)) - before.redis),
+      },
+    };
   } finally {
+    admin.disconnect();
     await Promise.all(procs.map(stopWorker));
     await dispatcher.close();
     await dropKeys(url, [`${prefix}*`, `bull:${queue}:*`]);
@@ -133,15 +170,26 @@ async function main(): Promise<void> {
   let base: number | undefined;
   try {
     for (const count of WORKERS) {
-      const rates: number[] = [];
+      const ms: Measurement[] = [];
       for (let rep = 0; rep < REPEATS; rep++) {
-        const rate = await measure(url, count);
-        rates.push(rate);
-        process.stderr.write(`W3 via BullMQ, ${count} worker(s) #${rep + 1}: ${rate.toFixed(0)} runs/s\n`);
+        const m = await measure(url, count);
+        ms.push(m);
+        process.stderr.write(
+          `W3 via BullMQ, ${count} worker(s) #${rep + 1}: ${m.rate.toFixed(0)} runs/s; CPU ms per run: ` +
+            `workers ${m.cpu.workers.toFixed(2)}, dispatcher ${m.cpu.dispatcher.toFixed(2)}, redis ${m.cpu.redis.toFixed(2)}\n`,
+        );
       }
-      const med = median(rates);
+      const med = median(ms.map((m) => m.rate));
       base ??= med;
-      rows.push([String(count), `${med.toFixed(0)} (best ${Math.max(...rates).toFixed(0)})`, (med / base).toFixed(2)]);
+      const cpu = (key: keyof Measurement['cpu']) => median(ms.map((m) => m.cpu[key])).toFixed(2);
+      rows.push([
+        String(count),
+        `${med.toFixed(0)} (best ${Math.max(...ms.map((m) => m.rate)).toFixed(0)})`,
+        (med / base).toFixed(2),
+        cpu('workers'),
+        cpu('dispatcher'),
+        cpu('redis'),
+      ]);
     }
   } finally {
     await service?.dispose();
@@ -154,8 +202,10 @@ async function main(): Promise<void> {
       `W3 through sluice/bullmq: ${RUNS.toLocaleString('en-US')} tiny runs enqueued at once, end to end (start → result), ` +
         `median of ${REPEATS}; each worker a process holding up to ${CONCURRENCY} runs.`,
       '',
-      '| worker processes | runs/s | × 1 worker |',
-      '| --- | --- | --- |',
+      'CPU columns: milliseconds of CPU per run (medians), summed over the worker processes, in the dispatcher, in Redis.',
+      '',
+      '| worker processes | runs/s | × 1 worker | CPU ms/run: workers | dispatcher | Redis |',
+      '| --- | --- | --- | --- | --- | --- |',
       ...rows.map((r) => `| ${r.join(' | ')} |`),
       '',
     ].join('\n'),
