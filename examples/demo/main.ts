@@ -31,6 +31,7 @@ const publishing = () =>
 let lastShown = 0;
 function show(e: RunEvent): void {
   if (e.seq <= lastShown) return; // a resumed run replays the history carried in its snapshot first
+  if (e.kind === 'checkpoint_saved') return; // summarised below, once the checkpoint is on disk
   lastShown = e.seq;
   const line = (() => {
     switch (e.kind) {
