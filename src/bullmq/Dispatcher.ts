@@ -7,7 +7,7 @@ import type { RunEvent } from '../telemetry/runEvent.js';
 import type { Workflow } from '../workflow/workflow.js';
 import { forBullmq, openClient, type Connection } from './connection.js';
 import { RunFeed } from './feed.js';
-import { DEFAULT_PREFIX, DEFAULT_QUEUE, isAccepted, startJobId, type JobData, type JobOutcome } from './protocol.js';
+import { DEFAULT_JOB_OPTIONS, DEFAULT_PREFIX, DEFAULT_QUEUE, isAccepted, startJobId, type JobData, type JobOutcome } from './protocol.js';
 
 export interface DispatcherOptions {
   connection: Connection;
@@ -32,13 +32,6 @@ export interface RemoteRun<R = unknown> {
   /** Answer an input request; see {@link Dispatcher.respond}. */
   respond(requestId: string, response: unknown): Promise<void>;
 }
-
-const DEFAULT_JOB_OPTIONS: JobsOptions = {
-  attempts: 5,
-  backoff: { type: 'exponential', delay: 1_000 },
-  removeOnComplete: { age: 24 * 3600 },
-  removeOnFail: { age: 7 * 24 * 3600 },
-};
 
 /**
  * Starts runs on the workers of `sluice/bullmq` (one BullMQ job per start, resume or answer) and follows them

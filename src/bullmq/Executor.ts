@@ -7,7 +7,7 @@ import type { Snapshot } from '../snapshot/schema.js';
 import type { CheckpointStore } from '../stores/CheckpointStore.js';
 import type { Workflow } from '../workflow/workflow.js';
 import { JobStore } from './JobStore.js';
-import { ACCEPTED, type JobData, type JobOutcome } from './protocol.js';
+import { ACCEPTED, expiryJobId, type JobData, type JobOutcome } from './protocol.js';
 import type { Publisher } from './publisher.js';
 
 /** Why a worker lets go of a run before it rests: closing (hand it back to the queue), or its job's lock is gone. */
@@ -42,6 +42,8 @@ export interface ExecutorOptions {
   store: CheckpointStore;
   publisher: Publisher;
   workflows: ReadonlyMap<string, Workflow<unknown>>;
+  /** Add a job to the queue (for deadline checks). */
+  enqueue(data: JobData, options: { delay: number; jobId: string }): Promise<unknown>;
 }
 
 /**
@@ -121,15 +123,24 @@ export class Executor {
         ? { runId, status: snapshot.status }
         : refused(runId, snapshot.status, 'not_running', `run '${runId}' already ended (${snapshot.status})`);
     }
+    // Waiting counts against input deadlines, also while the run rests in the store.
+    if (snapshot.status === 'waiting') snapshot = clockParkedTime(snapshot, Date.now());
     if (data.kind === 'respond') {
       // Held by a worker (or by one that died and whose job BullMQ will retry): answer once it rests.
       if (snapshot.status === 'running') return later(job, token, Math.min(2_000, Math.max(50, (Date.now() - data.since) / 4)));
-      if (!snapshot.waiting.some((w) => w.requestId === data.requestId)) {
-        return refused(runId, snapshot.status, 'unknown_request', `no open input request '${data.requestId}' in run '${runId}'`);
+      const open = snapshot.waiting.find((w) => w.requestId === data.requestId);
+      if (open === undefined || open.remainingMs === 0) {
+        const why = open === undefined ? 'no open input request' : 'expired input request';
+        return refused(runId, snapshot.status, 'unknown_request', `${why} '${data.requestId}' in run '${runId}'`);
       }
+    } else if (data.kind === 'resume' && data.expiring !== undefined) {
+      // A deadline check: only for the parking it was scheduled for; the run may have moved on since.
+      if (snapshot.status !== 'waiting' || snapshot.seq !== data.expiring) return { runId, status: snapshot.status };
     } else if (snapshot.status === 'waiting' || (snapshot.status === 'paused' && data.kind === 'start')) {
-      // Parked: nothing to run until it is answered or resumed. A retried job only makes sure its events are out.
+      // Parked: nothing to run until it is answered or resumed. A retried job only makes sure its events are
+      // out and its deadline check is scheduled.
       await this.#publishStored(snapshot);
+      await this.#checkDeadlines(snapshot, snapshot.seq);
       return { runId, status: snapshot.status };
     }
 
@@ -165,9 +176,12 @@ export class Executor {
       await settled(run);
       if (isTerminal(run.status)) return this.#finish(job, token, run, jobStore);
       const status = run.status;
-      if (status !== 'running' && !jobStore.lastSaveFailed && jobStore.saved?.status === status) {
+      const saved = jobStore.saved;
+      if (status !== 'running' && !jobStore.lastSaveFailed && saved?.status === status) {
         // Parked, and stored so: let go (synchronously, so no local respond can slip in between).
+        const parked = run.snapshot();
         this.#letGo(slot, run, jobStore, 'parked in the store');
+        await this.#checkDeadlines(parked, saved.seq);
         return { runId: run.id, status };
       }
       wait$ = run.status === 'running' ? rest$ : change$;
@@ -218,6 +232,19 @@ export class Executor {
     run.abort(`sluice/bullmq: ${why}`);
   }
 
+  /**
+   * A run parked while waiting on requests with deadlines is held by no worker, so nothing would expire
+   * them: enqueue a resume for when the first is due (once per parking), which lets them expire as they would
+   * have in a run held all along.
+   */
+  async #checkDeadlines(snapshot: Snapshot, seq: number): Promise<void> {
+    if (snapshot.status !== 'waiting') return;
+    const due = snapshot.waiting.flatMap((w) => (w.remainingMs === undefined ? [] : [w.remainingMs]));
+    if (due.length === 0) return;
+    const { runId } = snapshot;
+    await this.options.enqueue({ kind: 'resume', runId, expiring: seq }, { delay: Math.min(...due), jobId: expiryJobId(runId, seq) });
+  }
+
   /** Publish a stored run's history (what a worker that died after saving it may not have published). */
   async #publishStored(snapshot: Snapshot): Promise<void> {
     if (snapshot.history.length > 0) await this.options.publisher.publish(snapshot.runId, snapshot.history);
@@ -232,6 +259,20 @@ export class Executor {
     if (wf === undefined) throw new UnrecoverableError(`invalid_workflow: no workflow '${name}' on this worker`);
     return wf;
   }
+}
+
+/**
+ * The snapshot of a run that waited, parked, since its last event, with that time taken off its input
+ * deadlines (the engine counts waiting time against them; a parked run has nobody counting).
+ */
+function clockParkedTime(snapshot: Snapshot, now: number): Snapshot {
+  const since = snapshot.history.at(-1)?.at;
+  if (since === undefined || !snapshot.waiting.some((w) => w.remainingMs !== undefined)) return snapshot;
+  const parked = Math.max(0, now - since);
+  return {
+    ...snapshot,
+    waiting: snapshot.waiting.map((w) => (w.remainingMs === undefined ? w : { ...w, remainingMs: Math.max(0, w.remainingMs - parked) })),
+  };
 }
 
 /** Wait for the saves in progress; whether they went in is the JobStore's to say. */

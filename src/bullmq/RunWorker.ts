@@ -1,11 +1,11 @@
-import { Worker, type WorkerOptions } from 'bullmq';
+import { Queue, Worker, type WorkerOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { WorkflowError } from '../errors/WorkflowError.js';
 import type { CheckpointStore } from '../stores/CheckpointStore.js';
 import type { Workflow } from '../workflow/workflow.js';
 import { forBullmq, openClient, type Connection } from './connection.js';
 import { Executor } from './Executor.js';
-import { DEFAULT_PREFIX, DEFAULT_QUEUE, type JobData, type JobOutcome } from './protocol.js';
+import { DEFAULT_JOB_OPTIONS, DEFAULT_PREFIX, DEFAULT_QUEUE, type JobData, type JobOutcome } from './protocol.js';
 import { Publisher } from './publisher.js';
 
 export interface RunWorkerOptions {
@@ -40,6 +40,8 @@ export class RunWorker {
   readonly bullmq: Worker<JobData, JobOutcome>;
   readonly #executor: Executor;
   readonly #redis: Redis;
+  /** For the jobs this worker adds itself (deadline checks), opened on first use. */
+  #queue: Queue<JobData, JobOutcome> | undefined;
   #closing: Promise<void> | undefined;
 
   constructor(workflows: readonly Workflow<any>[], options: RunWorkerOptions) {
@@ -55,9 +57,18 @@ export class RunWorker {
     }
     this.#redis = openClient(options.connection);
     const publisher = new Publisher(this.#redis, options.prefix ?? DEFAULT_PREFIX, options.retention ?? 24 * 3600_000);
-    this.#executor = new Executor({ store: options.store, publisher, workflows: byName });
+    const queue = options.queue ?? DEFAULT_QUEUE;
+    this.#executor = new Executor({
+      store: options.store,
+      publisher,
+      workflows: byName,
+      enqueue: (data, jobOptions) => {
+        this.#queue ??= new Queue<JobData, JobOutcome>(queue, { connection: forBullmq(options.connection) });
+        return this.#queue.add(data.kind, data, { ...DEFAULT_JOB_OPTIONS, ...jobOptions });
+      },
+    });
     this.bullmq = new Worker<JobData, JobOutcome>(
-      options.queue ?? DEFAULT_QUEUE,
+      queue,
       (job, token) => this.#executor.process(job, token),
       { ...options.bullmq, connection: forBullmq(options.connection), concurrency: options.concurrency ?? 10 },
     );
@@ -85,6 +96,7 @@ export class RunWorker {
       const closed = this.bullmq.close();
       this.#executor.handOff();
       await closed;
+      await this.#queue?.close();
       this.#redis.disconnect();
     })();
     return this.#closing;

@@ -2,6 +2,7 @@
  * What the dispatcher and the workers agree on: the jobs, what a finished job returns, and where in Redis a
  * run's events and result live.
  */
+import type { JobsOptions } from 'bullmq';
 import type { ErrorInfo } from '../errors/WorkflowError.js';
 import type { RunStatus } from '../run/status.js';
 
@@ -11,10 +12,22 @@ export const DEFAULT_QUEUE = 'sluice';
 /** Prepended to sluice's own keys and channels (BullMQ keeps its keys under its own `bull:` prefix). */
 export const DEFAULT_PREFIX = 'sluice:';
 
+/**
+ * Options of the jobs sluice adds: 5 attempts with exponential backoff from 1 s (for a worker whose store is
+ * down), completed jobs kept a day, failed ones a week.
+ */
+export const DEFAULT_JOB_OPTIONS: JobsOptions = {
+  attempts: 5,
+  backoff: { type: 'exponential', delay: 1_000 },
+  removeOnComplete: { age: 24 * 3600 },
+  removeOnFail: { age: 7 * 24 * 3600 },
+};
+
 /** One job: start a run, continue one from its checkpoint, or answer one of its input requests. */
 export type JobData =
   | { kind: 'start'; runId: string; workflow: string; input: unknown }
-  | { kind: 'resume'; runId: string }
+  /** `expiring`: the seq of a parked checkpoint whose input deadlines are due now (a worker schedules these). */
+  | { kind: 'resume'; runId: string; expiring?: number }
   | { kind: 'respond'; runId: string; requestId: string; response: unknown; since: number };
 
 export type JobKind = JobData['kind'];
@@ -61,3 +74,6 @@ export function runKeys(prefix: string, runId: string): RunKeys {
  * `:` and integer-looking ones; URI-encoding (`:` → `%3A`) and the `start-` prefix rule both out.
  */
 export const startJobId = (runId: string): string => `start-${encodeURIComponent(runId)}`;
+
+/** The job id of the deadline check of a run parked at checkpoint `seq` (one per parking). */
+export const expiryJobId = (runId: string, seq: number): string => `expire-${encodeURIComponent(runId)}-${seq}`;

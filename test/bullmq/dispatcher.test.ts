@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { event, StartEvent, StopEvent, workflow, WorkflowError, type CheckpointStore, type RunEvent, type Snapshot } from '../../src/index.js';
 import { RedisStore } from '../../src/stores/redis/index.js';
 import { sharedServer, titled } from '../support/servers.js';
-import { all, approval, failing, tiny } from './fixtures/workflows.js';
+import { all, approval, failing, timedApproval, tiny } from './fixtures/workflows.js';
 import { allEvents, dropKeys, isolated } from './support.js';
 
 const shared = await sharedServer('redis');
@@ -138,6 +138,22 @@ describe.skipIf('skip' in shared)(titled('sluice/bullmq Dispatcher and workers',
       'run_resumed', 'input_received', 'step_started', 'step_completed', 'event_routed', 'run_completed',
     ]);
     expect(events.find((e) => e.kind === 'input_received')).toMatchObject({ requestId: request.requestId });
+  });
+
+  it('lets an input request expire at its deadline while the run rests in the store, held by no worker', async () => {
+    startWorker();
+    const started = Date.now();
+    const run = await dispatcher.start(timedApproval, 300);
+    await requested(run.events$);
+    expect(await run.result).toBe('no answer in time');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(300);
+    const events = await allEvents(run.events$);
+    // Parked once it asked; a scheduled resume let the request expire, and the step caught the input_timeout.
+    expect(kinds(events)).toEqual([
+      'run_started', 'event_routed', 'step_started', 'input_requested',
+      'run_resumed', 'step_started', 'step_completed', 'event_routed', 'run_completed',
+    ]);
+    await expect(run.respond((events[3] as { requestId: string }).requestId, 'late')).rejects.toMatchObject({ code: 'not_running' });
   });
 
   it('refuses to answer an unknown request, a run that has ended and a run that does not exist', async () => {
