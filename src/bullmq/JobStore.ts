@@ -33,7 +33,7 @@ export class JobStore implements CheckpointStore {
   /** Saves go in one after another, in the order asked (so the newest snapshot lands last). */
   #chain: Promise<unknown> = Promise.resolve();
   #saving = 0;
-  /** The highest seq a save has been asked for, and the highest seq the run has emitted. */
+  /** The highest seq a save has been asked for, and of an event the run emitted (checkpoint reports aside). */
   #asked = 0;
   #latest = 0;
   #nudged = false;
@@ -50,9 +50,10 @@ export class JobStore implements CheckpointStore {
     this.#events = run.events$.subscribe((e) => {
       if (e.kind === 'gap') return;
       this.#pending.push(e);
-      this.#latest = e.seq;
       // A checkpoint's own report waits for the next checkpoint, or saves would never stop.
-      if (e.kind !== 'checkpoint_saved' && e.kind !== 'checkpoint_failed') this.#nudge();
+      if (e.kind === 'checkpoint_saved' || e.kind === 'checkpoint_failed') return;
+      this.#latest = e.seq;
+      this.#nudge();
     });
   }
 
