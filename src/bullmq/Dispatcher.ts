@@ -9,6 +9,7 @@ import { forBullmq, openClient, type Connection } from './connection.js';
 import { RunFeed } from './feed.js';
 import { DEFAULT_JOB_OPTIONS, DEFAULT_PREFIX, DEFAULT_QUEUE, isAccepted, startJobId, type JobData, type JobOutcome } from './protocol.js';
 
+/** Where the queue and the runs' events are; `queue` and `prefix` must match the workers'. */
 export interface DispatcherOptions {
   connection: Connection;
   /** BullMQ queue name (default `sluice`); the workers' must match. */
@@ -16,8 +17,8 @@ export interface DispatcherOptions {
   /** Prefix of sluice's keys and channels (default `sluice:`); the workers' must match. */
   prefix?: string;
   /**
-   * BullMQ options of the jobs added (merged over the defaults: 5 attempts with exponential backoff from 1 s
-   * for a worker whose store is down, completed jobs kept a day, failed ones a week).
+   * BullMQ options of the jobs added, merged over the defaults: 5 attempts with exponential backoff from 1 s
+   * (for a worker whose store is down), completed jobs kept a day, failed ones a week.
    */
   jobOptions?: JobsOptions;
 }
@@ -67,8 +68,8 @@ export class Dispatcher {
   }
 
   /**
-   * Enqueue a run of the workflow (by name, or the workflow itself for its result type). Starting one run id
-   * twice enqueues it once. Resolves once enqueued.
+   * Enqueue a run of the workflow (by name, or the workflow itself for its result type). A run id already
+   * started is not started again. Resolves once enqueued.
    */
   async start<R = unknown>(workflow: string | Workflow<R>, input?: unknown, options: { runId?: string } = {}): Promise<RemoteRun<R>> {
     const runId = options.runId ?? randomUUID();
@@ -131,7 +132,9 @@ export class Dispatcher {
     });
     try {
       const job: Job<JobData, JobOutcome> = await this.queue.add(data.kind, data, { ...this.#jobOptions, jobId });
-      const outcome = await Promise.race([accepted, job.waitUntilFinished(events)]).catch((error: unknown) => {
+      const finished = job.waitUntilFinished(events);
+      finished.catch(() => undefined); // once accepted, its end (or the dispatcher closing) is nobody's business
+      const outcome = await Promise.race([accepted, finished]).catch((error: unknown) => {
         throw new WorkflowError('store_failed', `the ${data.kind} job of run '${data.runId}' failed: ${describeThrown(error)}`, { cause: error });
       });
       if (outcome?.refused !== undefined) {

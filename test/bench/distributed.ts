@@ -26,6 +26,7 @@ import { Redis } from 'ioredis';
 import { Dispatcher, worker } from '../../src/bullmq/index.js';
 import { event, StartEvent, StopEvent, workflow } from '../../src/index.js';
 import { RedisStore } from '../../src/stores/redis/index.js';
+import { dropKeys } from '../bullmq/support.js';
 import { tryStart, URL_ENV, type Service } from '../support/services.js';
 
 const QUICK = process.env['BENCH_QUICK'] === '1';
@@ -85,19 +86,6 @@ async function batch(dispatcher: Dispatcher, n: number): Promise<number> {
   return seconds;
 }
 
-async function dropKeys(url: string, patterns: string[]): Promise<void> {
-  const client = new Redis(url);
-  for (const pattern of patterns) {
-    let cursor = '0';
-    do {
-      const [next, keys] = await client.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-      if (keys.length > 0) await client.del(...keys);
-      cursor = next;
-    } while (cursor !== '0');
-  }
-  client.disconnect();
-}
-
 /** CPU seconds a process has used so far (Linux /proc; NaN elsewhere). */
 function cpuOf(pid: number | undefined): number {
   try {
@@ -147,7 +135,7 @@ async function measure(url: string, count: number): Promise<Measurement> {
     admin.disconnect();
     await Promise.all(procs.map(stopWorker));
     await dispatcher.close();
-    await dropKeys(url, [`${prefix}*`, `bull:${queue}:*`]);
+    await dropKeys(url, prefix, queue);
   }
 }
 
