@@ -16,6 +16,7 @@ type Release = 'handoff' | 'lost';
 /** A run this process holds, or is about to: at most one per run id, so two jobs of one run never both run it here. */
 class Slot {
   run: RunHandle | undefined;
+  jobStore: JobStore | undefined;
   readonly released = new ReplaySubject<Release>(1);
   readonly ready: Promise<void>;
   readonly done: Promise<void>;
@@ -27,8 +28,9 @@ class Slot {
     this.done = new Promise((resolve) => (this.#done = resolve));
   }
 
-  hold(run: RunHandle): void {
+  hold(run: RunHandle, jobStore: JobStore): void {
     this.run = run;
+    this.jobStore = jobStore;
     this.#ready();
   }
 
@@ -94,6 +96,8 @@ export class Executor {
     try {
       return await this.#acquire(job, token, slot);
     } finally {
+      // Every way out lets go of the run (it ended, or lives on in the store); after a failure, do it here.
+      if (slot.run !== undefined && !isTerminal(slot.run.status)) this.#letGo(slot, 'its job failed');
       if (this.#slots.get(runId) === slot) this.#slots.delete(runId);
       slot.end();
     }
@@ -109,7 +113,7 @@ export class Executor {
       const jobStore = this.#jobStore(runId);
       const run = this.#workflow(data.workflow).withOptions({ store: jobStore }).run(data.input, { runId });
       jobStore.attach(run);
-      slot.hold(run);
+      slot.hold(run, jobStore);
       if (await jobStore.claim(run.snapshot())) return this.#hold(job, token, slot, run, jobStore);
       // Another worker stored the run first (a duplicate of this job): continue from what it stored instead.
       run.abort('sluice/bullmq: another worker started this run');
@@ -153,7 +157,7 @@ export class Executor {
       throw error;
     }
     jobStore.attach(run);
-    slot.hold(run);
+    slot.hold(run, jobStore);
     if (data.kind === 'respond') {
       // A paused run takes the answer and stays paused: it is delivered when the run is resumed.
       if (snapshot.status === 'paused') run.pause().catch(() => undefined);
@@ -172,7 +176,7 @@ export class Executor {
     let wait$: Observable<unknown> = rest$;
     for (;;) {
       const release = await firstValueFrom(race(wait$.pipe(map(() => undefined)), slot.released), { defaultValue: undefined });
-      if (release !== undefined) return this.#release(release, job, token, slot, run, jobStore);
+      if (release !== undefined) return this.#release(release, job, token, slot, run);
       await settled(run);
       if (isTerminal(run.status)) return this.#finish(job, token, run, jobStore);
       const status = run.status;
@@ -180,7 +184,7 @@ export class Executor {
       if (status !== 'running' && !jobStore.lastSaveFailed && saved?.status === status) {
         // Parked, and stored so: let go (synchronously, so no local respond can slip in between).
         const parked = run.snapshot();
-        this.#letGo(slot, run, jobStore, 'parked in the store');
+        this.#letGo(slot, 'parked in the store');
         await this.#checkDeadlines(parked, saved.seq);
         return { runId: run.id, status };
       }
@@ -204,21 +208,14 @@ export class Executor {
     return { runId: run.id, status };
   }
 
-  async #release(
-    release: Release,
-    job: Job<JobData, JobOutcome>,
-    token: string | undefined,
-    slot: Slot,
-    run: RunHandle,
-    jobStore: JobStore,
-  ): Promise<never> {
+  async #release(release: Release, job: Job<JobData, JobOutcome>, token: string | undefined, slot: Slot, run: RunHandle): Promise<never> {
     if (release === 'lost') {
-      this.#letGo(slot, run, jobStore, 'its job lock was lost');
+      this.#letGo(slot, 'its job lock was lost');
       throw new WorkflowError('store_conflict', `lost the lock of the job holding run '${run.id}'; another worker continues it`);
     }
     // Closing: let the checkpoint being written finish, then hand the job back; the next worker resumes from it.
     await settled(run);
-    this.#letGo(slot, run, jobStore, 'the worker is closing');
+    this.#letGo(slot, 'the worker is closing');
     return later(job, token, 0);
   }
 
@@ -226,7 +223,9 @@ export class Executor {
    * Stop the local copy of a run that lives on in the store: fence its saves first, so the abort below is
    * neither checkpointed nor published (a logger on the worker still logs it, with this reason).
    */
-  #letGo(slot: Slot, run: RunHandle, jobStore: JobStore, why: string): void {
+  #letGo(slot: Slot, why: string): void {
+    const { run, jobStore } = slot;
+    if (run === undefined || jobStore === undefined) return;
     if (this.#slots.get(run.id) === slot) this.#slots.delete(run.id);
     jobStore.fence();
     run.abort(`sluice/bullmq: ${why}`);
