@@ -127,6 +127,8 @@ export class Run implements RunHandle {
   private yielding: Subscription | undefined;
   /** The loop's pipelines (bus, outcome, timeout); undefined while hibernating. */
   private wiring: Subscription | undefined;
+  /** Answers given while paused, handed to their parked steps on resume. */
+  private answerOnResume: Request[] = [];
   private pauseWaiters: { resolve: (s: Snapshot) => void; reject: (e: unknown) => void }[] = [];
   private finalSnapshot: Snapshot | undefined;
   private resultPromise: Promise<unknown> | undefined;
@@ -693,12 +695,17 @@ export class Run implements RunHandle {
       this.queue.push(this.envelope(InputResponseEvent.of({ requestId, response }), 'input'));
     } else {
       this.answered.set(requestId, response);
-      if (req.resolve !== undefined) {
-        this.unpark(req);
-        req.resolve(response);
-      }
+      // While paused the answer is kept and handed over on resume, so no step starts working mid-pause.
+      if (this.control.paused) this.answerOnResume.push(req);
+      else this.deliverAnswer(req, response);
     }
     this.pump();
+  }
+
+  private deliverAnswer(req: Request, response: unknown): void {
+    if (req.resolve === undefined) return; // restored, not asked again yet: the step finds it in `answered`
+    this.unpark(req);
+    req.resolve(response);
   }
 
   // ── the step context ────────────────────────────────────────────────────────────────────────────
@@ -850,6 +857,9 @@ export class Run implements RunHandle {
       this.unparkChild(child);
       child.run.resume();
     }
+    const answers = this.answerOnResume;
+    this.answerOnResume = [];
+    for (const req of answers) this.deliverAnswer(req, this.answered.get(req.requestId));
     this.log.emit({ kind: 'run_resumed' });
     this.gate.next(true);
     this.pump();

@@ -151,3 +151,28 @@ describe('ctx.requestInput', () => {
     });
   });
 });
+
+describe('respond() while paused', () => {
+  it('is accepted at once and delivered to the parked step on resume', async () => {
+    const log: string[] = [];
+    const run = workflow('paused-answer')
+      .step('ask', { accepts: [StartEvent] }, async (_ev, ctx) => {
+        const answer = await ctx.requestInput<string>('go?');
+        log.push(`got ${answer}`);
+        return StopEvent.of({ result: answer });
+      })
+      .run();
+    await tick();
+    const id = run.snapshot().waiting[0]?.requestId as string;
+    const paused = await run.pause();
+    expect(paused.waiting.map((w) => w.requestId)).toEqual([id]);
+    run.respond(id, 'yes');
+    await tick();
+    expect(log).toEqual([]); // nothing runs while paused
+    const snap = run.snapshot();
+    expect([snap.status, snap.waiting, snap.answered, snap.inFlight.length]).toEqual(['paused', [], { [id]: 'yes' }, 1]);
+    run.resume();
+    expect(await run.result).toBe('yes');
+    expect(log).toEqual(['got yes']);
+  });
+});
