@@ -208,7 +208,18 @@ export class Run implements RunHandle {
           groupBy((env) => env.to as string),
           mergeMap((group) => {
             const step = this.spec.stepsByName.get(group.key) as StepDef;
-            return step.kind === 'pipe' ? EMPTY : group.pipe(mergeMap((env) => this.invocation(step, env), step.concurrency));
+            if (step.kind === 'pipe') return EMPTY;
+            if (step.concurrency !== Number.POSITIVE_INFINITY) {
+              return group.pipe(mergeMap((env) => this.invocation(step, env), step.concurrency));
+            }
+            // Unlimited: mergeMap keeps its live inner subscriptions in one array and removes each finished one
+            // with a splice, quadratic with thousands in flight (notes/rxjs-performance.md). Spreading them over
+            // SHARDS mergeMaps keeps every array short; without a limit, nothing else changes.
+            let next = 0;
+            return group.pipe(
+              groupBy(() => next++ % SHARDS),
+              mergeMap((shard) => shard.pipe(mergeMap((env) => this.invocation(step, env)))),
+            );
           }),
         )
         .subscribe(),
@@ -361,14 +372,17 @@ export class Run implements RunHandle {
 
   private attempts(inv: Invocation): Observable<StepOutput> {
     const step = inv.step;
-    let attempt$ = defer(() => {
+    const attempt = (): Observable<StepOutput> => {
       inv.attempt++;
       inv.requests = 0;
       inv.ctx?.abort();
       inv.ctx = new AttemptContext<Invocation>(this, inv, inv.attempt);
       if (inv.attempt > 1) this.emitStep(inv, 'step_started', { attempt: inv.attempt });
       return invokeStep(step.handler as NonNullable<StepDef['handler']>, inv.envelope.event, inv.ctx);
-    });
+    };
+    // The common case, one attempt with no deadline: no defer per invocation (this runs at subscription).
+    if (step.timeout === undefined && (step.retry === undefined || step.retry.retries === 0)) return attempt();
+    let attempt$ = defer(attempt);
     if (step.timeout !== undefined) {
       const ms = step.timeout;
       attempt$ = attempt$.pipe(
@@ -921,6 +935,9 @@ export class Run implements RunHandle {
 
 /** Marks, among answers, a restored request whose deadline passed before its step asked again. */
 const EXPIRED = Symbol('expired');
+
+/** mergeMaps an unlimited step's invocations are spread over (see connect()). */
+const SHARDS = 32;
 
 /** Dispatches per pump before yielding to the event loop. */
 const DISPATCH_BATCH = 1_000;
