@@ -372,17 +372,9 @@ export class Run implements RunHandle {
 
   private attempts(inv: Invocation): Observable<StepOutput> {
     const step = inv.step;
-    const attempt = (): Observable<StepOutput> => {
-      inv.attempt++;
-      inv.requests = 0;
-      inv.ctx?.abort();
-      inv.ctx = new AttemptContext<Invocation>(this, inv, inv.attempt);
-      if (inv.attempt > 1) this.emitStep(inv, 'step_started', { attempt: inv.attempt });
-      return invokeStep(step.handler as NonNullable<StepDef['handler']>, inv.envelope.event, inv.ctx);
-    };
     // The common case, one attempt with no deadline: no defer per invocation (this runs at subscription).
-    if (step.timeout === undefined && (step.retry === undefined || step.retry.retries === 0)) return attempt();
-    let attempt$ = defer(attempt);
+    if (step.timeout === undefined && (step.retry === undefined || step.retry.retries === 0)) return this.attempt(inv);
+    let attempt$ = defer(() => this.attempt(inv));
     if (step.timeout !== undefined) {
       const ms = step.timeout;
       attempt$ = attempt$.pipe(
@@ -406,6 +398,15 @@ export class Run implements RunHandle {
       );
     }
     return attempt$;
+  }
+
+  private attempt(inv: Invocation): Observable<StepOutput> {
+    inv.attempt++;
+    inv.requests = 0;
+    inv.ctx?.abort();
+    inv.ctx = new AttemptContext<Invocation>(this, inv, inv.attempt);
+    if (inv.attempt > 1) this.emitStep(inv, 'step_started', { attempt: inv.attempt });
+    return invokeStep(inv.step.handler as NonNullable<StepDef['handler']>, inv.envelope.event, inv.ctx);
   }
 
   private pipeStep(step: StepDef, group: Observable<Envelope>): Observable<never> {
@@ -514,8 +515,9 @@ export class Run implements RunHandle {
   }
 
   private envelope(event: WorkflowEvent, source?: string): Envelope {
-    const env = { id: uuid(), event: freeze(event), at: this.scheduler.now() };
-    return source === undefined ? env : { ...env, source };
+    return source === undefined
+      ? { id: uuid(), event: freeze(event), at: this.scheduler.now() }
+      : { id: uuid(), event: freeze(event), source, at: this.scheduler.now() };
   }
 
   // ── status, pause, outcomes ─────────────────────────────────────────────────────────────────────
