@@ -393,7 +393,7 @@ export class Run implements RunHandle {
       attempt$ = attempt$.pipe(
         retryWithBackoff(step.retry, this.scheduler, (error, failedAttempt) => {
           inv.ctx?.abort();
-          this.emitStep(inv, 'step_retried', { attempt: failedAttempt, error: errorInfo(error) });
+          this.log.emit({ kind: 'step_retried', ...stepFields(inv), attempt: failedAttempt, error: errorInfo(error) });
         }),
       );
     }
@@ -405,7 +405,7 @@ export class Run implements RunHandle {
     inv.requests = 0;
     inv.ctx?.abort();
     inv.ctx = new AttemptContext<Invocation>(this, inv, inv.attempt);
-    if (inv.attempt > 1) this.emitStep(inv, 'step_started', { attempt: inv.attempt });
+    if (inv.attempt > 1) this.log.emit({ kind: 'step_started', ...stepFields(inv), attempt: inv.attempt });
     return invokeStep(inv.step.handler as NonNullable<StepDef['handler']>, inv.envelope.event, inv.ctx);
   }
 
@@ -437,7 +437,8 @@ export class Run implements RunHandle {
     this.held.delete(env);
     if (this.dormant.size > 0) this.dormant.delete(inv.id);
     this.inFlight.add(inv);
-    this.emitStep(inv, 'step_started', { attempt: 1 });
+    // Literals, not a spread helper: these run for every invocation.
+    this.log.emit({ kind: 'step_started', step: inv.step.name, invocationId: inv.id, type: inv.envelope.event.type, attempt: 1 });
     return inv;
   }
 
@@ -458,7 +459,13 @@ export class Run implements RunHandle {
   private complete(inv: Invocation): void {
     if (inv.settled) return;
     this.release(inv);
-    this.emitStep(inv, 'step_completed', { durationMs: this.scheduler.now() - inv.startedAt });
+    this.log.emit({
+      kind: 'step_completed',
+      step: inv.step.name,
+      invocationId: inv.id,
+      type: inv.envelope.event.type,
+      durationMs: this.scheduler.now() - inv.startedAt,
+    });
   }
 
   private fail(inv: Invocation, thrown: unknown): void {
@@ -472,7 +479,7 @@ export class Run implements RunHandle {
             cause: thrown,
           });
     this.propose({ status: 'failed', error }); // before announcing, as for a stop
-    this.emitStep(inv, 'step_failed', { error: error.toInfo(), durationMs: this.scheduler.now() - inv.startedAt });
+    this.log.emit({ kind: 'step_failed', ...stepFields(inv), error: error.toInfo(), durationMs: this.scheduler.now() - inv.startedAt });
     this.settle();
   }
 
@@ -751,14 +758,6 @@ export class Run implements RunHandle {
     return buffer.splice(0, n);
   }
 
-  private emitStep(
-    inv: Invocation,
-    kind: 'step_started' | 'step_completed' | 'step_failed' | 'step_retried',
-    extra: Record<string, unknown>,
-  ): void {
-    this.log.emit({ kind, step: inv.step.name, invocationId: inv.id, type: inv.envelope.event.type, ...extra } as never);
-  }
-
   // ── sub-workflow runs ───────────────────────────────────────────────────────────────────────────
 
   /** Start (or, after resume, continue from its snapshot) a child run owned by `inv`. */
@@ -970,6 +969,11 @@ class InvocationObserver implements Observer<StepOutput> {
 /** Stable across retries and re-delivery: the envelope's id and the step it is addressed to. */
 function invocationId(env: Envelope): string {
   return `${env.id}/${env.to as string}`;
+}
+
+/** The fields every step RunEvent carries. */
+function stepFields(inv: Invocation): { step: string; invocationId: string; type: string } {
+  return { step: inv.step.name, invocationId: inv.id, type: inv.envelope.event.type };
 }
 
 function waitingEntry(req: Request): WaitingEntry {
