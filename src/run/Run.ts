@@ -124,6 +124,7 @@ export class Run implements RunHandle {
   /** Re-deliveries (after resume) of invocations parked on an open request: queued, but not work. */
   private readonly dormant = new Set<string>();
   private pumping = true;
+  private shard = 0;
   private yielding: Subscription | undefined;
   /** The loop's pipelines (bus, outcome, timeout); undefined while hibernating. */
   private wiring: Subscription | undefined;
@@ -205,21 +206,10 @@ export class Run implements RunHandle {
     wiring.add(
       this.bus
         .pipe(
-          groupBy((env) => env.to as string),
+          groupBy((env) => this.groupKey(env)),
           mergeMap((group) => {
-            const step = this.spec.stepsByName.get(group.key) as StepDef;
-            if (step.kind === 'pipe') return EMPTY;
-            if (step.concurrency !== Number.POSITIVE_INFINITY) {
-              return group.pipe(mergeMap((env) => this.invocation(step, env), step.concurrency));
-            }
-            // Unlimited: mergeMap keeps its live inner subscriptions in one array and removes each finished one
-            // with a splice, quadratic with thousands in flight (notes/rxjs-performance.md). Spreading them over
-            // SHARDS mergeMaps keeps every array short; without a limit, nothing else changes.
-            let next = 0;
-            return group.pipe(
-              groupBy(() => next++ % SHARDS),
-              mergeMap((shard) => shard.pipe(mergeMap((env) => this.invocation(step, env)))),
-            );
+            const step = this.spec.stepsByGroup.get(group.key) as StepDef;
+            return step.kind === 'pipe' ? EMPTY : group.pipe(mergeMap((env) => this.invocation(step, env), step.concurrency));
           }),
         )
         .subscribe(),
@@ -253,6 +243,17 @@ export class Run implements RunHandle {
     for (const step of this.spec.steps) {
       if (step.kind === 'pipe') wiring.add(this.pipeStep(step, this.bus.pipe(filter((env) => env.to === step.name))).subscribe());
     }
+  }
+
+  /**
+   * The group of an addressed envelope: its step, or for a step without a concurrency limit one of its
+   * shards. mergeMap keeps its live inner subscriptions in one array and removes each finished one with a
+   * splice, quadratic with thousands in flight (notes/rxjs-performance.md); spreading an unlimited step over
+   * several mergeMaps keeps every array short, and without a limit nothing else changes.
+   */
+  private groupKey(env: Envelope): string {
+    const keys = this.spec.groupKeys.get(env.to as string) as readonly string[];
+    return keys.length === 1 ? (keys[0] as string) : (keys[this.shard++ % keys.length] as string);
   }
 
   private hibernate(): void {
@@ -936,9 +937,6 @@ export class Run implements RunHandle {
 
 /** Marks, among answers, a restored request whose deadline passed before its step asked again. */
 const EXPIRED = Symbol('expired');
-
-/** mergeMaps an unlimited step's invocations are spread over (see connect()). */
-const SHARDS = 32;
 
 /** Dispatches per pump before yielding to the event loop. */
 const DISPATCH_BATCH = 1_000;

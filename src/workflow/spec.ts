@@ -14,11 +14,17 @@ export interface WorkflowSpec {
   readonly routes: ReadonlyMap<string, readonly StepDef[]>;
   /** Event type → names of the accepting steps (what `event_routed.steps` reports). */
   readonly routeNames: ReadonlyMap<string, readonly string[]>;
+  /** Step name → the `groupBy` keys its envelopes go to: the name, or shards for an unlimited step. */
+  readonly groupKeys: ReadonlyMap<string, readonly string[]>;
+  readonly stepsByGroup: ReadonlyMap<string, StepDef>;
   /** Pipe steps keep operator state (buffers) in live subscriptions, so such runs never hibernate. */
   readonly hasPipes: boolean;
   /** Event type → schema to check plain (not `.of()`-built) events against. */
   readonly schemas: ReadonlyMap<string, z.ZodType>;
 }
+
+/** mergeMaps an unlimited step's invocations are spread over (see Run.groupKey). */
+const SHARDS = 32;
 
 const BUILT_IN = [StartEvent, StopEvent, InputRequestEvent, InputResponseEvent];
 
@@ -46,7 +52,27 @@ export function compile(name: string, options: WorkflowOptions, steps: readonly 
   if (!routes.has(StartEvent.type)) throw invalid(name, 'no step accepts StartEvent');
   const routeNames = new Map([...routes].map(([type, list]) => [type, Object.freeze(list.map((s) => s.name))] as const));
   const hasPipes = steps.some((s) => s.kind === 'pipe');
-  return { name, version: versionOf(steps), options, steps, stepsByName, routes, routeNames, hasPipes, schemas };
+  const groupKeys = new Map<string, readonly string[]>();
+  const stepsByGroup = new Map<string, StepDef>();
+  for (const step of steps) {
+    const unlimited = step.kind === 'step' && step.concurrency === Number.POSITIVE_INFINITY;
+    const keys = unlimited ? Array.from({ length: SHARDS }, (_, i) => `${step.name}#${i}`) : [step.name];
+    groupKeys.set(step.name, keys);
+    for (const key of keys) stepsByGroup.set(key, step);
+  }
+  return {
+    name,
+    version: versionOf(steps),
+    options,
+    steps,
+    stepsByName,
+    routes,
+    routeNames,
+    groupKeys,
+    stepsByGroup,
+    hasPipes,
+    schemas,
+  };
 }
 
 function invalid(name: string, why: string): WorkflowError {
