@@ -20,24 +20,27 @@ export interface EventLogOptions {
  */
 export class EventLog {
   seq: number;
-  /** Kept RunEvents, oldest first; a FIFO so a bounded history drops its oldest in O(1). */
+  /**
+   * The latest RunEvents, oldest first: one FIFO serves both the history (for snapshots) and the replay
+   * buffer (for late subscribers), holding as many as the larger of the two needs.
+   */
   private readonly kept = new Queue<RunEvent>();
-  private historyLimit = Number.POSITIVE_INFINITY;
-  private readonly buffer = new Queue<RunEvent>();
+  /** How many events the history keeps (0 without history). */
+  private historyCap: number;
+  /** Events that fell out of `kept`. */
   private dropped = 0;
   private readonly live = new Subject<RunEvent>();
   private closed = false;
 
   constructor(private readonly options: EventLogOptions) {
-    const carried = options.carried ?? [];
-    if (options.history) for (const ev of carried) this.kept.push(ev);
+    this.historyCap = options.history ? Number.POSITIVE_INFINITY : 0;
     this.seq = options.seq ?? 0;
-    for (const ev of carried) this.keep(ev);
+    for (const ev of options.carried ?? []) this.keep(ev);
   }
 
   /** The history for snapshots: every RunEvent so far, or the latest `historyLimit` of them. */
   get history(): RunEvent[] {
-    return this.kept.toArray();
+    return this.kept.tail(this.historyCap);
   }
 
   /**
@@ -46,8 +49,8 @@ export class EventLog {
    * `limit` is a non-negative integer (the workflow's `historyLimit`, checked when the workflow compiles).
    */
   limitHistory(limit: number): void {
-    this.historyLimit = limit;
-    this.trimHistory();
+    this.historyCap = Math.min(this.historyCap, limit);
+    this.trim();
   }
 
   /** Stamp, record and publish one event; returns it. */
@@ -57,10 +60,6 @@ export class EventLog {
     ev.runId = this.options.runId;
     ev.seq = ++this.seq;
     ev.at = this.options.now();
-    if (this.options.history) {
-      this.kept.push(ev);
-      this.trimHistory();
-    }
     this.keep(ev);
     this.live.next(ev);
     return ev;
@@ -68,10 +67,12 @@ export class EventLog {
 
   /** Replays what is buffered (after a `gap` if some was dropped), then continues live until the run ends. */
   readonly events$ = new Observable<RunEvent>((subscriber) => {
-    if (this.dropped > 0) {
-      subscriber.next({ kind: 'gap', missed: this.dropped, runId: this.options.runId, seq: 0, at: this.options.now() });
+    const replayed = this.kept.tail(this.options.replay);
+    const missed = this.dropped + this.kept.length - replayed.length;
+    if (missed > 0) {
+      subscriber.next({ kind: 'gap', missed, runId: this.options.runId, seq: 0, at: this.options.now() });
     }
-    for (const ev of this.buffer.toArray()) {
+    for (const ev of replayed) {
       if (subscriber.closed) return undefined;
       subscriber.next(ev);
     }
@@ -87,14 +88,15 @@ export class EventLog {
     this.live.complete();
   }
 
-  private trimHistory(): void {
-    while (this.kept.length > this.historyLimit) this.kept.shift();
+  private keep(ev: RunEvent): void {
+    this.kept.push(ev);
+    this.trim();
   }
 
-  private keep(ev: RunEvent): void {
-    this.buffer.push(ev);
-    if (this.buffer.length > this.options.replay) {
-      this.buffer.shift();
+  private trim(): void {
+    const cap = Math.max(this.historyCap, this.options.replay);
+    while (this.kept.length > cap) {
+      this.kept.shift();
       this.dropped++;
     }
   }

@@ -30,6 +30,11 @@ export class Queue<T> {
     this.head = 0;
   }
 
+  /** The last `n` items (all of them when `n` is larger), oldest first. */
+  tail(n: number): T[] {
+    return this.items.slice(Math.max(this.head, this.items.length - n));
+  }
+
   toArray(): T[] {
     return this.items.slice(this.head);
   }
