@@ -15,16 +15,14 @@ import {
   Subject,
   Subscription,
   tap,
-  type Observer,
-  type Subscriber,
   type SchedulerLike,
 } from 'rxjs';
-import { v4 as uuidv4 } from 'uuid';
 import { AttemptContext } from '../context/context.js';
 import { StateStore } from '../context/state.js';
 import type { InputRequestOptions, StepContext } from '../context/types.js';
 import { describeThrown, engineError, isEngineError, WorkflowError } from '../errors/WorkflowError.js';
 import type { Envelope } from '../events/envelope.js';
+import { uuid } from '../events/ids.js';
 import { checkEvent, InputRequestEvent, InputResponseEvent, isEvent, StartEvent, StopEvent, type WorkflowEvent } from '../events/event.js';
 import { deepFreeze, findNonJson } from '../events/freeze.js';
 import type { Snapshot, WaitingEntry } from '../snapshot/schema.js';
@@ -34,6 +32,7 @@ import type { RunEvent } from '../telemetry/runEvent.js';
 import type { StepDef } from '../workflow/types.js';
 import type { WorkflowSpec } from '../workflow/spec.js';
 import { EventLog } from './eventLog.js';
+import { invocationId, InvocationObserver, stepFields, type Invocation, type InvocationHost } from './invocation.js';
 import { invokeStep, type StepOutput } from './invokeStep.js';
 import { budgetTimer, Stopwatch } from './operators/budgetTimer.js';
 import { deadline } from './operators/deadline.js';
@@ -45,22 +44,6 @@ import { initialControl, OUTCOME_RANK, reduce, type Control, type ControlAction,
 import type { ChildStarter } from './childRuns.js';
 import type { RunHandle } from './RunHandle.js';
 import { isTerminal, type RunStatus } from './status.js';
-
-/** One started invocation of a step (from its first attempt until it settles). */
-interface Invocation {
-  readonly id: string;
-  readonly step: StepDef;
-  readonly envelope: Envelope;
-  readonly startedAt: number;
-  attempt: number;
-  /** Input requests made by the current attempt (the `n` of `<invocationId>:<n>`). */
-  requests: number;
-  /** Open requests this invocation is parked on; a parked invocation counts as settled for pause. */
-  parked: number;
-  /** The current attempt's context, whose signal is aborted when the attempt or the run ends. */
-  ctx: AttemptContext<Invocation> | undefined;
-  settled: boolean;
-}
 
 /** An open input request. */
 interface Request extends WaitingEntry {
@@ -90,7 +73,7 @@ export type RunStart =
  * `groupBy`s them by addressed step into one `mergeMap` per step whose `concurrent` argument is the step's
  * limit. Step errors, the StopEvent and the workflow timeout race through `highestInFrame`; abort ends at once.
  */
-export class Run implements RunHandle {
+export class Run implements RunHandle, InvocationHost {
   readonly id: string;
   private readonly spec: WorkflowSpec;
   readonly scheduler: SchedulerLike;
@@ -169,8 +152,8 @@ export class Run implements RunHandle {
       this.statusSubject = new BehaviorSubject<RunStatus>('running');
       for (const [id, response] of Object.entries(snap.answered)) this.answered.set(id, response);
       // In-flight invocations are re-delivered to their step first (at-least-once), then pending in order.
-      for (const entry of snap.inFlight) this.queue.push(freezeEnvelope({ ...entry.envelope, to: entry.step }));
-      for (const env of snap.pending) this.queue.push(freezeEnvelope(env));
+      for (const entry of snap.inFlight) this.queue.push(freeze({ ...entry.envelope, to: entry.step }));
+      for (const env of snap.pending) this.queue.push(freeze(env));
       this.log.emit({ kind: 'run_resumed' });
       for (const entry of snap.waiting) this.restoreRequest(entry);
       for (const [key, child] of Object.entries(snap.children)) this.restoredChildren.set(key, child);
@@ -941,50 +924,6 @@ const EXPIRED = Symbol('expired');
 /** Dispatches per pump before yielding to the event loop. */
 const DISPATCH_BATCH = 1_000;
 
-/** Feeds one invocation's outputs and end into the run; a class, so the hot path allocates one object. */
-class InvocationObserver implements Observer<StepOutput> {
-  constructor(
-    private readonly run: Run,
-    private readonly inv: Invocation,
-    private readonly subscriber: Subscriber<never>,
-  ) {}
-
-  next(output: StepOutput): void {
-    this.run.outputs(this.inv, output);
-  }
-
-  error(thrown: unknown): void {
-    this.run.settled(this.inv, { thrown });
-    this.subscriber.complete();
-  }
-
-  complete(): void {
-    this.run.settled(this.inv);
-    this.subscriber.complete();
-  }
-}
-
-/**
- * A fresh uuid, flattened: Node builds `randomUUID()` by concatenation, a rope of ~40 small strings that
- * would otherwise be kept for as long as the id is (every envelope and run); reading one character makes
- * V8 flatten it into one 36-character string.
- */
-function uuid(): string {
-  const id = uuidv4();
-  id.charCodeAt(0);
-  return id;
-}
-
-/** Stable across retries and re-delivery: the envelope's id and the step it is addressed to. */
-function invocationId(env: Envelope): string {
-  return `${env.id}/${env.to as string}`;
-}
-
-/** The fields every step RunEvent carries. */
-function stepFields(inv: Invocation): { step: string; invocationId: string; type: string } {
-  return { step: inv.step.name, invocationId: inv.id, type: inv.envelope.event.type };
-}
-
 function waitingEntry(req: Request): WaitingEntry {
   const entry: WaitingEntry = { requestId: req.requestId, prompt: req.prompt, metadata: req.metadata };
   if (req.deadline !== undefined) entry.deadline = req.deadline;
@@ -1006,4 +945,3 @@ function errorInfo(error: unknown): { code: WorkflowError['code']; message: stri
 }
 
 const freeze = <T>(value: T): T => deepFreeze(value);
-const freezeEnvelope = (env: Envelope): Envelope => deepFreeze(env);

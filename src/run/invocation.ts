@@ -1,0 +1,62 @@
+import type { Observer, Subscriber } from 'rxjs';
+import type { AttemptContext } from '../context/context.js';
+import type { Envelope } from '../events/envelope.js';
+import type { StepDef } from '../workflow/types.js';
+import type { StepOutput } from './invokeStep.js';
+
+/** One started invocation of a step (from its first attempt until it settles). */
+export interface Invocation {
+  readonly id: string;
+  readonly step: StepDef;
+  readonly envelope: Envelope;
+  readonly startedAt: number;
+  attempt: number;
+  /** Input requests made by the current attempt (the `n` of `<invocationId>:<n>`). */
+  requests: number;
+  /** Open requests this invocation is parked on; a parked invocation counts as settled for pause. */
+  parked: number;
+  /** The current attempt's context, whose signal is aborted when the attempt or the run ends. */
+  ctx: AttemptContext<Invocation> | undefined;
+  settled: boolean;
+}
+
+/** What an invocation reports to its run. */
+export interface InvocationHost {
+  /** A batch of outputs; a `last` one settles the invocation first. */
+  outputs(inv: Invocation, output: StepOutput): void;
+  /** The invocation ended: completed, or failed with `thrown`. */
+  settled(inv: Invocation, error?: { thrown: unknown }): void;
+}
+
+/** Feeds one invocation's outputs and end into the run; a class, so the hot path allocates one object. */
+export class InvocationObserver implements Observer<StepOutput> {
+  constructor(
+    private readonly run: InvocationHost,
+    private readonly inv: Invocation,
+    private readonly subscriber: Subscriber<never>,
+  ) {}
+
+  next(output: StepOutput): void {
+    this.run.outputs(this.inv, output);
+  }
+
+  error(thrown: unknown): void {
+    this.run.settled(this.inv, { thrown });
+    this.subscriber.complete();
+  }
+
+  complete(): void {
+    this.run.settled(this.inv);
+    this.subscriber.complete();
+  }
+}
+
+/** Stable across retries and re-delivery: the envelope's id and the step it is addressed to. */
+export function invocationId(env: Envelope): string {
+  return `${env.id}/${env.to as string}`;
+}
+
+/** The fields every step RunEvent carries. */
+export function stepFields(inv: Invocation): { step: string; invocationId: string; type: string } {
+  return { step: inv.step.name, invocationId: inv.id, type: inv.envelope.event.type };
+}
