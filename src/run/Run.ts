@@ -39,20 +39,12 @@ import { deadline } from './operators/deadline.js';
 import { highestInFrame } from './operators/highestInFrame.js';
 import { retryWithBackoff } from './operators/retryWithBackoff.js';
 import { Checkpointer } from './Checkpointer.js';
+import { InputRequests, type InputHost } from './InputRequests.js';
 import { Queue } from './queue.js';
 import { initialControl, OUTCOME_RANK, reduce, type Control, type ControlAction, type Outcome } from './reducer.js';
 import type { ChildStarter } from './childRuns.js';
 import type { RunHandle } from './RunHandle.js';
 import { isTerminal, type RunStatus } from './status.js';
-
-/** An open input request. */
-interface Request extends WaitingEntry {
-  invocation?: Invocation;
-  resolve?: (response: unknown) => void;
-  reject?: (error: WorkflowError) => void;
-  timer?: Subscription;
-  watch?: Stopwatch;
-}
 
 interface ChildRun {
   readonly invocation: Invocation;
@@ -92,8 +84,7 @@ export class Run implements RunHandle, InvocationHost {
   /** Delivered to a step but not started: held back by its concurrency limit or the pause gate. */
   private readonly held = new Set<Envelope>();
   private readonly inFlight = new Set<Invocation>();
-  private readonly waiting = new Map<string, Request>();
-  private readonly answered = new Map<string, unknown>();
+  private readonly requests: InputRequests;
   private readonly collected: Record<string, WorkflowEvent[]>;
   private readonly clock: Stopwatch;
   private readonly subscription = new Subscription();
@@ -111,8 +102,6 @@ export class Run implements RunHandle, InvocationHost {
   private yielding: Subscription | undefined;
   /** The loop's pipelines (bus, outcome, timeout); undefined while hibernating. */
   private wiring: Subscription | undefined;
-  /** Answers given while paused, handed to their parked steps on resume. */
-  private answerOnResume: Request[] = [];
   private pauseWaiters: { resolve: (s: Snapshot) => void; reject: (e: unknown) => void }[] = [];
   private finalSnapshot: Snapshot | undefined;
   private resultPromise: Promise<unknown> | undefined;
@@ -137,6 +126,7 @@ export class Run implements RunHandle, InvocationHost {
       this.clock = new Stopwatch(now);
       this.log = new EventLog({ runId: this.id, now, replay, history });
       this.statusSubject = new BehaviorSubject<RunStatus>('running');
+      this.requests = new InputRequests(this.inputHost());
       this.log.emit({ kind: 'run_started', workflow: spec.name, input: start.input });
       this.queue.push(this.envelope(StartEvent.of(start.input)));
     } else {
@@ -150,15 +140,14 @@ export class Run implements RunHandle, InvocationHost {
       this.clock = new Stopwatch(now, snap.elapsedMs);
       this.log = new EventLog({ runId: this.id, now, replay, history, carried: snap.history, seq: snap.seq });
       this.statusSubject = new BehaviorSubject<RunStatus>('running');
-      for (const [id, response] of Object.entries(snap.answered)) this.answered.set(id, response);
       // In-flight invocations are re-delivered to their step first (at-least-once), then pending in order.
       for (const entry of snap.inFlight) this.queue.push(freeze({ ...entry.envelope, to: entry.step }));
       for (const env of snap.pending) this.queue.push(freeze(env));
       this.log.emit({ kind: 'run_resumed' });
-      for (const entry of snap.waiting) this.restoreRequest(entry);
+      this.requests = new InputRequests(this.inputHost(), snap);
       for (const [key, child] of Object.entries(snap.children)) this.restoredChildren.set(key, child);
       for (const entry of snap.inFlight) {
-        if (snap.waiting.some((w) => w.requestId.startsWith(`${entry.invocationId}:`))) this.dormant.add(entry.invocationId);
+        if (this.requests.isWaiting(entry.invocationId)) this.dormant.add(entry.invocationId);
       }
       this.settle();
     }
@@ -290,7 +279,7 @@ export class Run implements RunHandle, InvocationHost {
     }
     if (ev.type === InputRequestEvent.type) {
       this.routed(env, []);
-      return this.openRoutedRequest(ev.data as WaitingEntry & { timeout?: number });
+      return this.requests.openRouted(ev.data as WaitingEntry & { timeout?: number });
     }
     const steps = this.spec.routes.get(ev.type);
     if (steps === undefined) {
@@ -471,7 +460,7 @@ export class Run implements RunHandle, InvocationHost {
     inv.settled = true;
     if (inv.parked > 0) this.parked--;
     this.inFlight.delete(inv);
-    for (let n = 1; n <= inv.requests; n++) this.answered.delete(`${inv.id}:${n}`);
+    this.requests.forget(inv);
   }
 
   /** Route an event a step produced (returned or `ctx.send`), checking it first. */
@@ -526,7 +515,7 @@ export class Run implements RunHandle, InvocationHost {
     this.apply({
       type: 'activity',
       busy: active > 0 || this.queue.length + this.held.size > this.dormant.size,
-      waiting: this.waiting.size > 0,
+      waiting: this.requests.open > 0,
     });
     if (this.control.paused && !this.control.due && active === 0) {
       if (this.pauseWaiters.length > 0) this.releasePauseWaiters();
@@ -549,7 +538,7 @@ export class Run implements RunHandle, InvocationHost {
     this.clock.set(false);
     this.apply({ type: 'end', outcome });
     for (const inv of this.inFlight) inv.ctx?.abort(outcomeError(outcome));
-    for (const req of this.waiting.values()) req.timer?.unsubscribe();
+    this.requests.stop();
     this.subscription.unsubscribe();
     this.state.seal();
     this.checkpoints?.dispose();
@@ -600,119 +589,35 @@ export class Run implements RunHandle, InvocationHost {
 
   // ── input requests ──────────────────────────────────────────────────────────────────────────────
 
-  private openRequest(entry: WaitingEntry, timeout: number | undefined): Request {
-    const req: Request = { ...entry };
-    if (timeout !== undefined) {
-      req.deadline = this.scheduler.now() + timeout;
-      req.remainingMs = timeout;
-    }
-    this.waiting.set(req.requestId, req);
-    this.armDeadline(req);
-    this.log.emit({
-      kind: 'input_requested',
-      requestId: req.requestId,
-      prompt: req.prompt,
-      metadata: req.metadata,
-      ...(req.deadline === undefined ? {} : { deadline: req.deadline }),
-    });
-    return req;
-  }
-
-  private restoreRequest(entry: WaitingEntry): void {
-    const req: Request = { ...entry };
-    this.waiting.set(req.requestId, req);
-    this.armDeadline(req);
-  }
-
-  /** The deadline clock runs only while the run is not paused. */
-  private armDeadline(req: Request): void {
-    if (req.remainingMs === undefined) return;
-    req.watch = new Stopwatch(() => this.scheduler.now());
-    const budget = req.remainingMs;
-    req.timer = this.statusSubject
-      .pipe(
-        map((s) => s !== 'paused'),
-        budgetTimer(budget, this.scheduler, req.watch),
-      )
-      .subscribe(() => this.expire(req));
-    this.subscription.add(req.timer);
-  }
-
-  private expire(req: Request): void {
-    this.waiting.delete(req.requestId);
-    const error = new WorkflowError('input_timeout', `input request '${req.requestId}' expired`, {
-      details: { requestId: req.requestId },
-    });
-    if (req.routed === true) this.propose({ status: 'failed', error });
-    else if (req.reject !== undefined) {
-      this.unpark(req);
-      req.reject(error);
-    } else {
-      this.answered.set(req.requestId, EXPIRED); // restored, not re-asked yet: the re-delivered call fails
-    }
-    this.settle();
-  }
-
-  private openRoutedRequest(data: { requestId: string; prompt: string; metadata?: unknown; timeout?: number }): void {
-    if (this.waiting.has(data.requestId)) return;
-    this.openRequest({ requestId: data.requestId, prompt: data.prompt, metadata: data.metadata ?? null, routed: true }, data.timeout);
+  private inputHost(): InputHost {
+    return {
+      scheduler: this.scheduler,
+      status$: this.statusSubject,
+      emit: (body) => this.log.emit(body),
+      park: (inv) => {
+        if (inv.parked++ === 0) this.parked++;
+      },
+      unpark: (inv) => {
+        if (--inv.parked === 0) this.parked--;
+      },
+      route: (requestId, response) => this.queue.push(this.envelope(InputResponseEvent.of({ requestId, response }), 'input')),
+      fail: (error) => this.propose({ status: 'failed', error }),
+      changed: () => this.settle(),
+    };
   }
 
   /** @internal */
-  requestInput(inv: Invocation, prompt: string, options: InputRequestOptions = {}): Promise<unknown> {
-    const requestId = `${inv.id}:${++inv.requests}`;
+  requestInput(inv: Invocation, prompt: string, options?: InputRequestOptions): Promise<unknown> {
     if (isTerminal(this.control.status)) return Promise.reject(outcomeError(this.control.outcome as Outcome));
-    if (this.answered.has(requestId)) {
-      const answer = this.answered.get(requestId);
-      return answer === EXPIRED
-        ? Promise.reject(new WorkflowError('input_timeout', `input request '${requestId}' expired`, { details: { requestId } }))
-        : Promise.resolve(answer);
-    }
-    return new Promise((resolve, reject) => {
-      const req =
-        this.waiting.get(requestId) ?? this.openRequest({ requestId, prompt, metadata: options.metadata ?? null }, options.timeout);
-      req.invocation = inv;
-      req.resolve = resolve;
-      req.reject = reject;
-      if (inv.parked++ === 0) this.parked++;
-      this.settle();
-    });
-  }
-
-  private unpark(req: Request): void {
-    const inv = req.invocation;
-    if (inv === undefined || inv.settled) return;
-    if (--inv.parked === 0) this.parked--;
+    return this.requests.ask(inv, prompt, options);
   }
 
   respond(requestId: string, response: unknown): void {
     if (isTerminal(this.control.status)) {
       throw new WorkflowError('not_running', `run ${this.id} has ended (${this.control.status}); nothing to respond to`);
     }
-    const req = this.waiting.get(requestId);
-    if (req === undefined) {
-      throw new WorkflowError('unknown_request', `no open input request '${requestId}' in run ${this.id}`, {
-        details: { requestId },
-      });
-    }
-    this.waiting.delete(requestId);
-    req.timer?.unsubscribe();
-    this.log.emit({ kind: 'input_received', requestId });
-    if (req.routed === true) {
-      this.queue.push(this.envelope(InputResponseEvent.of({ requestId, response }), 'input'));
-    } else {
-      this.answered.set(requestId, response);
-      // While paused the answer is kept and handed over on resume, so no step starts working mid-pause.
-      if (this.control.paused) this.answerOnResume.push(req);
-      else this.deliverAnswer(req, response);
-    }
+    this.requests.respond(this.id, requestId, response, this.control.paused);
     this.pump();
-  }
-
-  private deliverAnswer(req: Request, response: unknown): void {
-    if (req.resolve === undefined) return; // restored, not asked again yet: the step finds it in `answered`
-    this.unpark(req);
-    req.resolve(response);
   }
 
   // ── the step context ────────────────────────────────────────────────────────────────────────────
@@ -856,9 +761,7 @@ export class Run implements RunHandle, InvocationHost {
       this.unparkChild(child);
       child.run.resume();
     }
-    const answers = this.answerOnResume;
-    this.answerOnResume = [];
-    for (const req of answers) this.deliverAnswer(req, this.answered.get(req.requestId));
+    this.requests.resumed();
     this.log.emit({ kind: 'run_resumed' });
     this.gate.next(true);
     this.pump();
@@ -905,8 +808,7 @@ export class Run implements RunHandle, InvocationHost {
         envelope: inv.envelope,
       })),
       collected: Object.fromEntries(Object.entries(this.collected).map(([type, evs]) => [type, [...evs]])),
-      waiting: [...this.waiting.values()].map(waitingEntry),
-      answered: Object.fromEntries([...this.answered].filter(([, answer]) => answer !== EXPIRED)),
+      ...this.requests.snapshot(),
       seq: this.log.seq,
       elapsedMs: this.clock.elapsed(),
       history: [...this.log.history],
@@ -918,21 +820,8 @@ export class Run implements RunHandle, InvocationHost {
   }
 }
 
-/** Marks, among answers, a restored request whose deadline passed before its step asked again. */
-const EXPIRED = Symbol('expired');
-
 /** Dispatches per pump before yielding to the event loop. */
 const DISPATCH_BATCH = 1_000;
-
-function waitingEntry(req: Request): WaitingEntry {
-  const entry: WaitingEntry = { requestId: req.requestId, prompt: req.prompt, metadata: req.metadata };
-  if (req.deadline !== undefined) entry.deadline = req.deadline;
-  if (req.remainingMs !== undefined && req.watch !== undefined) {
-    entry.remainingMs = Math.max(0, req.remainingMs - req.watch.elapsed());
-  }
-  if (req.routed === true) entry.routed = true;
-  return entry;
-}
 
 function outcomeError(outcome: Outcome): WorkflowError {
   return outcome.status === 'completed' ? new WorkflowError('not_running', 'the run completed') : outcome.error;
