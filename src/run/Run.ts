@@ -84,7 +84,8 @@ export class Run implements RunHandle, InvocationHost {
   /** Delivered to a step but not started: held back by its concurrency limit or the pause gate. */
   private readonly held = new Set<Envelope>();
   private readonly inFlight = new Set<Invocation>();
-  private readonly requests: InputRequests;
+  /** Created on first use: most runs never ask for input. */
+  private requests: InputRequests | undefined;
   private readonly collected: Record<string, WorkflowEvent[]>;
   private readonly clock: Stopwatch;
   private readonly subscription = new Subscription();
@@ -126,7 +127,6 @@ export class Run implements RunHandle, InvocationHost {
       this.clock = new Stopwatch(now);
       this.log = new EventLog({ runId: this.id, now, replay, history });
       this.statusSubject = new BehaviorSubject<RunStatus>('running');
-      this.requests = new InputRequests(this.inputHost());
       this.log.emit({ kind: 'run_started', workflow: spec.name, input: start.input });
       this.queue.push(this.envelope(StartEvent.of(start.input)));
     } else {
@@ -144,10 +144,12 @@ export class Run implements RunHandle, InvocationHost {
       for (const entry of snap.inFlight) this.queue.push(freeze({ ...entry.envelope, to: entry.step }));
       for (const env of snap.pending) this.queue.push(freeze(env));
       this.log.emit({ kind: 'run_resumed' });
-      this.requests = new InputRequests(this.inputHost(), snap);
+      if (snap.waiting.length > 0 || Object.keys(snap.answered).length > 0) {
+        this.requests = new InputRequests(this.inputHost(), snap);
+      }
       for (const [key, child] of Object.entries(snap.children)) this.restoredChildren.set(key, child);
       for (const entry of snap.inFlight) {
-        if (this.requests.isWaiting(entry.invocationId)) this.dormant.add(entry.invocationId);
+        if (this.requests?.isWaiting(entry.invocationId) === true) this.dormant.add(entry.invocationId);
       }
       this.settle();
     }
@@ -279,7 +281,7 @@ export class Run implements RunHandle, InvocationHost {
     }
     if (ev.type === InputRequestEvent.type) {
       this.routed(env, []);
-      return this.requests.openRouted(ev.data as WaitingEntry & { timeout?: number });
+      return this.inputs().openRouted(ev.data as WaitingEntry & { timeout?: number });
     }
     const steps = this.spec.routes.get(ev.type);
     if (steps === undefined) {
@@ -460,7 +462,7 @@ export class Run implements RunHandle, InvocationHost {
     inv.settled = true;
     if (inv.parked > 0) this.parked--;
     this.inFlight.delete(inv);
-    this.requests.forget(inv);
+    if (inv.requests > 0) this.requests?.forget(inv);
   }
 
   /** Route an event a step produced (returned or `ctx.send`), checking it first. */
@@ -515,7 +517,7 @@ export class Run implements RunHandle, InvocationHost {
     this.apply({
       type: 'activity',
       busy: active > 0 || this.queue.length + this.held.size > this.dormant.size,
-      waiting: this.requests.open > 0,
+      waiting: (this.requests?.open ?? 0) > 0,
     });
     if (this.control.paused && !this.control.due && active === 0) {
       if (this.pauseWaiters.length > 0) this.releasePauseWaiters();
@@ -538,7 +540,7 @@ export class Run implements RunHandle, InvocationHost {
     this.clock.set(false);
     this.apply({ type: 'end', outcome });
     for (const inv of this.inFlight) inv.ctx?.abort(outcomeError(outcome));
-    this.requests.stop();
+    this.requests?.stop();
     this.subscription.unsubscribe();
     this.state.seal();
     this.checkpoints?.dispose();
@@ -589,6 +591,11 @@ export class Run implements RunHandle, InvocationHost {
 
   // ── input requests ──────────────────────────────────────────────────────────────────────────────
 
+  private inputs(): InputRequests {
+    this.requests ??= new InputRequests(this.inputHost());
+    return this.requests;
+  }
+
   private inputHost(): InputHost {
     return {
       scheduler: this.scheduler,
@@ -609,14 +616,14 @@ export class Run implements RunHandle, InvocationHost {
   /** @internal */
   requestInput(inv: Invocation, prompt: string, options?: InputRequestOptions): Promise<unknown> {
     if (isTerminal(this.control.status)) return Promise.reject(outcomeError(this.control.outcome as Outcome));
-    return this.requests.ask(inv, prompt, options);
+    return this.inputs().ask(inv, prompt, options);
   }
 
   respond(requestId: string, response: unknown): void {
     if (isTerminal(this.control.status)) {
       throw new WorkflowError('not_running', `run ${this.id} has ended (${this.control.status}); nothing to respond to`);
     }
-    this.requests.respond(this.id, requestId, response, this.control.paused);
+    this.inputs().respond(this.id, requestId, response, this.control.paused);
     this.pump();
   }
 
@@ -761,7 +768,7 @@ export class Run implements RunHandle, InvocationHost {
       this.unparkChild(child);
       child.run.resume();
     }
-    this.requests.resumed();
+    this.requests?.resumed();
     this.log.emit({ kind: 'run_resumed' });
     this.gate.next(true);
     this.pump();
@@ -808,7 +815,7 @@ export class Run implements RunHandle, InvocationHost {
         envelope: inv.envelope,
       })),
       collected: Object.fromEntries(Object.entries(this.collected).map(([type, evs]) => [type, [...evs]])),
-      ...this.requests.snapshot(),
+      ...(this.requests?.snapshot() ?? { waiting: [], answered: {} }),
       seq: this.log.seq,
       elapsedMs: this.clock.elapsed(),
       history: [...this.log.history],
