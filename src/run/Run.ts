@@ -94,10 +94,10 @@ export class Run implements RunHandle, InvocationHost {
   private control: Control = initialControl;
   private parked = 0;
   /** Sub-workflow runs in flight, keyed `<invocationId>#<branch>`; snapshots of them restored on resume. */
-  private readonly children = new Map<string, ChildRun>();
-  private readonly restoredChildren = new Map<string, Snapshot>();
+  private children: Map<string, ChildRun> | undefined;
+  private restoredChildren: Map<string, Snapshot> | undefined;
   /** Re-deliveries (after resume) of invocations parked on an open request: queued, but not work. */
-  private readonly dormant = new Set<string>();
+  private dormant: Set<string> | undefined;
   private pumping = true;
   private shard = 0;
   private yielding: Subscription | undefined;
@@ -147,9 +147,9 @@ export class Run implements RunHandle, InvocationHost {
       if (snap.waiting.length > 0 || Object.keys(snap.answered).length > 0) {
         this.requests = new InputRequests(this.inputHost(), snap);
       }
-      for (const [key, child] of Object.entries(snap.children)) this.restoredChildren.set(key, child);
+      if (Object.keys(snap.children).length > 0) this.restoredChildren = new Map(Object.entries(snap.children));
       for (const entry of snap.inFlight) {
-        if (this.requests?.isWaiting(entry.invocationId) === true) this.dormant.add(entry.invocationId);
+        if (this.requests?.isWaiting(entry.invocationId) === true) (this.dormant ??= new Set()).add(entry.invocationId);
       }
       this.settle();
     }
@@ -160,12 +160,16 @@ export class Run implements RunHandle, InvocationHost {
     if (spec.options.logger !== undefined) attachLogger(spec.options.logger, this.log.events$, { runId: this.id, workflow: spec.name });
     // Never dispatch synchronously: a subscriber attached right after run() sees every event. Until the
     // first scheduled pump, pumping is held (events sent meanwhile, even by a pipe step, just queue up).
-    this.subscription.add(
-      this.soon.schedule(() => {
-        this.pumping = false;
-        this.pump();
-      }),
-    );
+    // Held in `subscription` (to cancel it) only until it has run, so a parked run does not keep it.
+    let first: Subscription | undefined;
+    let started = false;
+    first = this.soon.schedule(() => {
+      started = true;
+      if (first !== undefined) this.subscription.remove(first);
+      this.pumping = false;
+      this.pump();
+    });
+    if (!started) this.subscription.add(first);
   }
 
   // ── the loop ────────────────────────────────────────────────────────────────────────────────────
@@ -410,7 +414,7 @@ export class Run implements RunHandle, InvocationHost {
   private begin(step: StepDef, env: Envelope): Invocation {
     const inv = this.newInvocation(step, env);
     this.held.delete(env);
-    if (this.dormant.size > 0) this.dormant.delete(inv.id);
+    this.dormant?.delete(inv.id);
     this.inFlight.add(inv);
     // Literals, not a spread helper: these run for every invocation.
     this.log.emit({ kind: 'step_started', step: inv.step.name, invocationId: inv.id, type: inv.envelope.event.type, attempt: 1 });
@@ -516,13 +520,13 @@ export class Run implements RunHandle, InvocationHost {
     const active = this.inFlight.size - this.parked;
     this.apply({
       type: 'activity',
-      busy: active > 0 || this.queue.length + this.held.size > this.dormant.size,
+      busy: active > 0 || this.queue.length + this.held.size > (this.dormant?.size ?? 0),
       waiting: (this.requests?.open ?? 0) > 0,
     });
     if (this.control.paused && !this.control.due && active === 0) {
       if (this.pauseWaiters.length > 0) this.releasePauseWaiters();
       // Nothing is running or parked: the pipelines hold no state worth keeping (pipe steps do, so they stay).
-      if (this.inFlight.size === 0 && this.children.size === 0 && !this.spec.hasPipes) this.hibernate();
+      if (this.inFlight.size === 0 && (this.children?.size ?? 0) === 0 && !this.spec.hasPipes) this.hibernate();
     }
     this.checkpoints?.request();
   }
@@ -660,11 +664,11 @@ export class Run implements RunHandle, InvocationHost {
   /** @internal */
   startChild(inv: Invocation, branch: string, start: ChildStarter): RunHandle {
     const key = `${inv.id}#${branch}`;
-    const snapshot = this.restoredChildren.get(key);
-    this.restoredChildren.delete(key);
+    const snapshot = this.restoredChildren?.get(key);
+    this.restoredChildren?.delete(key);
     const child = start(this.scheduler, snapshot);
     const entry: ChildRun = { invocation: inv, run: child, parked: false };
-    this.children.set(key, entry);
+    (this.children ??= new Map()).set(key, entry);
     const replayed = snapshot?.seq ?? 0;
     child.events$.subscribe({
       next: (event) => {
@@ -673,7 +677,7 @@ export class Run implements RunHandle, InvocationHost {
         }
       },
       complete: () => {
-        if (this.children.get(key) === entry) this.children.delete(key);
+        if (this.children?.get(key) === entry) this.children.delete(key);
         this.unparkChild(entry);
       },
     });
@@ -753,7 +757,7 @@ export class Run implements RunHandle, InvocationHost {
       this.apply({ type: 'pause' });
       this.gate.next(false);
       this.log.emit({ kind: 'run_paused' });
-      for (const child of this.children.values()) this.pauseChild(child);
+      for (const child of this.children?.values() ?? []) this.pauseChild(child);
     }
     this.pauseWaiters.push({ resolve: onQuiet, reject: onEnd });
     this.settle();
@@ -764,7 +768,7 @@ export class Run implements RunHandle, InvocationHost {
     this.apply({ type: 'resume' });
     if (this.wiring === undefined) this.connect();
     if (this.pauseWaiters.length > 0) this.releasePauseWaiters();
-    for (const child of this.children.values()) {
+    for (const child of this.children?.values() ?? []) {
       this.unparkChild(child);
       child.run.resume();
     }
@@ -821,7 +825,9 @@ export class Run implements RunHandle, InvocationHost {
       history: [...this.log.history],
       metadata: { ...this.meta },
       children: Object.fromEntries(
-        [...this.children].map(([key, child]) => [key, child.run.snapshot()] as const).concat([...this.restoredChildren]),
+        [...(this.children ?? [])]
+          .map(([key, child]) => [key, child.run.snapshot()] as const)
+          .concat([...(this.restoredChildren ?? [])]),
       ),
     };
   }
