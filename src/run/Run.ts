@@ -79,7 +79,8 @@ export class Run implements RunHandle, InvocationHost {
 
   private readonly bus = new Subject<Envelope>();
   private readonly gate = new BehaviorSubject<boolean>(true);
-  private readonly outcomes = new Subject<Outcome>();
+  /** Outcomes proposed in the current frame; the race starts with the first proposal. */
+  private outcomes: Subject<Outcome> | undefined;
   private readonly queue = new Queue<Envelope>();
   /** Delivered to a step but not started: held back by its concurrency limit or the pause gate. */
   private readonly held = new Set<Envelope>();
@@ -191,12 +192,6 @@ export class Run implements RunHandle, InvocationHost {
           }),
         )
         .subscribe(),
-    );
-
-    wiring.add(
-      this.outcomes
-        .pipe(highestInFrame((o) => OUTCOME_RANK[o.status], this.soon))
-        .subscribe((outcome) => this.finish(outcome)),
     );
 
     const timeout = this.spec.options.timeout === undefined ? 300_000 : this.spec.options.timeout;
@@ -536,6 +531,14 @@ export class Run implements RunHandle, InvocationHost {
     // A timeout is the weakest outcome: dispatch goes on for the rest of its frame, so a stop routed in the
     // same instant still wins. Stops and errors end dispatch at once.
     this.apply({ type: outcome.status === 'timed_out' ? 'due' : 'closing' });
+    if (this.outcomes === undefined) {
+      this.outcomes = new Subject<Outcome>();
+      this.subscription.add(
+        this.outcomes
+          .pipe(highestInFrame((o) => OUTCOME_RANK[o.status], this.soon))
+          .subscribe((decided) => this.finish(decided)),
+      );
+    }
     this.outcomes.next(outcome);
   }
 
