@@ -18,9 +18,9 @@ import {
   workflow,
   type EventType,
   type WorkflowOptions,
-} from '../../../src/index.js';
-import { PostgresStore } from '../../../src/stores/postgres/index.js';
-import { RedisStore } from '../../../src/stores/redis/index.js';
+} from 'sluice';
+import { PostgresStore } from 'sluice/postgres';
+import { RedisStore } from 'sluice/redis';
 import { runChild, type Engine } from '../workloads.js';
 
 const Ping = event('Ping');
