@@ -156,8 +156,8 @@ export class Run implements RunHandle, InvocationHost {
     }
 
     this.connect();
-    // Telemetry only consumes the RunEvent stream: without a logger nothing subscribes.
     if (spec.options.historyLimit !== undefined) this.log.limitHistory(spec.options.historyLimit);
+    // Telemetry only consumes the RunEvent stream: without a logger nothing subscribes.
     if (spec.options.logger !== undefined) attachLogger(spec.options.logger, this.log.events$, { runId: this.id, workflow: spec.name });
     // Never dispatch synchronously: a subscriber attached right after run() sees every event. Until the
     // first scheduled pump, pumping is held (events sent meanwhile, even by a pipe step, just queue up).
