@@ -33,7 +33,7 @@ import type { StepDef } from '../workflow/types.js';
 import type { WorkflowSpec } from '../workflow/spec.js';
 import { EventLog } from './eventLog.js';
 import { invocationId, InvocationObserver, stepFields, type Invocation, type InvocationHost } from './invocation.js';
-import { invokeStep, type StepOutput } from './invokeStep.js';
+import { invokeStep, runStep, type StepOutput } from './invokeStep.js';
 import { budgetTimer, Stopwatch } from './operators/budgetTimer.js';
 import { deadline } from './operators/deadline.js';
 import { highestInFrame } from './operators/highestInFrame.js';
@@ -326,7 +326,18 @@ export class Run implements RunHandle, InvocationHost {
         return this.gate.pipe(first(Boolean), mergeMap(() => this.invocation(step, env))).subscribe(subscriber);
       }
       const inv = this.begin(step, env);
-      return this.attempts(inv).subscribe(new InvocationObserver(this, inv, subscriber));
+      const observer = new InvocationObserver(this, inv, subscriber);
+      if (step.timeout !== undefined || (step.retry !== undefined && step.retry.retries > 0)) {
+        return this.attempts(inv).subscribe(observer);
+      }
+      // The common case, one attempt with no deadline: the handler feeds the observer directly.
+      const ctx = this.startAttempt(inv);
+      try {
+        observer.running = runStep(step.handler as NonNullable<StepDef['handler']>, env.event, ctx, observer);
+      } catch (thrown) {
+        observer.error(thrown);
+      }
+      return observer;
     });
   }
 
@@ -344,11 +355,12 @@ export class Run implements RunHandle, InvocationHost {
     this.pump();
   }
 
+  /** Attempts with a deadline and/or retries: each attempt is a fresh subscription to `invokeStep`. */
   private attempts(inv: Invocation): Observable<StepOutput> {
     const step = inv.step;
-    // The common case, one attempt with no deadline: no defer per invocation (this runs at subscription).
-    if (step.timeout === undefined && (step.retry === undefined || step.retry.retries === 0)) return this.attempt(inv);
-    let attempt$ = defer(() => this.attempt(inv));
+    let attempt$ = defer(() => {
+      return invokeStep(step.handler as NonNullable<StepDef['handler']>, inv.envelope.event, this.startAttempt(inv));
+    });
     if (step.timeout !== undefined) {
       const ms = step.timeout;
       attempt$ = attempt$.pipe(
@@ -374,13 +386,14 @@ export class Run implements RunHandle, InvocationHost {
     return attempt$;
   }
 
-  private attempt(inv: Invocation): Observable<StepOutput> {
+  private startAttempt(inv: Invocation): AttemptContext<Invocation> {
     inv.attempt++;
     inv.requests = 0;
     inv.ctx?.abort();
-    inv.ctx = new AttemptContext<Invocation>(this, inv, inv.attempt);
+    const ctx = new AttemptContext<Invocation>(this, inv, inv.attempt);
+    inv.ctx = ctx;
     if (inv.attempt > 1) this.log.emit({ kind: 'step_started', ...stepFields(inv), attempt: inv.attempt });
-    return invokeStep(inv.step.handler as NonNullable<StepDef['handler']>, inv.envelope.event, inv.ctx);
+    return ctx;
   }
 
   private pipeStep(step: StepDef, group: Observable<Envelope>): Observable<never> {

@@ -1,8 +1,8 @@
-import type { Observer, Subscriber } from 'rxjs';
+import type { Observer, Subscriber, Unsubscribable } from 'rxjs';
 import type { AttemptContext } from '../context/context.js';
 import type { Envelope } from '../events/envelope.js';
 import type { StepDef } from '../workflow/types.js';
-import type { StepOutput } from './invokeStep.js';
+import type { StepOutput, StepSink } from './invokeStep.js';
 
 /** One started invocation of a step (from its first attempt until it settles). */
 export interface Invocation {
@@ -29,7 +29,11 @@ export interface InvocationHost {
 }
 
 /** Feeds one invocation's outputs and end into the run; a class, so the hot path allocates one object. */
-export class InvocationObserver implements Observer<StepOutput> {
+export class InvocationObserver implements Observer<StepOutput>, StepSink, Unsubscribable {
+  closed = false;
+  /** An Observable step result's subscription, stopped with the invocation. */
+  running: Unsubscribable | undefined;
+
   constructor(
     private readonly run: InvocationHost,
     private readonly inv: Invocation,
@@ -37,17 +41,27 @@ export class InvocationObserver implements Observer<StepOutput> {
   ) {}
 
   next(output: StepOutput): void {
-    this.run.outputs(this.inv, output);
+    if (!this.closed) this.run.outputs(this.inv, output);
   }
 
   error(thrown: unknown): void {
+    if (this.closed) return;
+    this.closed = true;
     this.run.settled(this.inv, { thrown });
     this.subscriber.complete();
   }
 
   complete(): void {
+    if (this.closed) return;
+    this.closed = true;
     this.run.settled(this.inv);
     this.subscriber.complete();
+  }
+
+  /** The invocation's subscription ended (run over, or settled): stop delivering. */
+  unsubscribe(): void {
+    this.closed = true;
+    this.running?.unsubscribe();
   }
 }
 

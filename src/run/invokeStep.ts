@@ -1,4 +1,4 @@
-import { isObservable, Observable } from 'rxjs';
+import { isObservable, Observable, type Unsubscribable } from 'rxjs';
 
 
 /** One batch of a step's outputs; `last` marks the final batch of a Promise or plain result. */
@@ -24,30 +24,53 @@ export function invokeStep<E, C>(
   event: E,
   ctx: C,
 ): Observable<StepOutput> {
-  // Hand-written rather than defer/from/map: this runs once per invocation, the hottest path of a run.
-  return new Observable<StepOutput>((subscriber) => {
-    const result = handler(event, ctx); // a synchronous throw errors the subscriber (Observable catches it)
-    if (isObservable(result)) {
-      return result.subscribe({
-        next: (ev) => subscriber.next({ events: [ev], last: false }),
-        error: (error: unknown) => subscriber.error(error),
-        complete: () => subscriber.complete(),
-      });
-    }
-    if (isPromiseLike(result)) {
-      result.then(
-        (value) => {
-          subscriber.next(batch(value));
-          subscriber.complete();
-        },
-        (error: unknown) => subscriber.error(error),
-      );
-      return undefined;
-    }
-    subscriber.next(batch(result));
-    subscriber.complete();
+  return new Observable<StepOutput>((subscriber) => runStep(handler, event, ctx, subscriber));
+}
+
+/** Where `runStep` delivers a handler's outputs; it stops delivering once `closed`. */
+export interface StepSink {
+  readonly closed: boolean;
+  next(output: StepOutput): void;
+  error(thrown: unknown): void;
+  complete(): void;
+}
+
+/**
+ * Call `handler` and feed what it returns into `sink` (what `invokeStep` subscribes with). Returns the
+ * subscription of an Observable result, to be stopped with the invocation. Throws what the handler throws
+ * synchronously. The run loop calls it directly for a single attempt without a deadline, sparing an
+ * Observable and a subscriber per invocation.
+ */
+export function runStep<E, C>(
+  handler: (event: E, ctx: C) => unknown,
+  event: E,
+  ctx: C,
+  sink: StepSink,
+): Unsubscribable | undefined {
+  const result = handler(event, ctx);
+  if (isObservable(result)) {
+    return result.subscribe({
+      next: (ev) => sink.next({ events: [ev], last: false }),
+      error: (error: unknown) => sink.error(error),
+      complete: () => sink.complete(),
+    });
+  }
+  if (isPromiseLike(result)) {
+    result.then(
+      (value) => {
+        if (sink.closed) return;
+        sink.next(batch(value));
+        sink.complete();
+      },
+      (error: unknown) => {
+        if (!sink.closed) sink.error(error);
+      },
+    );
     return undefined;
-  });
+  }
+  sink.next(batch(result));
+  sink.complete();
+  return undefined;
 }
 
 function batch(result: unknown): StepOutput {
