@@ -8,7 +8,7 @@
  * Environment:
  *   BENCH_QUICK=1            small sizes, 2 repeats (a smoke run)
  *   BENCH_REPEATS=n          repeats per figure (default 5)
- *   BENCH_ONLY=W1,M          only these workloads (ids in workloads.ts)
+ *   BENCH_ONLY=W1,M          only these workloads (ids in workloads.ts; W3dist = the sluice/bullmq table)
  *   BENCH_ENGINES=rxjs,llamaindex   only these engines
  *   BENCH_CHILD_TIMEOUT=s    kill a child after s seconds (default 600)
  *   SLUICE_PG_URL, SLUICE_REDIS_URL   servers for the W1 + PostgresStore / RedisStore rows; without them
@@ -207,4 +207,20 @@ try {
 }
 const { text, failed } = table(figures);
 process.stdout.write(`${text}\n`);
-process.exitCode = failed ? 1 : 0;
+
+/** W3 through sluice/bullmq with 1, 2 and 4 worker processes (test/bench/distributed.ts), same invocation. */
+function distributed(): Promise<boolean> {
+  const script = fileURLToPath(new URL('./distributed.ts', import.meta.url));
+  return new Promise((resolve) => {
+    const proc = spawn(process.execPath, ['--import', 'tsx', script], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+    proc.stdout.on('data', (d: Buffer) => process.stdout.write(d));
+    proc.on('close', (code) => resolve(code === 0));
+  });
+}
+
+let distributedFailed = false;
+if (list('BENCH_ONLY')?.includes('W3dist') ?? true) {
+  process.stdout.write('\nW3 through sluice/bullmq (worker processes on this machine):\n\n');
+  distributedFailed = !(await distributed());
+}
+process.exitCode = failed || distributedFailed ? 1 : 0;
