@@ -198,29 +198,28 @@ function table(figures: Map<string, Figure>): { text: string; failed: boolean } 
   return { text, failed };
 }
 
+/** W3 through sluice/bullmq with 1, 2 and 4 worker processes (test/bench/distributed.ts); its table. */
+function distributed(): Promise<{ ok: boolean; text: string }> {
+  const script = fileURLToPath(new URL('./distributed.ts', import.meta.url));
+  return new Promise((resolve) => {
+    // Inherits SLUICE_REDIS_URL when a server was started above, so both tables use the same Redis.
+    const proc = spawn(process.execPath, ['--import', 'tsx', script], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+    let text = '';
+    proc.stdout.on('data', (d: Buffer) => (text += d.toString()));
+    proc.on('close', (code) => resolve({ ok: code === 0, text }));
+  });
+}
+
 const started: Service[] = [];
 let figures: Map<string, Figure>;
+let dist: { ok: boolean; text: string } | undefined;
 try {
   figures = await measure(await acquireServers(started));
+  if (list('BENCH_ONLY')?.includes('W3dist') ?? true) dist = await distributed();
 } finally {
   await Promise.allSettled(started.map((s) => s.dispose()));
 }
 const { text, failed } = table(figures);
 process.stdout.write(`${text}\n`);
-
-/** W3 through sluice/bullmq with 1, 2 and 4 worker processes (test/bench/distributed.ts), same invocation. */
-function distributed(): Promise<boolean> {
-  const script = fileURLToPath(new URL('./distributed.ts', import.meta.url));
-  return new Promise((resolve) => {
-    const proc = spawn(process.execPath, ['--import', 'tsx', script], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
-    proc.stdout.on('data', (d: Buffer) => process.stdout.write(d));
-    proc.on('close', (code) => resolve(code === 0));
-  });
-}
-
-let distributedFailed = false;
-if (list('BENCH_ONLY')?.includes('W3dist') ?? true) {
-  process.stdout.write('\nW3 through sluice/bullmq (worker processes on this machine):\n\n');
-  distributedFailed = !(await distributed());
-}
-process.exitCode = failed || distributedFailed ? 1 : 0;
+if (dist !== undefined) process.stdout.write(`\nW3 through sluice/bullmq (worker processes on this machine):\n\n${dist.text}`);
+process.exitCode = failed || dist?.ok === false ? 1 : 0;
