@@ -16,6 +16,7 @@ export interface ContextHost<I> {
   collect(type: string, n: number): WorkflowEvent[] | undefined;
   requestInput(invocation: I, prompt: string, options?: InputRequestOptions): Promise<unknown>;
   startChild(invocation: I, branch: string, starter: ChildStarter): RunHandle;
+  childRetried(invocation: I, failedAttempt: number, error: unknown): void;
 }
 
 /**
@@ -90,5 +91,9 @@ export class AttemptContext<I extends { readonly id: string }> implements StepCo
 
   start(branch: string, starter: ChildStarter): RunHandle {
     return this.host.startChild(this.invocation, branch, starter);
+  }
+
+  retried(failedAttempt: number, error: unknown): void {
+    this.host.childRetried(this.invocation, failedAttempt, error);
   }
 }

@@ -677,6 +677,13 @@ export class Run implements RunHandle, InvocationHost {
   // ── sub-workflow runs ───────────────────────────────────────────────────────────────────────────
 
   /** Start (or, after resume, continue from its snapshot) a child run owned by `inv`. */
+  /** @internal A sub-workflow step's child attempt failed and is retried. */
+  childRetried(inv: Invocation, failedAttempt: number, error: unknown): void {
+    if (!isTerminal(this.control.status)) {
+      this.log.emit({ kind: 'step_retried', ...stepFields(inv), attempt: failedAttempt, error: errorInfo(error) });
+    }
+  }
+
   /** @internal */
   startChild(inv: Invocation, branch: string, start: ChildStarter): RunHandle {
     const key = `${inv.id}#${branch}`;

@@ -15,6 +15,8 @@ export interface ChildRuns {
   /** The parent's scheduler, for the child's timers. */
   readonly scheduler: SchedulerLike;
   start(branch: string, starter: ChildStarter): RunHandle;
+  /** A child attempt failed and will be retried: the parent reports `step_retried` for its step. */
+  retried(failedAttempt: number, error: unknown): void;
 }
 
 /** The hook of a context (every step context the run loop builds has one). */

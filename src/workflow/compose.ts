@@ -64,7 +64,9 @@ export function child$<E extends WorkflowEvent>(
       deadline(ms, children.scheduler, () => engineError(new WorkflowError('step_timeout', `step '${step}' timed out after ${ms}ms`, { step, details: { timeout: ms, branch } }))),
     );
   }
-  if (options.retry !== undefined && options.retry.retries > 0) attempt$ = attempt$.pipe(retryWithBackoff(options.retry, children.scheduler));
+  if (options.retry !== undefined && options.retry.retries > 0) {
+    attempt$ = attempt$.pipe(retryWithBackoff(options.retry, children.scheduler, (error, n) => children.retried(n, error)));
+  }
   return attempt$.pipe(
     map((result) => (options.output === undefined ? { type: `${step}.output`, data: result } : options.output(result))),
   );

@@ -87,10 +87,12 @@ describe('.subworkflow', () => {
       retry: { retries: 1, delay: 2 },
     });
     let error: any;
+    const retried: unknown[] = [];
     vt.run(({ flush }) => {
       const run = vt.start(parent);
       run.events$.subscribe((e) => {
         if (e.kind === 'child' && e.event.kind.startsWith('run_') && e.event.kind !== 'run_started') childEnds.push(`${e.at}:${e.event.kind}`);
+        if (e.kind === 'step_retried') retried.push([e.at, e.step, e.attempt, e.error.code]);
       });
       run.result$.subscribe({ error: (e) => (error = e) });
       flush();
@@ -98,6 +100,7 @@ describe('.subworkflow', () => {
     expect(error.code).toBe('step_timeout');
     // Each attempt's child is aborted at its deadline: 4, then 4 + 2 (delay) + 4.
     expect(childEnds).toEqual(['4:run_aborted', '10:run_aborted']);
+    expect(retried).toEqual([[4, 'sub', 1, 'step_timeout']]);
   });
 
   it('a paused parent pauses its running child, snapshots it, and a resumed parent continues the child', async () => {
