@@ -1,7 +1,7 @@
 /** Where a run is. The last four are terminal. */
 export type RunStatus = 'running' | 'paused' | 'waiting' | 'completed' | 'failed' | 'aborted' | 'timed_out';
 
-export const RUN_STATUSES: readonly RunStatus[] = ['running', 'paused', 'waiting', 'completed', 'failed', 'aborted', 'timed_out'];
+export const RUN_STATUSES = ['running', 'paused', 'waiting', 'completed', 'failed', 'aborted', 'timed_out'] as const satisfies readonly RunStatus[];
 
 const KNOWN: ReadonlySet<string> = new Set(RUN_STATUSES);
 

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { WorkflowError } from '../errors/WorkflowError.js';
 import type { Envelope } from '../events/envelope.js';
 import type { WorkflowEvent } from '../events/event.js';
-import type { RunStatus } from '../run/status.js';
+import { RUN_STATUSES, type RunStatus } from '../run/status.js';
 import type { RunEvent } from '../telemetry/runEvent.js';
 
 export const SNAPSHOT_VERSION = 1;
@@ -18,7 +18,7 @@ const envelopeSchema = z.object({
   to: z.string().optional(),
 });
 
-const statusSchema = z.enum(['running', 'paused', 'waiting', 'completed', 'failed', 'aborted', 'timed_out']);
+const statusSchema = z.enum(RUN_STATUSES);
 
 const runEventSchema = z
   .object({ kind: z.string(), runId: z.string(), seq: z.number().int().nonnegative(), at: z.number() })

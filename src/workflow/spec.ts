@@ -9,7 +9,6 @@ export interface WorkflowSpec {
   readonly version: string;
   readonly options: WorkflowOptions;
   readonly steps: readonly StepDef[];
-  readonly stepsByName: ReadonlyMap<string, StepDef>;
   /** Event type → accepting steps in registration order. */
   readonly routes: ReadonlyMap<string, readonly StepDef[]>;
   /** Event type → names of the accepting steps (what `event_routed.steps` reports). */
@@ -35,13 +34,13 @@ export function compile(name: string, options: WorkflowOptions, steps: readonly 
   if (limit !== undefined && !(Number.isInteger(limit) && limit >= 0)) {
     throw invalid(name, `historyLimit must be a non-negative integer, got ${String(limit)}`);
   }
-  const stepsByName = new Map<string, StepDef>();
+  const names = new Set<string>();
   const routes = new Map<string, StepDef[]>();
   const schemas = new Map<string, z.ZodType>();
   for (const t of BUILT_IN) if (t.schema !== undefined) schemas.set(t.type, t.schema);
   for (const step of steps) {
-    if (stepsByName.has(step.name)) throw invalid(name, `two steps are named '${step.name}'`);
-    stepsByName.set(step.name, step);
+    if (names.has(step.name)) throw invalid(name, `two steps are named '${step.name}'`);
+    names.add(step.name);
     for (const type of step.accepts) {
       const list = routes.get(type) ?? [];
       list.push(step);
@@ -65,7 +64,6 @@ export function compile(name: string, options: WorkflowOptions, steps: readonly 
     version: versionOf(steps),
     options,
     steps,
-    stepsByName,
     routes,
     routeNames,
     groupKeys,
