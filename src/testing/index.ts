@@ -33,7 +33,7 @@ export function virtualTime(assertDeepEqual: (actual: unknown, expected: unknown
     },
     /** Start a run of `wf` on this scheduler (call inside `run`). */
     start<R>(wf: Workflow<R>, input?: unknown, options?: RunOptions): RunHandle<R> {
-      return wf.withOptions({ scheduler }).run(input, options);
+      return wf.onScheduler(scheduler).run(input, options);
     },
     /** A step handler whose body is a cold marble: `'--a|'` takes two frames and emits `values.a`. */
     marble(marble: string, values?: Record<string, WorkflowEvent>, error?: unknown) {

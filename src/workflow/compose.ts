@@ -38,7 +38,7 @@ export function child$<E extends WorkflowEvent>(
   let attempt$ = new Observable<unknown>((subscriber) => {
     const input = options.input === undefined ? event.data : options.input(event);
     const run = children.start(branch, (scheduler, snapshot) => {
-      const wf = options.workflow.withOptions({ scheduler });
+      const wf = options.workflow.onScheduler(scheduler);
       return snapshot === undefined ? wf.run(input) : wf.resume(snapshot);
     });
     const sub = run.result$.subscribe({

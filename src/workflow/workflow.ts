@@ -1,4 +1,4 @@
-import { Observable } from 'rxjs';
+import { Observable, type SchedulerLike } from 'rxjs';
 import type { z } from 'zod';
 import { asStoreError, describeThrown, WorkflowError } from '../errors/WorkflowError.js';
 import type { EventType } from '../events/event.js';
@@ -48,6 +48,7 @@ export interface ResumeOptions {
  */
 export class Workflow<R = unknown> {
   private compiled: WorkflowSpec | undefined;
+  private perScheduler: WeakMap<SchedulerLike, Workflow<R>> | undefined;
 
   constructor(
     readonly name: string,
@@ -147,6 +148,18 @@ export class Workflow<R = unknown> {
   /** A copy with other options (e.g. a TestScheduler or a store). */
   withOptions(options: WorkflowOptions): Workflow<R> {
     return new Workflow<R>(this.name, { ...this.options, ...options }, this.steps);
+  }
+
+  /** This workflow on `scheduler`, made (and validated) once per scheduler: sub-workflows start one per event. */
+  onScheduler(scheduler: SchedulerLike): Workflow<R> {
+    if (this.options.scheduler === scheduler) return this;
+    this.perScheduler ??= new WeakMap();
+    let wf = this.perScheduler.get(scheduler);
+    if (wf === undefined) {
+      wf = this.withOptions({ scheduler });
+      this.perScheduler.set(scheduler, wf);
+    }
+    return wf;
   }
 
   /** Check the workflow now; throws `invalid_workflow`. */
