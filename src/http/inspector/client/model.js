@@ -4,7 +4,7 @@
 function newModel(runId) {
   return {
     runId: runId, workflow: null, start: null, last: null, end: null, outcome: null, failedStep: null,
-    invs: {}, order: [], routed: {}, lastDone: {}, running: {}, children: {}, waits: {}, runWaits: [],
+    invs: {}, order: [], routed: {}, justDone: null, running: {}, children: {}, waits: {}, runWaits: [],
   };
 }
 
@@ -18,6 +18,7 @@ function applyEvent(m, ev) {
   if (m.start === null) m.start = ev.at;
   m.last = Math.max(m.last || 0, ev.at);
   var inv = ev.invocationId !== undefined ? m.invs[ev.invocationId] : undefined;
+  if (ev.kind !== 'event_routed' && ev.kind !== 'checkpoint_saved') m.justDone = null;
   switch (ev.kind) {
     case 'run_started':
       m.workflow = ev.workflow;
@@ -25,9 +26,10 @@ function applyEvent(m, ev) {
       break;
     case 'event_routed':
       ev.steps.forEach(function (s) { (m.routed[s] = m.routed[s] || []).push(ev); });
-      // Outputs: a step still running streams them (Observable handlers); otherwise they follow its step_completed.
-      var from = ev.source && m.running[ev.source] && m.running[ev.source].status === 'running' ? m.running[ev.source] : m.lastDone[ev.source];
-      if (ev.source && from) from.outputs.push(ev.event);
+      // Outputs: what a step returned is routed right after its step_completed; what an Observable handler
+      // emits while running is its own only when one invocation of that step is running.
+      var from = m.justDone && m.justDone.step === ev.source ? m.justDone : soleRunning(m, ev.source);
+      if (from) from.outputs.push(ev.event);
       break;
     case 'step_started':
       if (!inv) {
@@ -50,7 +52,7 @@ function applyEvent(m, ev) {
         settle(inv, ev.at, 'done', null);
         inv.status = 'done';
         inv.end = ev.at;
-        m.lastDone[ev.step] = inv;
+        m.justDone = inv;
       }
       break;
     case 'step_failed':
@@ -73,7 +75,8 @@ function applyEvent(m, ev) {
       if (m.waits[ev.requestId]) m.waits[ev.requestId].end = ev.at;
       break;
     case 'stream': {
-      var writer = ev.step ? m.running[ev.step] : undefined;
+      // ctx.write names the step, not the invocation: the sole running one, else the one started last.
+      var writer = ev.step ? soleRunning(m, ev.step) || m.running[ev.step] : undefined;
       if (writer) writer.streams.push(ev.event);
       break;
     }
@@ -98,6 +101,17 @@ function applyEvent(m, ev) {
     default:
       break;
   }
+}
+
+function soleRunning(m, step) {
+  var found = null;
+  for (var i = 0; i < m.order.length; i++) {
+    var inv = m.order[i];
+    if (inv.step !== step || inv.status !== 'running') continue;
+    if (found) return null;
+    found = inv;
+  }
+  return found;
 }
 
 /** The event a new invocation of `step` got: the oldest routed event of its type not yet taken (FIFO per step). */

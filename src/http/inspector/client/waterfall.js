@@ -16,7 +16,8 @@ function renderWaterfall(box, m, waiting, onPick, selectedId) {
 
   var ticks = el('div', { class: 'ticks' });
   [0, 0.25, 0.5, 0.75, 1].forEach(function (f) {
-    ticks.appendChild(el('span', { style: 'left:' + f * 100 + '%', text: duration(span * f) }));
+    var shift = f === 0 ? '0' : f === 1 ? '-100%' : '-50%'; // the end labels stay inside the track
+    ticks.appendChild(el('span', { style: 'left:' + f * 100 + '%;transform:translateX(' + shift + ')', text: duration(span * f) }));
   });
   box.appendChild(el('div', { class: 'wf-axis' }, [el('span', { text: 'invocation' }), ticks, el('span', { class: 'dur', text: 'duration' })]));
 
