@@ -53,6 +53,9 @@ function renderWaterfall(box, m, waiting, onPick, selectedId) {
         class: 'wf-row' + (depth > 0 ? ' child' : '') + (selectedId === inv.id ? ' selected' : ''),
         'data-invocation': inv.id, 'data-step': inv.step, 'data-status': inv.status, 'data-attempts': String(inv.attempts.length),
       }, [label, track, el('span', { class: 'dur', text: duration(end - inv.start) })]);
+      row.tabIndex = 0;
+      row.setAttribute('role', 'button');
+      row.addEventListener('keydown', function (e) { if (e.key === 'Enter') onPick({ invocation: inv }); });
       row.addEventListener('click', function (e) {
         if (hasChildren && e.target.className === 'toggle') {
           expanded[inv.id] = !open;
