@@ -28,7 +28,10 @@ function applyEvent(m, ev) {
       ev.steps.forEach(function (s) { (m.routed[s] = m.routed[s] || []).push(ev); });
       // Outputs: what a step returned is routed right after its step_completed; what an Observable handler
       // emits while running is its own only when one invocation of that step is running.
-      var from = m.justDone && m.justDone.step === ev.source ? m.justDone : soleRunning(m, ev.source);
+      // (An `invocationId` on the RunEvent, where the engine records it, settles the question.)
+      var from = ev.invocationId && m.invs[ev.invocationId]
+        ? m.invs[ev.invocationId]
+        : m.justDone && m.justDone.step === ev.source ? m.justDone : soleRunning(m, ev.source);
       if (from) from.outputs.push(ev.event);
       break;
     case 'step_started':
@@ -76,7 +79,7 @@ function applyEvent(m, ev) {
       break;
     case 'stream': {
       // ctx.write names the step, not the invocation: the sole running one, else the one started last.
-      var writer = ev.step ? soleRunning(m, ev.step) || m.running[ev.step] : undefined;
+      var writer = inv || (ev.step ? soleRunning(m, ev.step) || m.running[ev.step] : undefined);
       if (writer) writer.streams.push(ev.event);
       break;
     }
