@@ -133,7 +133,9 @@ function waitItem(w) {
     });
     item.appendChild(form);
   }
-  if (kind !== 'sleep') item.appendChild(sendForm(kind === 'event' ? w.type : ''));
+  // An event wait is answered by sending its event; an input wait can be, too (a step may also accept events).
+  if (kind === 'event') item.appendChild(sendForm(w.type));
+  if (kind === 'input') item.appendChild(el('details', { class: 'send' }, [el('summary', { class: 'muted', text: 'send an event instead' }), sendForm('')]));
   return item;
 }
 
