@@ -305,11 +305,22 @@ describe.skipIf('reason' in browser)('inspector in chromium', { timeout: 60_000 
     p = await context.newPage();
     page = p;
     await p.route('**/api/schedules', (route) =>
-      route.fulfill({ json: { schedules: [{ id: 'nightly', workflow: 'echo', cron: '0 3 * * *', nextAt: Date.now() + 3_600_000 }] } }),
+      route.fulfill({
+        json: {
+          schedules: [
+            { id: 'nightly', workflow: 'echo', pattern: '0 3 * * *', tz: 'UTC', next: Date.now() + 3_600_000, iterations: 2 },
+            { id: 'ping', workflow: 'echo', every: 60_000, next: Date.now() + 60_000, iterations: 1 },
+          ],
+        },
+      }),
     );
     await p.goto(server.url + '/');
     await p.locator('#schedules tr[data-schedule="nightly"]').waitFor();
-    expect((await texts(p, '#schedules tr td')).slice(0, 3)).toEqual(['nightly', 'echo', '0 3 * * *']);
+    const cells = await texts(p, '#schedules tr td');
+    expect([cells.slice(0, 3), cells[4], cells.slice(5, 8), cells[9]]).toEqual([
+      ['nightly', 'echo', '0 3 * * * (UTC)'], '2 runs', ['ping', 'echo', 'every 1 m'], '1 run',
+    ]);
+    expect(cells[3]).toMatch(/^next \d\d:\d\d:\d\d$/);
   });
 
   it('works behind a bearer token when opened with ?access_token=, under a strict Content-Security-Policy', async () => {

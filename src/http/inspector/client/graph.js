@@ -35,7 +35,7 @@ function renderGraph(box, wf, m) {
   var names = [START].concat(wf.steps.map(function (s) { return s.name; }), [END]);
   var columns = [];
   names.forEach(function (n) { (columns[layer[n]] = columns[layer[n]] || []).push(n); });
-  var W = 130, H = 42, GX = 46, GY = 18, pos = {}, rows = 1;
+  var W = 130, H = 42, GX = 72, GY = 18, pos = {}, rows = 1;
   columns.forEach(function (col, cx) {
     (col || []).forEach(function (name, cy) { pos[name] = { x: 10 + cx * (W + GX), y: 10 + cy * (H + GY) }; });
     rows = Math.max(rows, (col || []).length);

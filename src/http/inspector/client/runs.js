@@ -93,12 +93,14 @@ function loadSchedules() {
     if (!Array.isArray(list)) return;
     var rows = clear($('schedules').tBodies[0]);
     list.forEach(function (s) {
-      var next = s.nextAt || s.next || s.dueAt;
-      rows.appendChild(el('tr', { 'data-schedule': s.id || s.name || '' }, [
-        el('td', { text: s.name || s.id || '' }),
+      // sluice/bullmq's ScheduleInfo: { id, workflow, every? (ms) | pattern (cron), tz?, next?, iterations }
+      var timing = s.pattern ? s.pattern + (s.tz ? ' (' + s.tz + ')' : '') : s.every ? 'every ' + duration(s.every) : '';
+      rows.appendChild(el('tr', { 'data-schedule': s.id }, [
+        el('td', { text: s.id }),
         el('td', { class: 'muted', text: s.workflow || '' }),
-        el('td', { class: 'muted', text: s.cron || s.every || s.pattern || '' }),
-        el('td', { class: 'num', text: next ? 'next ' + clock(next) : '' }),
+        el('td', { class: 'muted', text: timing }),
+        el('td', { class: 'num', text: s.next ? 'next ' + clock(s.next) : 'done' }),
+        el('td', { class: 'num', text: (s.iterations || 0) + ' run' + (s.iterations === 1 ? '' : 's') }),
       ]));
     });
     $('schedules-section').hidden = false;

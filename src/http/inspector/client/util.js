@@ -82,8 +82,9 @@ function duration(ms) {
   if (ms === undefined || ms === null || isNaN(ms)) return '—';
   if (ms < 1000) return Math.round(ms) + ' ms';
   if (ms < 60000) return (ms / 1000).toFixed(ms < 10000 ? 2 : 1) + ' s';
-  if (ms < 3600000) return Math.floor(ms / 60000) + ' m ' + Math.round((ms % 60000) / 1000) + ' s';
-  return Math.floor(ms / 3600000) + ' h ' + Math.round((ms % 3600000) / 60000) + ' m';
+  var s = Math.round((ms % 60000) / 1000), m = Math.round((ms % 3600000) / 60000);
+  if (ms < 3600000) return Math.floor(ms / 60000) + ' m' + (s ? ' ' + s + ' s' : '');
+  return Math.floor(ms / 3600000) + ' h' + (m ? ' ' + m + ' m' : '');
 }
 
 function badge(status) { return el('span', { class: 'badge ' + status, text: status }); }
