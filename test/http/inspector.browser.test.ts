@@ -220,6 +220,7 @@ describe.skipIf('reason' in browser)('inspector in chromium', { timeout: 60_000 
     expect(await request.locator('.kind-tag').textContent()).toBe('input');
     await p.locator('#timeline li[data-kind="input_requested"]').waitFor();
     await p.locator('#waterfall .wf-row[data-step="review"] .bar.wait').waitFor();
+    expect(await p.locator('#graph g.node[data-step="review"] .counts').textContent()).toBe('1 waiting · 0 done');
     expect(await attrs(p, '#graph g.node[data-step]', 'data-step')).toEqual(['draft', 'review', 'publish']);
     expect(await p.locator('#state').textContent()).toContain('"title": "Release notes"');
 
@@ -270,6 +271,18 @@ describe.skipIf('reason' in browser)('inspector in chromium', { timeout: 60_000 
     await eventWait.getByRole('button', { name: 'Send event' }).click();
     await expect.poll(() => sent).toEqual([{ event: { type: 'Paid', data: { amount: 42 } } }]);
     await p.locator('#waterfall .wf-row[data-wait="nap:1"] .bar.sleep').waitFor();
+  });
+
+  it('draws the first 300 invocations of a large run and the rest on request', async () => {
+    server = await start({ workflows: inspectorWorkflows });
+    const run = server.registry.start('fanout', null, undefined);
+    await run.result;
+    const p = await open(`/#/runs/${run.id}`);
+    await p.locator('#stream-state', { hasText: '(ended)' }).waitFor();
+    await p.locator('#graph g.node[data-step="each"] .counts', { hasText: '350 done' }).waitFor();
+    expect(await p.locator('#waterfall .wf-row[data-invocation]').count()).toBe(300);
+    await p.getByRole('button', { name: 'show 51 more invocations' }).click();
+    expect(await p.locator('#waterfall .wf-row[data-invocation]').count()).toBe(351);
   });
 
   it('pauses, resumes and aborts a run with its buttons', async () => {

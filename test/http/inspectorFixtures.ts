@@ -54,7 +54,16 @@ export const payment = workflow('payment', { timeout: null })
     throw new Error('card declined', { cause: new Error('issuer unavailable (503)') });
   });
 
-export const inspectorWorkflows = [approval, pipeline, nested, payment, echo];
+const Item = event('Item', z.object({ i: z.number() }));
+
+/** One run of 351 invocations: a fan-out of 350 items. */
+export const fanout = workflow('fanout', { timeout: null })
+  .step('fan', { accepts: [StartEvent], emits: [Item] }, () => Array.from({ length: 350 }, (_, i) => Item.of({ i })))
+  .step('each', { accepts: [Item], emits: [StopEvent] }, (_ev, ctx) =>
+    ctx.state.update('n', (n: number | undefined) => (n ?? 0) + 1) === 350 ? StopEvent.of({ result: 350 }) : undefined,
+  );
+
+export const inspectorWorkflows = [approval, pipeline, nested, payment, echo, fanout];
 
 /** Seed the server: `echoes` quick runs, then one of each interesting kind; resolves with their ids once each settled. */
 export async function seed(server: SluiceServer, echoes = 100) {

@@ -23,7 +23,7 @@ interface Model {
 const page = new Function(`${model}\nreturn { newModel, applyEvent, stepCounts };`)() as {
   newModel(runId: string): Model;
   applyEvent(m: Model, ev: RunEvent): void;
-  stepCounts(m: Model): Record<string, { running: number; done: number; failed: number }>;
+  stepCounts(m: Model): Record<string, { running: number; done: number; failed: number; waiting: number }>;
 };
 
 const modelOf = (events: RunEvent[]) => {
@@ -42,7 +42,7 @@ describe("the inspector page's run model", () => {
     expect(counts[1]!.attempts[0]!.error?.message).toBe('chunk 2: connection reset');
     expect(counts.map((i) => i.outputs.map((o) => o.data))).toEqual([[{ n: 1, words: 100 }], [{ n: 2, words: 200 }], [{ n: 3, words: 300 }]]);
     expect(counts[1]!.streams.map((s) => s.data)).toEqual([{ chunk: 2, attempt: 1 }, { chunk: 2, attempt: 2 }]);
-    expect(page.stepCounts(m)).toEqual({ split: { running: 0, done: 1, failed: 0 }, count: { running: 0, done: 3, failed: 0 }, total: { running: 0, done: 3, failed: 0 } });
+    expect(page.stepCounts(m)).toEqual({ split: { running: 0, done: 1, failed: 0, waiting: 0 }, count: { running: 0, done: 3, failed: 0, waiting: 0 }, total: { running: 0, done: 3, failed: 0, waiting: 0 } });
     expect(m.outcome).toEqual({ status: 'completed', result: { words: 600 } });
   });
 
@@ -59,6 +59,6 @@ describe("the inspector page's run model", () => {
     const run = payment.run({ amount: 1 });
     const m = modelOf(await lastValueFrom(run.events$.pipe(toArray())));
     expect([m.failedStep, m.outcome?.status, m.outcome?.error?.code]).toEqual(['charge', 'failed', 'step_failed']);
-    expect(page.stepCounts(m)['charge']).toEqual({ running: 0, done: 0, failed: 1 });
+    expect(page.stepCounts(m)['charge']).toEqual({ running: 0, done: 0, failed: 1, waiting: 0 });
   });
 });

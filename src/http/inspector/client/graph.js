@@ -62,7 +62,7 @@ function renderGraph(box, wf, m) {
   names.forEach(function (name) {
     var p = pos[name];
     var terminal = name === START || name === END;
-    var c = counts[name] || { running: 0, done: 0, failed: 0 };
+    var c = counts[name] || { running: 0, done: 0, failed: 0, waiting: 0 };
     var state = terminal ? 'terminal' : m.failedStep === name ? 'failed' : c.running ? 'running' : c.done ? 'done' : '';
     var g = svg('g', { class: 'node ' + state, transform: 'translate(' + p.x + ',' + p.y + ')' });
     if (!terminal) g.setAttribute('data-step', name);
@@ -72,7 +72,8 @@ function renderGraph(box, wf, m) {
     g.appendChild(svg('text', { x: String(W / 2), y: String(terminal ? H / 2 + 4 : 17), 'text-anchor': 'middle' }, title));
     if (!terminal) {
       var parts = [];
-      if (c.running) parts.push(c.running + ' running');
+      if (c.running > c.waiting) parts.push(c.running - c.waiting + ' running');
+      if (c.waiting) parts.push(c.waiting + ' waiting');
       parts.push(c.done + ' done');
       if (c.failed) parts.push(c.failed + ' failed');
       g.appendChild(svg('text', { class: 'counts', x: String(W / 2), y: '33', 'text-anchor': 'middle', 'data-counts': c.running + '/' + c.done + '/' + c.failed }, parts.join(' · ')));

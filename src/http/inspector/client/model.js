@@ -151,8 +151,9 @@ function closeOpen(m, at) {
 function stepCounts(m) {
   var counts = {};
   m.order.forEach(function (inv) {
-    var c = counts[inv.step] = counts[inv.step] || { running: 0, done: 0, failed: 0 };
+    var c = counts[inv.step] = counts[inv.step] || { running: 0, done: 0, failed: 0, waiting: 0 };
     if (inv.status === 'running') c.running++;
+    if (inv.status === 'running' && inv.waits.some(function (w) { return w.end === null; })) c.waiting++;
     else if (inv.status === 'done') c.done++;
     else if (inv.status === 'failed') c.failed++;
   });

@@ -2,6 +2,9 @@
 // amber, failures red, running blue), hatched bars for waits; sub-workflow invocations expand into their
 // child run's rows.
 var expanded = {};
+// A run of thousands of invocations draws its first rows only (redrawn while it runs), until asked for all.
+var ROW_LIMIT = 300;
+var showAllRows = false;
 
 function renderWaterfall(box, m, waiting, onPick, selectedId) {
   clear(box);
@@ -21,8 +24,11 @@ function renderWaterfall(box, m, waiting, onPick, selectedId) {
   });
   box.appendChild(el('div', { class: 'wf-axis' }, [el('span', { text: 'invocation' }), ticks, el('span', { class: 'dur', text: 'duration' })]));
 
+  var drawn = 0, hiddenRows = 0;
   function addRows(model, depth) {
     model.order.forEach(function (inv) {
+      if (!showAllRows && drawn >= ROW_LIMIT) { hiddenRows++; return; }
+      drawn++;
       var hasChildren = inv.children.length > 0;
       var open = !!expanded[inv.id];
       var track = el('div', { class: 'track' });
@@ -84,6 +90,11 @@ function renderWaterfall(box, m, waiting, onPick, selectedId) {
     });
   }
   addRows(m, 0);
+  if (hiddenRows > 0) {
+    var more = el('button', { type: 'button', class: 'link more-rows', text: 'show ' + hiddenRows + ' more invocations' });
+    more.addEventListener('click', function () { showAllRows = true; renderWaterfall(box, m, waiting, onPick, selectedId); });
+    box.appendChild(more);
+  }
 
   m.runWaits.concat((waiting || []).filter(function (w) { return w.kind === 'sleep' || w.kind === 'event'; }).map(function (w) {
     return { requestId: w.requestId, kind: w.kind, start: m.last, end: null, dueAt: w.dueAt, type: w.type };
