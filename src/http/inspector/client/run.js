@@ -71,7 +71,7 @@ function refreshRun() {
     var status = $('run-status');
     status.textContent = body.status;
     status.className = 'badge ' + body.status;
-    $('run-workflow').textContent = body.workflow + (body.live ? '' : ' · stored');
+    $('run-workflow').textContent = body.workflow + (body.live ? '' : ' · from the store');
     var end = ended ? body.updatedAt : Date.now();
     $('run-times').textContent = 'started ' + clock(body.createdAt) + ' · ' + duration(end - body.createdAt) + (ended ? '' : ' so far');
     $('pause').disabled = ended || body.status === 'paused';
