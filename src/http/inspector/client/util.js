@@ -36,7 +36,7 @@ function showError(message) {
 /** JSON call to the API; rejects with an Error carrying `status` and `code`. */
 function api(method, path, body) {
   var headers = { accept: 'application/json' };
-  if (body !== undefined) headers['content-type'] = 'application/json';
+  if (method !== 'GET') headers['content-type'] = 'application/json'; // writes are JSON, even without a body
   if (token) headers.authorization = 'Bearer ' + token;
   var init = { method: method, headers: headers };
   if (body !== undefined) init.body = JSON.stringify(body);
