@@ -4,8 +4,7 @@ import { StateStore } from '../context/state.js';
 import { describeThrown, WorkflowError } from '../errors/WorkflowError.js';
 import type { Envelope } from '../events/envelope.js';
 import { StartEvent, type WorkflowEvent } from '../events/event.js';
-import { uuid } from '../events/ids.js';
-import { redelivery, restoreSnapshot } from '../snapshot/restore.js';
+import { freshStart, redelivery, restoreSnapshot } from '../snapshot/restore.js';
 import type { Snapshot } from '../snapshot/schema.js';
 import { isTerminal, type RunStatus } from '../snapshot/status.js';
 import { attachLogger } from '../telemetry/logger.js';
@@ -83,27 +82,19 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
     const replay = (start.kind === 'new' ? start.replay : undefined) ?? spec.options.replay ?? 10_000;
     const history = spec.options.history ?? true;
     this.checkpoints = spec.options.store === undefined ? undefined : new Checkpointer(spec.options.store, this.scheduler, this.checkpointHooks());
+    const r = start.kind === 'new' ? freshStart(start, now()) : restoreSnapshot(start.snapshot);
+    this.id = r.runId;
+    this.input = r.input;
+    this.createdAt = r.createdAt;
+    this.meta = r.metadata;
+    this.state = new StateStore(r.state);
+    this.collected = r.collected;
+    this.clock = new Stopwatch(now, r.elapsedMs);
+    this.log = new EventLog({ runId: this.id, now, replay, history, carried: r.history, seq: r.seq });
     if (start.kind === 'new') {
-      this.id = start.runId ?? uuid();
-      this.input = start.input;
-      this.createdAt = now();
-      this.meta = {};
-      this.state = new StateStore(start.state);
-      this.collected = {};
-      this.clock = new Stopwatch(now);
-      this.log = new EventLog({ runId: this.id, now, replay, history });
       this.log.emit({ kind: 'run_started', workflow: spec.name, input: start.input });
       this.queue.push(envelopeOf(StartEvent.of(start.input), now()));
     } else {
-      const r = restoreSnapshot(start.snapshot);
-      this.id = r.runId;
-      this.input = r.input;
-      this.createdAt = r.createdAt;
-      this.meta = r.metadata;
-      this.state = new StateStore(r.state);
-      this.collected = r.collected;
-      this.clock = new Stopwatch(now, r.elapsedMs);
-      this.log = new EventLog({ runId: this.id, now, replay, history, carried: r.history, seq: r.seq });
       // In-flight invocations are re-delivered to their step first (at-least-once), then pending in order.
       for (const entry of r.redeliver) this.queue.push(redelivery(entry));
       for (const env of r.pending) this.queue.push(env);
@@ -119,12 +110,13 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
     if (spec.options.logger !== undefined) attachLogger(spec.options.logger, this.log.events$, { runId: this.id, workflow: spec.name });
     // Never dispatch synchronously: a subscriber attached right after run() sees every event. The queue
     // holds until the first scheduled pump, kept in `subscription` (to cancel it) only until it has run.
+    let first: Subscription | undefined;
     let started = false;
-    const first = soon.schedule(() => {
+    first = soon.schedule(() => {
       started = true;
-      this.subscription.remove(first);
+      if (first !== undefined) this.subscription.remove(first);
       this.queue.start();
-      this.settle();
+      this.pump();
     });
     if (!started) this.subscription.add(first);
   }
@@ -155,11 +147,7 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
     }
   }
 
-  /**
-   * The group of an addressed envelope: its step, or for a step without a concurrency limit one of its
-   * shards (mergeMap removes finished inners with a splice, quadratic with thousands in flight:
-   * notes/rxjs-performance.md; several short arrays instead of one long one changes nothing else).
-   */
+  /** An envelope's step, or one of its shards if unlimited (mergeMap's splice is quadratic: notes/rxjs-performance.md). */
   private groupKey(env: Envelope): string {
     const keys = this.spec.groupKeys.get(env.to as string);
     if (keys === undefined) throw new WorkflowError('invalid_snapshot', `an event is addressed to step '${env.to}', which workflow '${this.spec.name}' does not have`, { details: { step: env.to } });
@@ -178,14 +166,6 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
   pump(): void {
     this.queue.drain();
     this.settle();
-  }
-
-  /** @internal */ wake(): void {
-    this.pump();
-  }
-
-  /** @internal */ canDispatch(): boolean {
-    return this.gate.value && !this.control.closing;
   }
 
   /** @internal One envelope: announce, buffer, deliver, stop or fail as routing says. */
@@ -261,10 +241,6 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
     this.outcome.propose(outcome);
   }
 
-  /** @internal */ fail(error: WorkflowError): void {
-    this.propose({ status: 'failed', error });
-  }
-
   /** The outcome is decided: stop everything that could still act, before the pipelines are torn down. */
   private halt(outcome: Outcome): void {
     this.clock.set(false);
@@ -295,25 +271,15 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
     this.checkpoints?.request();
   }
 
-  /** @internal */ get ended(): boolean {
-    return isTerminal(this.control.status);
-  }
-
-  /** @internal */ get paused(): boolean {
-    return this.control.paused;
-  }
-
-  /** @internal */ park(inv: Invocation): void {
-    this.invocations.park(inv);
-  }
-
-  /** @internal */ unpark(inv: Invocation): void {
-    this.invocations.unpark(inv);
-  }
-
-  /** @internal */ forget(inv: Invocation): void {
-    this.requests?.forget(inv);
-  }
+  // What the rooms call (LoopHost, ChildHost).
+  /** @internal */ get ended(): boolean { return isTerminal(this.control.status); }
+  /** @internal */ get paused(): boolean { return this.control.paused; }
+  /** @internal */ park(inv: Invocation): void { this.invocations.park(inv); }
+  /** @internal */ unpark(inv: Invocation): void { this.invocations.unpark(inv); }
+  /** @internal */ forget(inv: Invocation): void { this.requests?.forget(inv); }
+  /** @internal */ wake(): void { this.pump(); }
+  /** @internal */ canDispatch(): boolean { return this.gate.value && !this.control.closing; }
+  /** @internal */ fail(error: WorkflowError): void { this.propose({ status: 'failed', error }); }
 
   protected inputs(): InputRequests {
     this.requests ??= new InputRequests(this.inputHost());

@@ -37,10 +37,9 @@ export class DispatchQueue<T> {
     this.items.push(item);
   }
 
-  /** Release the hold and drain. */
+  /** Release the hold (the next `drain` dispatches). */
   start(): void {
     this.draining = false;
-    this.drain();
   }
 
   /** Dispatch while the target allows; yields after `budget` dispatches. */

@@ -1,6 +1,7 @@
 import type { Envelope } from '../events/envelope.js';
 import type { WorkflowEvent } from '../events/event.js';
 import { deepFreeze } from '../events/freeze.js';
+import { uuid } from '../events/ids.js';
 import type { InFlightEntry, Snapshot } from './schema.js';
 
 /** What a resumed run starts from, derived from a (validated) snapshot. */
@@ -8,7 +9,7 @@ export interface Restored {
   readonly runId: string;
   readonly input: unknown;
   readonly createdAt: number;
-  readonly state: Record<string, unknown>;
+  readonly state: Record<string, unknown> | undefined;
   readonly metadata: Record<string, unknown>;
   readonly collected: Record<string, WorkflowEvent[]>;
   readonly elapsedMs: number;
@@ -59,4 +60,24 @@ export function restoreSnapshot(snapshot: Snapshot): Restored {
 /** The envelope that re-delivers an in-flight entry: addressed to its step, so it is not routed again. */
 export function redelivery(entry: InFlightEntry): Envelope {
   return deepFreeze({ ...entry.envelope, to: entry.step });
+}
+
+/** What a new run starts from: its input, seeded state, and nothing else (the start event is queued by the run). */
+export function freshStart(start: { input: unknown; runId?: string; state?: Record<string, unknown> }, now: number): Restored {
+  return {
+    runId: start.runId ?? uuid(),
+    input: start.input,
+    createdAt: now,
+    state: start.state,
+    metadata: {},
+    collected: {},
+    elapsedMs: 0,
+    seq: 0,
+    history: [],
+    redeliver: [],
+    pending: [],
+    requests: undefined,
+    dormant: [],
+    children: undefined,
+  };
 }
