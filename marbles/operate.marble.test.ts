@@ -20,7 +20,7 @@ describe('operate', () => {
 
   it('passes an empty source through', () => {
     ts.run(({ cold, expectObservable, expectSubscriptions }) => {
-      const e1 = cold('|');
+      const e1 = cold<number>('|');
       expectObservable(e1.pipe(double(log))).toBe('|');
       expectSubscriptions(e1.subscriptions).toBe('(^!)');
     });

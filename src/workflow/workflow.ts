@@ -292,8 +292,7 @@ function baseStep(
 }
 
 function checkStepOptions(workflowName: string, name: string, options: { accepts?: unknown; concurrency?: unknown }): void {
-  const fail = (why: string) =>
-    new WorkflowError('invalid_workflow', `workflow '${workflowName}', step '${name}': ${why}`, { step: name });
+  const fail = (why: string) => new WorkflowError('invalid_workflow', `workflow '${workflowName}', step '${name}': ${why}`, { step: name });
   if (typeof name !== 'string' || name.length === 0) throw fail('a step needs a non-empty name');
   if (!Array.isArray(options?.accepts) || options.accepts.length === 0) throw fail('`accepts` must list at least one event type');
   const c = options.concurrency;

@@ -215,3 +215,13 @@ describe('the bus', () => {
     expect(run.status).toBe('failed');
   });
 });
+
+describe('WorkflowError.fromInfo', () => {
+  it('gives back the error of a plain JSON view, with its code, message and step', () => {
+    const original = new WorkflowError('step_timeout', 'too slow', { step: 's' });
+    const back = WorkflowError.fromInfo(JSON.parse(JSON.stringify(original.toInfo())) as ReturnType<WorkflowError['toInfo']>);
+    expect(back).toBeInstanceOf(WorkflowError);
+    expect([back.code, back.message, back.step]).toEqual(['step_timeout', 'too slow', 's']);
+    expect(WorkflowError.fromInfo({ code: 'not_found', message: 'gone' }).toInfo()).toEqual({ code: 'not_found', message: 'gone' });
+  });
+});
