@@ -82,9 +82,9 @@ export class Invocations implements InvocationHost {
     if (--inv.parked === 0) this.parkedCount--;
   }
 
-  /** The run ended: every in-flight attempt's signal is aborted with `reason`. */
-  abortAll(reason: unknown): void {
-    for (const inv of this.inFlight) inv.ctx?.abort(reason);
+  /** The run ended: every in-flight attempt's signal is aborted with `reason()` (made only if needed). */
+  abortAll(reason: () => unknown): void {
+    for (const inv of this.inFlight) inv.ctx?.abort(reason());
   }
 
   entries(): InFlightEntry[] {

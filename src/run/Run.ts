@@ -245,7 +245,7 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
   private halt(outcome: Outcome): void {
     this.clock.set(false);
     this.apply({ type: 'end', outcome });
-    this.invocations.abortAll(outcomeError(outcome));
+    this.invocations.abortAll(() => outcomeError(outcome));
     this.requests?.stop();
     this.subscription.unsubscribe();
     this.queue.stop();
@@ -261,7 +261,7 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
     else this.log.emit({ kind: `run_${outcome.status}`, error: outcome.error.toInfo() });
     this.log.close();
     this.statusSubject.complete();
-    this.pauses.rejectAll(outcomeError(outcome));
+    if (this.pauses.waiting) this.pauses.rejectAll(outcomeError(outcome));
     if (outcome.status === 'completed') {
       this.resultSubject.next(outcome.result);
       this.resultSubject.complete();

@@ -34,6 +34,8 @@ export function route(spec: WorkflowSpec, env: Envelope): Route {
   const ev = env.event;
   if (ev.type === StopEvent.type) return { kind: 'stop', result: (ev.data as { result?: unknown } | undefined)?.result };
   if (ev.type === InputRequestEvent.type) return { kind: 'input', request: ev.data as WaitingEntry & { timeout?: number } };
+  const known = routesOf(spec).get(ev.type);
+  if (known !== undefined) return known;
   const steps = spec.routes.get(ev.type);
   if (steps === undefined) {
     return {
@@ -43,7 +45,18 @@ export function route(spec: WorkflowSpec, env: Envelope): Route {
       }),
     };
   }
-  return { kind: 'steps', steps, names: spec.routeNames.get(ev.type) as readonly string[] };
+  const made: Route = { kind: 'steps', steps, names: spec.routeNames.get(ev.type) as readonly string[] };
+  routesOf(spec).set(ev.type, made);
+  return made;
+}
+
+/** A type's 'steps' route never changes for a spec: made once, not once per dispatch. */
+const cache = new WeakMap<WorkflowSpec, Map<string, Route>>();
+
+function routesOf(spec: WorkflowSpec): Map<string, Route> {
+  let routes = cache.get(spec);
+  if (routes === undefined) cache.set(spec, (routes = new Map()));
+  return routes;
 }
 
 /** `env` addressed to `step` (same id, so the invocation id is stable across re-delivery). */
