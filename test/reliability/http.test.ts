@@ -1,7 +1,7 @@
 import { request as httpRequest } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryStore, WorkflowError, type Snapshot } from 'sluice';
-const redactPaths = (s: string) => s;
+import { redactPaths } from '../../src/http/errors.js';
 import { approval, echo } from '../http/fixtures.js';
 import { start, type TestServer } from '../http/support.js';
 
