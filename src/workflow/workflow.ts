@@ -5,6 +5,7 @@ import type { EventType } from '../events/event.js';
 import { Run } from '../run/Run.js';
 import type { RunHandle } from '../run/RunHandle.js';
 import { isTerminal } from '../run/status.js';
+import { checkSnapshotAgainst, checkSnapshotJson } from '../snapshot/check.js';
 import { parseSnapshot, type Snapshot } from '../snapshot/schema.js';
 import type { CheckpointStore } from '../stores/CheckpointStore.js';
 import type { RunEvent } from '../telemetry/runEvent.js';
@@ -187,9 +188,23 @@ export class Workflow<R = unknown> {
     return new Run(this.spec(), start) as RunHandle<R>;
   }
 
-  /** Continue a run from a snapshot; throws `invalid_snapshot`, `snapshot_version` or `not_running`. */
+  /**
+   * Continue a run from a snapshot; throws `invalid_snapshot` (also when the snapshot does not fit this
+   * workflow: unknown steps, types a step does not accept, data its schema refuses…), `snapshot_version` or
+   * `not_running` — never anything but a `WorkflowError`.
+   */
   resume(snapshot: unknown, options: ResumeOptions = {}): RunHandle<R> {
+    try {
+      return this.resumeChecked(snapshot, options);
+    } catch (error) {
+      if (error instanceof WorkflowError) throw error;
+      throw new WorkflowError('invalid_snapshot', `this snapshot cannot be resumed: ${describeThrown(error)}`, { cause: error });
+    }
+  }
+
+  private resumeChecked(snapshot: unknown, options: ResumeOptions): RunHandle<R> {
     const spec = this.spec();
+    checkSnapshotJson(snapshot);
     let snap = parseSnapshot(snapshot, this.name);
     if (snap.workflowVersion !== spec.version) {
       if (options.migrate === undefined) {
@@ -207,6 +222,7 @@ export class Workflow<R = unknown> {
           cause: error,
         });
       }
+      checkSnapshotJson(migrated);
       snap = parseSnapshot(migrated, this.name);
       if (snap.workflowVersion !== spec.version) {
         throw new WorkflowError(
@@ -219,6 +235,7 @@ export class Workflow<R = unknown> {
     if (isTerminal(snap.status)) {
       throw new WorkflowError('not_running', `run ${snap.runId} already ended (${snap.status}); nothing to resume`);
     }
+    checkSnapshotAgainst(spec, snap);
     return new Run(spec, { kind: 'resume', snapshot: snap }) as RunHandle<R>;
   }
 
