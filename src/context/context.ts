@@ -1,9 +1,8 @@
 import type { SchedulerLike } from 'rxjs';
 import { WorkflowError } from '../errors/WorkflowError.js';
+import { checkDuration, checkJson } from '../events/checks.js';
 import { isEvent, type EventType, type WorkflowEvent } from '../events/event.js';
-import { checkDuration, checkJson } from '../workflow/checks.js';
-import { CHILD_RUNS, type ChildRuns, type ChildStarter } from '../run/childRuns.js';
-import type { RunHandle } from '../run/RunHandle.js';
+import { CHILD_RUNS, type ChildHandle, type ChildRuns, type ChildStarter } from './childRuns.js';
 import type { RunState } from './state.js';
 import type { InputRequestOptions, StepContext } from './types.js';
 
@@ -17,7 +16,7 @@ export interface ContextHost<I> {
   writeFrom(invocation: I, event: WorkflowEvent): void;
   collect(type: string, n: number): WorkflowEvent[] | undefined;
   requestInput(invocation: I, prompt: string, options?: InputRequestOptions): Promise<unknown>;
-  startChild(invocation: I, branch: string, starter: ChildStarter): RunHandle;
+  startChild(invocation: I, branch: string, starter: ChildStarter): ChildHandle;
   childRetried(invocation: I, failedAttempt: number, error: unknown): void;
 }
 
@@ -85,7 +84,7 @@ export class AttemptContext<I extends { readonly id: string }> implements StepCo
     return this.host.requestInput(this.invocation, prompt, options) as Promise<R>;
   }
 
-  // The sub-workflow hook (see run/childRuns.ts).
+  // The sub-workflow hook (see context/childRuns.ts).
   get [CHILD_RUNS](): ChildRuns {
     return this;
   }
@@ -94,7 +93,7 @@ export class AttemptContext<I extends { readonly id: string }> implements StepCo
     return this.host.scheduler;
   }
 
-  start(branch: string, starter: ChildStarter): RunHandle {
+  start(branch: string, starter: ChildStarter): ChildHandle {
     return this.host.startChild(this.invocation, branch, starter);
   }
 

@@ -1,7 +1,7 @@
 import { map, type Observable, type SchedulerLike, type Subscription } from 'rxjs';
 import type { InputRequestOptions } from '../context/types.js';
 import { WorkflowError } from '../errors/WorkflowError.js';
-import { checkJson } from '../workflow/checks.js';
+import { checkJson } from '../events/checks.js';
 import type { WaitingEntry } from '../snapshot/schema.js';
 import type { RunEventBody } from '../telemetry/runEvent.js';
 import type { Invocation } from './invocation.js';

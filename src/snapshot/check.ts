@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import { WorkflowError } from '../errors/WorkflowError.js';
 import { describeJsonProblem, jsonProblem, MAX_JSON_DEPTH } from '../events/json.js';
-import { runIdProblem } from '../workflow/checks.js';
+import { runIdProblem } from '../events/checks.js';
 
 /**
  * A snapshot is checked against the workflow that resumes it, not only against its shape (DESIGN §6.6): a

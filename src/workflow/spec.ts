@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import { WorkflowError } from '../errors/WorkflowError.js';
 import { InputRequestEvent, InputResponseEvent, StartEvent, StopEvent } from '../events/event.js';
-import { isDuration } from './checks.js';
+import { isDuration } from '../events/checks.js';
 import type { StepDef, WorkflowOptions } from './types.js';
 
 /** Everything a run needs from its workflow, computed once per workflow object. */
@@ -83,7 +83,7 @@ function invalid(name: string, why: string): WorkflowError {
 }
 
 /** A stable hash of step names and accepted types: a snapshot only resumes on the same shape. */
-export function versionOf(steps: readonly StepDef[]): string {
+function versionOf(steps: readonly StepDef[]): string {
   const text = JSON.stringify(steps.map((s) => [s.name, [...s.accepts].sort()]));
   // FNV-1a, 32 bit: stable across processes and platforms, no dependency.
   let hash = 0x811c9dc5;

@@ -2,7 +2,7 @@ import { Observable, type SchedulerLike } from 'rxjs';
 import type { z } from 'zod';
 import { asStoreError, describeThrown, WorkflowError } from '../errors/WorkflowError.js';
 import type { EventType } from '../events/event.js';
-import { Run } from '../run/Run.js';
+import { LiveRun } from '../run/LiveRun.js';
 import type { RunHandle } from '../run/RunHandle.js';
 import { isTerminal } from '../run/status.js';
 import { checkSnapshotAgainst, checkSnapshotJson } from '../snapshot/check.js';
@@ -10,14 +10,14 @@ import { parseSnapshot, type Snapshot } from '../snapshot/schema.js';
 import type { CheckpointStore } from '../stores/CheckpointStore.js';
 import type { RunEvent } from '../telemetry/runEvent.js';
 import { child$, parallel$, type Branch, type SubworkflowOptions } from './compose.js';
-import type { RetryPolicy } from '../run/operators/retryWithBackoff.js';
-import { checkDuration, checkJson, checkRetry, checkRunId } from './checks.js';
+import { checkDuration, checkJson, checkRetry, checkRunId } from '../events/checks.js';
 import { compile, type WorkflowSpec } from './spec.js';
 import type {
   Acceptable,
   AcceptedEvent,
   PipeOperator,
   PipeOptions,
+  RetryPolicy,
   StepDef,
   StepHandler,
   StepOptions,
@@ -185,7 +185,7 @@ export class Workflow<R = unknown> {
   run(input?: unknown, options: RunOptions = {}): RunHandle<R> {
     checkRunOptions(input, options);
     const start = { kind: 'new' as const, input, ...options };
-    return new Run(this.spec(), start) as RunHandle<R>;
+    return new LiveRun(this.spec(), start) as RunHandle<R>;
   }
 
   /**
@@ -236,7 +236,7 @@ export class Workflow<R = unknown> {
       throw new WorkflowError('not_running', `run ${snap.runId} already ended (${snap.status}); nothing to resume`);
     }
     checkSnapshotAgainst(spec, snap);
-    return new Run(spec, { kind: 'resume', snapshot: snap }) as RunHandle<R>;
+    return new LiveRun(spec, { kind: 'resume', snapshot: snap }) as RunHandle<R>;
   }
 
   /** Load a run's latest checkpoint and continue it; rejects `not_found` for an unknown id. */

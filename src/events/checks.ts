@@ -1,6 +1,13 @@
 import { WorkflowError, type WorkflowErrorCode } from '../errors/WorkflowError.js';
-import { describeJsonProblem, jsonProblem } from '../events/json.js';
-import type { RetryPolicy } from '../run/operators/retryWithBackoff.js';
+import { describeJsonProblem, jsonProblem } from './json.js';
+
+/** The fields of a retry policy checked here (structural, so this layer need not import the workflow's types). */
+interface RetryPolicy {
+  retries: number;
+  delay?: number;
+  backoff?: string;
+  maxDelay?: number;
+}
 
 /**
  * Validation at the edges (DESIGN §6.6): every value the engine would later fail to store or load is refused
