@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { WorkflowError } from '../errors/WorkflowError.js';
+import { describeThrown, WorkflowError } from '../errors/WorkflowError.js';
+import { describeJsonProblem, jsonProblem } from './json.js';
 
 /** An event is plain JSON: a routing `type` and its `data`. */
 export interface WorkflowEvent<D = unknown, N extends string = string> {
@@ -50,14 +51,18 @@ export function event<N extends string>(type: N, schema?: z.ZodType): EventType<
     type,
     schema,
     of(data: unknown) {
-      if (schema === undefined) return { type, data };
-      const ev = { type, data: validate(type, schema, data) };
+      const ev = { type, data: schema === undefined ? checkJson(type, data) : validate(type, schema, data) };
       validated.add(ev);
       return ev;
     },
     is(ev: unknown): ev is WorkflowEvent<unknown, N> {
       if (!isEvent(ev) || ev.type !== type) return false;
-      return schema === undefined || schema.safeParse(ev.data).success;
+      if (schema === undefined) return true;
+      try {
+        return schema.safeParse(ev.data).success;
+      } catch {
+        return false; // nested beyond the stack: not an event of this type
+      }
     },
   };
 }
@@ -67,18 +72,41 @@ const validated = new WeakSet<object>();
 
 /** Check a plain event's data against `schema` unless `.of()` already did; returns the event or throws `invalid_event`. */
 export function checkEvent(ev: WorkflowEvent, schema: z.ZodType | undefined): WorkflowEvent {
-  if (schema === undefined || validated.has(ev)) return ev;
+  if (validated.has(ev)) return ev;
+  if (schema === undefined) {
+    checkJson(ev.type, ev.data);
+    return ev;
+  }
   const checked = { type: ev.type, data: validate(ev.type, schema, ev.data) };
   validated.add(checked);
   return checked;
 }
 
 function validate(type: string, schema: z.ZodType, data: unknown): unknown {
-  const parsed = schema.safeParse(data);
-  if (parsed.success) return parsed.data;
+  let parsed: ReturnType<z.ZodType['safeParse']>;
+  try {
+    parsed = schema.safeParse(data);
+  } catch (error) {
+    // Only a value nested past the stack gets here (zod reports every other problem as an issue).
+    const found = jsonProblem(data);
+    throw new WorkflowError('invalid_event', `invalid data for event '${type}': ${found === undefined ? describeThrown(error) : describeJsonProblem(found)}`, {
+      cause: error,
+      details: { type },
+    });
+  }
+  if (parsed.success) return checkJson(type, parsed.data);
   throw new WorkflowError('invalid_event', `invalid data for event '${type}': ${z.prettifyError(parsed.error)}`, {
     cause: parsed.error,
     details: { type },
+  });
+}
+
+/** Event data is stored in snapshots: it must be plain JSON (an `undefined` property is left out, as JSON does). */
+function checkJson(type: string, data: unknown): unknown {
+  const found = jsonProblem(data, { allowUndefined: true });
+  if (found === undefined) return data;
+  throw new WorkflowError('invalid_event', `the data of event '${type}' is not plain JSON at ${describeJsonProblem(found)}; events are stored in snapshots, so send JSON values`, {
+    details: { type, path: found.path },
   });
 }
 

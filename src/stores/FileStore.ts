@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, readdir, rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { WorkflowError, asStoreError } from '../errors/WorkflowError.js';
+import { WorkflowError, asStoreError, describeThrown } from '../errors/WorkflowError.js';
 import { parseSnapshot, snapshotSchema, type Snapshot } from '../snapshot/schema.js';
 import type { CheckpointStore, ListFilter, PruneFilter, RunSummary } from './CheckpointStore.js';
 import { checkSaveable } from './checkSaveable.js';
@@ -10,7 +10,15 @@ import { checkSaveable } from './checkSaveable.js';
 export interface FileStoreOptions {
   /** Clock stamping `updatedAt` (epoch ms); tests inject one instead of sleeping. Defaults to `Date.now`. */
   now?: () => number;
+  /** Told about files `list`/`prune` skip (not sluice checkpoints) and temp files cleaned up (default: stderr). */
+  logger?: { warn(fields: Record<string, unknown>, message: string): void };
 }
+
+const stderrWarn = {
+  warn(fields: Record<string, unknown>, message: string) {
+    console.warn(`sluice FileStore: ${message}`, fields);
+  },
+};
 
 const RUN_SUFFIX = '.json';
 const TEMP_SUFFIX = '.tmp';
@@ -43,11 +51,16 @@ const summarySchema = z.object({
 export class FileStore implements CheckpointStore {
   readonly dir: string;
   readonly #now: () => number;
+  readonly #log: NonNullable<FileStoreOptions['logger']>;
   #ready: Promise<unknown> | undefined;
+  /** Temp files left by processes killed mid-save are removed once, when the store starts. */
+  readonly #swept: Promise<void>;
 
   constructor(dir: string, options: FileStoreOptions = {}) {
     this.dir = dir;
     this.#now = options.now ?? Date.now;
+    this.#log = options.logger ?? stderrWarn;
+    this.#swept = sweepTemps(dir, this.#log);
   }
 
   async save(snapshot: Snapshot): Promise<void> {
@@ -58,6 +71,7 @@ export class FileStore implements CheckpointStore {
     const temp = join(this.dir, `.${name}.${process.pid}.${randomBytes(6).toString('hex')}${TEMP_SUFFIX}`);
     try {
       const text = JSON.stringify({ updatedAt: this.#now(), snapshot });
+      await this.#swept;
       await this.#ensureDir();
       await writeFile(temp, text, { flag: 'wx' });
       await rename(temp, join(this.dir, name));
@@ -118,6 +132,7 @@ export class FileStore implements CheckpointStore {
 
   /** Every run's summary, sorted by `updatedAt` then `runId` so the order never depends on the file system. */
   async #summaries(): Promise<RunSummary[]> {
+    await this.#swept;
     let names: string[];
     try {
       names = await readdir(this.dir);
@@ -136,16 +151,30 @@ export class FileStore implements CheckpointStore {
     return rows.sort((a, b) => a.updatedAt - b.updatedAt || (a.runId < b.runId ? -1 : a.runId > b.runId ? 1 : 0));
   }
 
+  /** One run's summary; a file that is not one of this store's checkpoints is skipped (and logged), never fatal. */
   async #summary(name: string): Promise<RunSummary | undefined> {
-    const text = await this.#read(name);
+    const skip = (reason: string) => {
+      this.#log.warn({ dir: this.dir, file: name, reason }, `skipped ${name}: not a sluice checkpoint of this store`);
+      return undefined;
+    };
+    let text: string | undefined;
+    try {
+      text = await this.#read(name);
+    } catch (error) {
+      return skip(describeThrown(error));
+    }
     // Deleted between readdir and read: it is simply no longer there.
     if (text === undefined) return undefined;
-    const parsed = summarySchema.safeParse(parseJson(text, this.#path(name)));
-    if (!parsed.success) {
-      throw invalid(this.#path(name), `not a sluice checkpoint file: ${z.prettifyError(parsed.error)}`);
+    let record: unknown;
+    try {
+      record = JSON.parse(text);
+    } catch {
+      return skip('not valid JSON');
     }
+    const parsed = summarySchema.safeParse(record);
+    if (!parsed.success) return skip(z.prettifyError(parsed.error));
     const { updatedAt, snapshot } = parsed.data;
-    if (fileName(snapshot.runId) !== name) throw invalid(this.#path(name), `holds run '${snapshot.runId}'`);
+    if (fileName(snapshot.runId) !== name) return skip(`holds run '${snapshot.runId}', whose file would be ${fileName(snapshot.runId)}`);
     return { runId: snapshot.runId, workflow: snapshot.workflow, status: snapshot.status, updatedAt };
   }
 
@@ -187,6 +216,33 @@ export class FileStore implements CheckpointStore {
 /** `encodeURIComponent` escapes `/`, `\` and `%`, so no run id can name a path outside the directory. */
 function fileName(runId: string): string {
   return `${encodeURIComponent(runId)}${RUN_SUFFIX}`;
+}
+
+/** Temp files are `.<run file>.<pid>.<random>.tmp`: remove those of processes no longer alive. */
+async function sweepTemps(dir: string, log: NonNullable<FileStoreOptions['logger']>): Promise<void> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return; // no directory yet: nothing left over
+  }
+  const stale = names.filter((name) => {
+    const m = /^\..+\.(\d+)\.[0-9a-f]+\.tmp$/.exec(name);
+    return m !== null && !isAlive(Number(m[1]));
+  });
+  await Promise.all(stale.map((name) => unlink(join(dir, name)).catch(() => undefined)));
+  if (stale.length > 0) log.warn({ dir, files: stale.length }, `removed ${stale.length} temp file(s) left by killed processes`);
+}
+
+/** Is a process with this id running? Our own id counts as alive (another store here may be mid-save). */
+function isAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as { code?: unknown }).code === 'EPERM';
+  }
 }
 
 function parseJson(text: string, file: string): unknown {
