@@ -38,5 +38,5 @@ export type { MemoryStoreOptions, FileStoreOptions } from './stores/index.js';
 export type { CheckpointStore, RunSummary, ListFilter, PruneFilter } from './stores/CheckpointStore.js';
 
 // Errors
-export { WorkflowError } from './errors/WorkflowError.js';
+export { WorkflowError, NonRetryableError } from './errors/WorkflowError.js';
 export type { WorkflowErrorCode, ErrorInfo } from './errors/WorkflowError.js';

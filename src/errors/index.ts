@@ -1,2 +1,2 @@
-export { WorkflowError, describeThrown, asStoreError } from './WorkflowError.js';
+export { WorkflowError, NonRetryableError, describeThrown, asStoreError } from './WorkflowError.js';
 export type { WorkflowErrorCode, ErrorInfo, WorkflowErrorOptions } from './WorkflowError.js';

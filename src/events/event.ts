@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { WorkflowError } from '../errors/WorkflowError.js';
+import { engineError, WorkflowError } from '../errors/WorkflowError.js';
 
 /** An event is plain JSON: a routing `type` and its `data`. */
 export interface WorkflowEvent<D = unknown, N extends string = string> {
@@ -76,10 +76,15 @@ export function checkEvent(ev: WorkflowEvent, schema: z.ZodType | undefined): Wo
 function validate(type: string, schema: z.ZodType, data: unknown): unknown {
   const parsed = schema.safeParse(data);
   if (parsed.success) return parsed.data;
-  throw new WorkflowError('invalid_event', `invalid data for event '${type}': ${z.prettifyError(parsed.error)}`, {
-    cause: parsed.error,
-    details: { type },
-  });
+  // Engine-made and not retryable: a bad payload built in a step fails the run `invalid_event`, as a returned
+  // literal does, and retrying the same code would build the same payload.
+  throw engineError(
+    new WorkflowError('invalid_event', `invalid data for event '${type}': ${z.prettifyError(parsed.error)}`, {
+      cause: parsed.error,
+      details: { type },
+      retryable: false,
+    }),
+  );
 }
 
 /** Is `value` shaped like an event (`{ type: string, data }`)? */

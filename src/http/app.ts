@@ -25,6 +25,11 @@ export interface SluiceAppOptions {
   token?: string;
   /** ms between keep-alive comments on event streams (default 15 000). */
   heartbeatMs?: number;
+  /**
+   * Where every 5xx answer is logged with its cause (a pino logger fits; default: one line on stderr). The response
+   * body of a 500 never carries the cause; this log is where to find it.
+   */
+  logger?: { error(fields: Record<string, unknown>, message: string): void };
 }
 
 /** The API and inspector as a fetch handler, to mount on any server (or use `serve()`). */
@@ -58,8 +63,12 @@ export function createSluiceApp(options: SluiceAppOptions): SluiceApp {
   const heartbeatMs = options.heartbeatMs ?? 15_000;
   const app = new Hono();
 
+  const logger = options.logger ?? stderrLogger;
   app.onError((error, c) => {
     const http = toHttpError(error);
+    if (http.status >= 500) {
+      logger.error({ status: http.status, code: http.code, method: c.req.method, path: c.req.path, err: error }, `sluice http: ${http.status} ${http.code}`);
+    }
     return c.json(http.toBody(), http.status);
   });
   app.notFound((c) => c.json(new HttpError(404, 'not_found', `no route ${c.req.method} ${c.req.path}`).toBody(), 404));
@@ -177,3 +186,9 @@ function definedOnly<T extends object>(value: T): { [K in keyof T]?: Exclude<T[K
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as never;
 }
 
+const stderrLogger = {
+  error(fields: Record<string, unknown>, message: string): void {
+    const { err, ...rest } = fields;
+    console.error(message, JSON.stringify(rest), err);
+  },
+};

@@ -63,7 +63,7 @@ const STATUS: Record<WorkflowErrorCode, ContentfulStatusCode> = {
 /** Turn anything a route threw into an `HttpError` (unknown throws become a 500 without leaking detail). */
 export function toHttpError(error: unknown): HttpError {
   if (error instanceof HttpError) return error;
-  if (error instanceof WorkflowError) {
+  if (WorkflowError.is(error)) {
     return new HttpError(STATUS[error.code], error.code, error.message, error.details);
   }
   return new HttpError(500, 'internal_error', 'internal error');

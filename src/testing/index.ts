@@ -46,7 +46,7 @@ export function virtualTime(assertDeepEqual: (actual: unknown, expected: unknown
 export function outcome$(run: RunHandle): Observable<RunStatus | WorkflowError['code']> {
   return run.result$.pipe(
     map(() => 'completed' as const),
-    catchError((error: unknown) => of(error instanceof WorkflowError ? error.code : ('failed' as const))),
+    catchError((error: unknown) => of(WorkflowError.is(error) ? error.code : ('failed' as const))),
   );
 }
 

@@ -1,4 +1,5 @@
-import { retry, timer, type MonoTypeOperatorFunction, type SchedulerLike } from 'rxjs';
+import { retry, throwError, timer, type MonoTypeOperatorFunction, type SchedulerLike } from 'rxjs';
+import { WorkflowError } from '../../errors/WorkflowError.js';
 
 export interface RetryPolicy {
   /** How many times a failed attempt is re-run (0 = never). */
@@ -9,6 +10,28 @@ export interface RetryPolicy {
   backoff?: 'fixed' | 'exponential';
   /** Upper bound for exponential delays. */
   maxDelay?: number;
+  /**
+   * Whether a failed attempt is worth another one (default: every error is). The attempt's thrown value is
+   * passed as it was thrown. Errors marked non-retryable (`NonRetryableError`, an `EventType.of` validation
+   * failure) are never retried, whatever `retryIf` says.
+   *
+   * @example
+   * ```ts
+   * const policy = { retries: 3, retryIf: (e: unknown) => !(e instanceof TypeError) };
+   * ```
+   */
+  retryIf?: (error: unknown) => boolean;
+}
+
+/** Whether `error` may be retried under `policy` (a throwing `retryIf` counts as "no"). */
+export function isRetryable(policy: RetryPolicy, error: unknown): boolean {
+  if (WorkflowError.is(error) && !error.retryable) return false;
+  if (policy.retryIf === undefined) return true;
+  try {
+    return policy.retryIf(error) === true;
+  } catch {
+    return false;
+  }
 }
 
 /** The wait before retry number `retry` (1-based) under `policy`. */
@@ -20,6 +43,7 @@ export function retryDelay(policy: RetryPolicy, retry: number): number {
 
 /**
  * Resubscribe to a failing source up to `policy.retries` times, waiting per {@link retryDelay} on `scheduler`.
+ * An error that {@link isRetryable} refuses ends the stream at once, without `onRetry`.
  * `onRetry(error, failedAttempt)` runs before each wait; if it throws, that error ends the stream.
  *
  * @example
@@ -34,7 +58,8 @@ export function retryWithBackoff<T>(
 ): MonoTypeOperatorFunction<T> {
   return retry({
     count: policy.retries,
-    delay: (error, retryCount) => {
+    delay: (error: unknown, retryCount) => {
+      if (!isRetryable(policy, error)) return throwError(() => error);
       onRetry(error, retryCount);
       return timer(retryDelay(policy, retryCount), scheduler);
     },
