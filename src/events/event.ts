@@ -52,7 +52,7 @@ export function event<N extends string>(type: N, schema?: z.ZodType): EventType<
     of(data: unknown) {
       if (schema === undefined) return { type, data };
       const ev = { type, data: validate(type, schema, data) };
-      validated.add(ev);
+      validated.set(ev, schema);
       return ev;
     },
     is(ev: unknown): ev is WorkflowEvent<unknown, N> {
@@ -62,14 +62,15 @@ export function event<N extends string>(type: N, schema?: z.ZodType): EventType<
   };
 }
 
-/** Events built by `.of()` are already checked; routing skips re-validating them. */
-const validated = new WeakSet<object>();
+/** Events built by `.of()` are already checked; routing skips re-validating them against the same schema. */
+// Keyed by the schema that checked it: a workflow may check a type again with another schema (its `result`).
+const validated = new WeakMap<object, z.ZodType>();
 
 /** Check a plain event's data against `schema` unless `.of()` already did; returns the event or throws `invalid_event`. */
 export function checkEvent(ev: WorkflowEvent, schema: z.ZodType | undefined): WorkflowEvent {
-  if (schema === undefined || validated.has(ev)) return ev;
+  if (schema === undefined || validated.get(ev) === schema) return ev;
   const checked = { type: ev.type, data: validate(ev.type, schema, ev.data) };
-  validated.add(checked);
+  validated.set(checked, schema);
   return checked;
 }
 

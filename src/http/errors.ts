@@ -46,6 +46,7 @@ const STATUS: Record<WorkflowErrorCode, ContentfulStatusCode> = {
   invalid_event: 400,
   invalid_workflow: 400,
   invalid_snapshot: 400,
+  invalid_state: 400,
   not_found: 404,
   not_running: 409,
   store_conflict: 409,

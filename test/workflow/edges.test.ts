@@ -1,0 +1,121 @@
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { event, StartEvent, StopEvent, workflow, WorkflowError } from 'sluice';
+
+// Issue 20: a workflow's input, result and state schemas are checked at run time.
+
+const Order = z.object({ id: z.string(), qty: z.number().default(1) });
+const Shipped = event('Shipped', z.object({ id: z.string(), qty: z.number() }));
+
+const codeOf = (fn: () => unknown) => {
+  try {
+    fn();
+  } catch (e) {
+    return WorkflowError.is(e) ? [e.code, e.message] : ['not a WorkflowError', String(e)];
+  }
+  return ['no error', ''];
+};
+
+describe('input schema', () => {
+  const ship = workflow('ship', { input: Order, result: z.string() })
+    .step('take', { accepts: [StartEvent] }, (ev) => Shipped.of(ev.data))
+    .step('done', { accepts: [Shipped] }, (ev) => StopEvent.of({ result: `${ev.data.qty}× ${ev.data.id}` }));
+
+  it('gives handlers the parsed input (defaults applied)', async () => {
+    await expect(ship.run({ id: 'a1' }).result).resolves.toBe('1× a1');
+  });
+
+  it('throws invalid_event at run() for an input that does not fit, naming the workflow and the field', () => {
+    const [code, message] = codeOf(() => ship.run({ id: 7 } as never));
+    expect(code).toBe('invalid_event');
+    expect(message).toContain("workflow 'ship': run() input does not fit the workflow's input schema");
+    expect(message).toContain('id');
+  });
+});
+
+describe('result schema', () => {
+  it('fails the run invalid_event, naming the step, when a StopEvent built with of() carries a result that does not fit', async () => {
+    const wf = workflow('count', { result: z.number() }).step('stop', { accepts: [StartEvent] }, () => StopEvent.of({ result: 'three' }));
+    const error = (await wf.run().result.catch((e: unknown) => e)) as WorkflowError;
+    expect(error.code).toBe('invalid_event');
+    expect(error.step).toBe('stop');
+    expect(error.message).toContain("invalid data for event 'StopEvent'");
+  });
+
+  it('resolves with the parsed result when it fits', async () => {
+    const wf = workflow('count-ok', { result: z.coerce.number() }).step('stop', { accepts: [StartEvent] }, () => StopEvent.of({ result: '3' }));
+    await expect(wf.run().result).resolves.toBe(3);
+  });
+});
+
+describe('state schema', () => {
+  const State = z.object({ seen: z.number(), when: z.string().optional() });
+
+  it('lets steps read and write values that fit', async () => {
+    const wf = workflow('state-ok', { state: State }).step('count', { accepts: [StartEvent] }, (_ev, ctx) => {
+      ctx.state.set('seen', 1);
+      return StopEvent.of({ result: ctx.state.update('seen', (n = 0) => n + 1) });
+    });
+    const run = wf.run(undefined, { state: { seen: 0 } });
+    await expect(run.result).resolves.toBe(2);
+    expect(run.snapshot().state).toEqual({ seen: 2 });
+  });
+
+  it('fails the run invalid_state, without retrying, when a step sets a value that does not fit', async () => {
+    let attempts = 0;
+    const wf = workflow('state-bad', { state: State }).step('count', { accepts: [StartEvent], retry: { retries: 2 } }, (_ev, ctx) => {
+      attempts++;
+      ctx.state.set('seen', 'one' as never);
+    });
+    const error = (await wf.run().result.catch((e: unknown) => e)) as WorkflowError;
+    expect([error.code, attempts]).toEqual(['invalid_state', 1]);
+    expect(error.message).toContain("ctx.state.set('seen'): 'seen' does not fit the workflow's state schema");
+  });
+
+  it('refuses a key the schema does not name, listing the keys', async () => {
+    const wf = workflow('state-key', { state: State }).step('count', { accepts: [StartEvent] }, (_ev, ctx) => {
+      ctx.state.update('other' as never, () => 1 as never);
+    });
+    const error = (await wf.run().result.catch((e: unknown) => e)) as WorkflowError;
+    expect(error.code).toBe('invalid_state');
+    expect(error.message).toContain("has no key 'other'; add it to the schema (keys: seen, when)");
+  });
+
+  it('checks the state seed at run()', () => {
+    const wf = workflow('state-seed', { state: State }).step('s', { accepts: [StartEvent] }, () => undefined);
+    const [code, message] = codeOf(() => wf.run(undefined, { state: { seen: 'x' as never } }));
+    expect(code).toBe('invalid_state');
+    expect(message).toContain("workflow 'state-seed': run() state");
+  });
+});
+
+describe('errors that name the fix', () => {
+  it('says builder calls return a new workflow when a discarded .step() leaves no steps', () => {
+    const wf = workflow('x');
+    wf.step('s', { accepts: [StartEvent] }, () => undefined);
+    const [code, message] = codeOf(() => wf.run());
+    expect(code).toBe('invalid_workflow');
+    expect(message).toContain('Builder calls return a new workflow');
+    expect(message).toContain('wf = wf.step(');
+  });
+
+  it('names the key of a Date in ctx.state and says how to store it', async () => {
+    const wf = workflow('dates').step('s', { accepts: [StartEvent] }, (_ev, ctx) => {
+      ctx.state.set('when', new Date(0));
+    });
+    const error = (await wf.run().result.catch((e: unknown) => e)) as WorkflowError;
+    const cause = error.cause as WorkflowError;
+    expect(cause.message).toBe(
+      "ctx.state.set('when'): when is a Date, which is not JSON; store date.toISOString() (or date.getTime()) instead (state is part of every snapshot)",
+    );
+    expect(cause.details).toEqual({ key: 'when', path: 'when' });
+  });
+
+  it('names a nested path and a Map', async () => {
+    const wf = workflow('maps').step('s', { accepts: [StartEvent] }, (_ev, ctx) => {
+      ctx.state.set('cache', { users: { byId: new Map() } });
+    });
+    const error = (await wf.run().result.catch((e: unknown) => e)) as WorkflowError;
+    expect((error.cause as Error).message).toContain('cache.users.byId is a Map, which is not JSON; store Object.fromEntries(map)');
+  });
+});
