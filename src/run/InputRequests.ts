@@ -96,9 +96,13 @@ export class InputRequests {
   respond(runId: string, requestId: string, response: unknown, paused: boolean): void {
     const req = this.waiting.get(requestId);
     if (req === undefined) {
-      throw new WorkflowError('unknown_request', `no open input request '${requestId}' in run ${runId}`, {
-        details: { requestId },
-      });
+      const open = [...this.waiting.keys()];
+      const which = open.length === 0 ? 'it has none open' : `the open ones are ${open.map((id) => `'${id}'`).join(', ')}`;
+      throw new WorkflowError(
+        'unknown_request',
+        `no open input request '${requestId}' in run ${runId}: ${which} (an id is answered once, and not after its deadline)`,
+        { details: { requestId, open } },
+      );
     }
     this.waiting.delete(requestId);
     req.timer?.unsubscribe();

@@ -54,3 +54,27 @@ export function typedState<C extends StepContext>(ctx: C, schema: StateSchema): 
   };
   return new Proxy(ctx, { get: (target, prop) => (prop === 'state' ? checked : Reflect.get(target, prop, target)) });
 }
+
+/**
+ * What a snapshot needs that a workflow of another version no longer offers: steps its in-flight and addressed
+ * events go to that are gone or no longer accept those types, and pending types nobody accepts now.
+ */
+export function versionChanges(
+  snapshot: { inFlight: readonly { step: string; envelope: { event: { type: string } } }[]; pending: readonly { event: { type: string }; to?: string | undefined }[] },
+  steps: readonly { name: string; accepts: readonly string[] }[],
+): string[] {
+  const byName = new Map(steps.map((s) => [s.name, s]));
+  const accepted = new Set(steps.flatMap((s) => s.accepts));
+  const changes = new Set<string>();
+  const needs = (step: string, type: string, what: string) => {
+    const now = byName.get(step);
+    if (now === undefined) changes.add(`step '${step}' (${what} a ${type}) is gone`);
+    else if (!now.accepts.includes(type)) changes.add(`step '${step}' (${what} a ${type}) no longer accepts ${type}`);
+  };
+  for (const f of snapshot.inFlight) needs(f.step, f.envelope.event.type, 'running');
+  for (const p of snapshot.pending) {
+    if (p.to !== undefined) needs(p.to, p.event.type, 'queued');
+    else if (!accepted.has(p.event.type)) changes.add(`no step accepts the pending ${p.event.type} any more`);
+  }
+  return [...changes];
+}

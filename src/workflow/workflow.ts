@@ -22,7 +22,7 @@ import type {
   StepOptions,
   WorkflowOptions,
 } from './types.js';
-import { checkInput, checkStateSeed, typedState } from './edges.js';
+import { checkInput, checkStateSeed, typedState, versionChanges } from './edges.js';
 
 export interface RunOptions<S extends StateShape = StateShape> {
   /** Seeds `ctx.state` (checked against the workflow's `state` schema, if any). */
@@ -220,10 +220,16 @@ export class Workflow<
     let snap = parseSnapshot(snapshot, this.name);
     if (snap.workflowVersion !== spec.version) {
       if (options.migrate === undefined) {
+        const changes = versionChanges(snap, spec.steps);
+        const steps = spec.steps.map((s) => `${s.name} [${s.accepts.join(', ')}]`).join(', ');
         throw new WorkflowError(
           'snapshot_version',
-          `snapshot of '${this.name}' was taken with workflow version ${snap.workflowVersion}, this one is ${spec.version}; pass { migrate } to upgrade it`,
-          { details: { snapshot: snap.workflowVersion, workflow: spec.version } },
+          `snapshot of '${this.name}' was taken with workflow version ${snap.workflowVersion}, this one is ${spec.version} ` +
+            `(steps now: ${steps}). ` +
+            (changes.length === 0
+              ? 'Its in-flight and queued events still fit these steps; if resuming it is safe, pass { migrate: (s) => ({ ...s, workflowVersion: wf.version }) }'
+              : `What it needs changed: ${changes.join('; ')}. Pass { migrate } to move those events to the new steps`),
+          { details: { snapshot: snap.workflowVersion, workflow: spec.version, changes } },
         );
       }
       let migrated: unknown;

@@ -119,3 +119,38 @@ describe('errors that name the fix', () => {
     expect((error.cause as Error).message).toContain('cache.users.byId is a Map, which is not JSON; store Object.fromEntries(map)');
   });
 });
+
+describe('messages that say what changed', () => {
+  const Page = event('Page', z.object({ url: z.string() }));
+
+  it('lists the open request ids when respond() gets an unknown one', async () => {
+    const wf = workflow('ask', { timeout: null }).step('ask', { accepts: [StartEvent] }, async (_ev, ctx) =>
+      StopEvent.of({ result: await ctx.requestInput('ok?') }),
+    );
+    const run = wf.run();
+    await new Promise<void>((done) => run.status$.subscribe((s) => s === 'waiting' && done()));
+    const open = run.snapshot().waiting.map((w) => w.requestId);
+    expect(open).toHaveLength(1);
+    const [code, message] = codeOf(() => run.respond('nope', 'yes'));
+    expect(code).toBe('unknown_request');
+    expect(message).toContain(`no open input request 'nope' in run ${run.id}: the open ones are '${open[0]}'`);
+    run.abort();
+  });
+
+  it('names the steps an old snapshot needs that changed, and the steps now, for snapshot_version', async () => {
+    const v1 = workflow('crawl', { timeout: null })
+      .step('split', { accepts: [StartEvent] }, () => Page.of({ url: 'a' }))
+      .step('fetch', { accepts: [Page], concurrency: 1 }, async (_ev, ctx) => StopEvent.of({ result: await ctx.requestInput('go?') }));
+    const run = v1.run();
+    await new Promise<void>((done) => run.status$.subscribe((s) => s === 'waiting' && done()));
+    const snapshot = await run.pause();
+    run.abort();
+    const v2 = workflow('crawl', { timeout: null })
+      .step('split', { accepts: [StartEvent] }, () => Page.of({ url: 'a' }))
+      .step('download', { accepts: [Page] }, () => StopEvent.of({ result: 'x' }));
+    const [code, message] = codeOf(() => v2.resume(snapshot));
+    expect(code).toBe('snapshot_version');
+    expect(message).toContain('(steps now: split [StartEvent], download [Page])');
+    expect(message).toContain("What it needs changed: step 'fetch' (running a Page) is gone. Pass { migrate }");
+  });
+});
