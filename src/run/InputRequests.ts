@@ -78,6 +78,11 @@ export class InputRequests {
     return new Promise((resolve, reject) => {
       const req =
         this.waiting.get(requestId) ?? this.openNew({ requestId, prompt, metadata: options.metadata ?? null }, options.timeout);
+      if (!this.waiting.has(requestId) && !this.held.includes(req)) {
+        // Answered synchronously by an `input_requested` subscriber, before there was anyone to deliver it to.
+        resolve(this.answered.get(requestId));
+        return;
+      }
       req.invocation = inv;
       req.resolve = resolve;
       req.reject = reject;

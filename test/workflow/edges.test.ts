@@ -81,6 +81,22 @@ describe('state schema', () => {
     expect(error.message).toContain("has no key 'other'; add it to the schema (keys: seen, when)");
   });
 
+  it('keeps the rest of the context working behind the checked state (signal, requestInput, send)', async () => {
+    const Ping = event('Ping', z.object({ n: z.number() }));
+    const wf = workflow('state-ctx', { state: State, timeout: null })
+      .step('ask', { accepts: [StartEvent] }, async (_ev, ctx) => {
+        const n = await ctx.requestInput<number>('how many?');
+        ctx.state.set('seen', n);
+        ctx.send(Ping.of({ n }));
+        return undefined;
+      })
+      .step('stop', { accepts: [Ping] }, (ev, ctx) => StopEvent.of({ result: [ev.data.n, ctx.state.get('seen'), ctx.signal.aborted] }));
+    const run = wf.run();
+    // Answered synchronously from the input_requested event (this answer used to be lost and the run hung).
+    run.events$.subscribe((e) => e.kind === 'input_requested' && run.respond(e.requestId, 3));
+    await expect(run.result).resolves.toEqual([3, 3, false]);
+  });
+
   it('checks the state seed at run()', () => {
     const wf = workflow('state-seed', { state: State }).step('s', { accepts: [StartEvent] }, () => undefined);
     const [code, message] = codeOf(() => wf.run(undefined, { state: { seen: 'x' as never } }));
