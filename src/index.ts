@@ -17,7 +17,7 @@ export type {
   WorkflowOptions,
   StateSchema,
 } from './workflow/types.js';
-export type { RetryPolicy } from './run/operators/retryWithBackoff.js';
+export type { RetryPolicy } from './workflow/types.js';
 export type { SubworkflowOptions, Branch } from './workflow/compose.js';
 
 // Steps' view

@@ -4,8 +4,30 @@ import type { z } from 'zod';
 import type { StateShape } from '../context/state.js';
 import type { StepContext } from '../context/types.js';
 import type { EventType, WorkflowEvent } from '../events/event.js';
-import type { RetryPolicy } from '../run/operators/retryWithBackoff.js';
 import type { CheckpointStore } from '../stores/CheckpointStore.js';
+
+/** How a failing step (or sub-workflow) is re-run. */
+export interface RetryPolicy {
+  /** How many times a failed attempt is re-run (0 = never). */
+  retries: number;
+  /** ms before the first retry (default 0). */
+  delay?: number;
+  /** `'exponential'` doubles the delay after each attempt (default `'fixed'`). */
+  backoff?: 'fixed' | 'exponential';
+  /** Upper bound for exponential delays. */
+  maxDelay?: number;
+  /**
+   * Whether a failed attempt is worth another one (default: every error is). The attempt's thrown value is
+   * passed as it was thrown. Errors marked non-retryable (`NonRetryableError`, an `EventType.of` validation
+   * failure) are never retried, whatever `retryIf` says; a `retryIf` that throws counts as `false`.
+   *
+   * @example
+   * ```ts
+   * const policy = { retries: 3, retryIf: (e: unknown) => !(e instanceof TypeError) };
+   * ```
+   */
+  retryIf?: (error: unknown) => boolean;
+}
 
 /** Something a step can accept: an EventType, or a bare type name (data then `unknown`). */
 export type Acceptable = EventType<any, string, any> | string;

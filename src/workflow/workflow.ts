@@ -3,7 +3,7 @@ import type { z } from 'zod';
 import type { StateShape } from '../context/state.js';
 import { asStoreError, describeThrown, WorkflowError } from '../errors/WorkflowError.js';
 import type { EventType, WorkflowEvent } from '../events/event.js';
-import { Run } from '../run/Run.js';
+import { LiveRun } from '../run/LiveRun.js';
 import type { RunHandle } from '../run/RunHandle.js';
 import { isTerminal } from '../run/status.js';
 import { parseSnapshot, type Snapshot } from '../snapshot/schema.js';
@@ -211,7 +211,7 @@ export class Workflow<
     const input = this.options.input === undefined ? given : checkInput(this.name, this.options.input, given);
     const seed = this.options.state === undefined || options.state === undefined ? options.state : checkStateSeed(this.name, this.options.state, options.state);
     const start = { kind: 'new' as const, ...(options as RunOptions), input, ...(seed === undefined ? {} : { state: seed }) };
-    return new Run(spec, start) as RunHandle<R>;
+    return new LiveRun(spec, start) as RunHandle<R>;
   }
 
   /** Continue a run from a snapshot; throws `invalid_snapshot`, `snapshot_version` or `not_running`. */
@@ -252,7 +252,7 @@ export class Workflow<
     if (isTerminal(snap.status)) {
       throw new WorkflowError('not_running', `run ${snap.runId} already ended (${snap.status}); nothing to resume`);
     }
-    return new Run(spec, { kind: 'resume', snapshot: snap }) as RunHandle<R>;
+    return new LiveRun(spec, { kind: 'resume', snapshot: snap }) as RunHandle<R>;
   }
 
   /** Load a run's latest checkpoint and continue it; rejects `not_found` for an unknown id. */
@@ -355,8 +355,7 @@ function baseStep(
 }
 
 function checkStepOptions(workflowName: string, name: string, options: { accepts?: unknown; concurrency?: unknown }): void {
-  const fail = (why: string) =>
-    new WorkflowError('invalid_workflow', `workflow '${workflowName}', step '${name}': ${why}`, { step: name });
+  const fail = (why: string) => new WorkflowError('invalid_workflow', `workflow '${workflowName}', step '${name}': ${why}`, { step: name });
   if (typeof name !== 'string' || name.length === 0) throw fail('a step needs a non-empty name');
   if (!Array.isArray(options?.accepts) || options.accepts.length === 0) throw fail('`accepts` must list at least one event type');
   const c = options.concurrency;

@@ -170,3 +170,32 @@ describe('messages that say what changed', () => {
     expect(message).toContain("What it needs changed: step 'fetch' (running a Page) is gone. Pass { migrate }");
   });
 });
+
+describe('after the merge with the run loop rooms', () => {
+  it('throws not_running from resume() after the end, like pause/send/respond, and keeps abort() a no-op', async () => {
+    const run = workflow('ended').step('stop', { accepts: [StartEvent] }, () => StopEvent.of({ result: 1 })).run();
+    await run.result;
+    const [code, message] = codeOf(() => run.resume());
+    expect(code).toBe('not_running');
+    expect(message).toBe(`run ${run.id} has ended (completed); nothing to resume`);
+    expect(codeOf(() => run.send(StartEvent.of(null)))[0]).toBe('not_running');
+    expect(codeOf(() => run.abort('late'))[0]).toBe('no error');
+    expect(run.status).toBe('completed');
+  });
+
+  it('names the step of an EventType.of validation failure inside it', async () => {
+    const Strict = event('Strict', z.object({ n: z.number() }));
+    const wf = workflow('of-step').step('build', { accepts: [StartEvent] }, () => Strict.of({ n: 'x' as unknown as number }));
+    const error = (await wf.run().result.catch((e: unknown) => e)) as WorkflowError;
+    expect([error.code, error.step, error.retryable]).toEqual(['invalid_event', 'build', false]);
+    expect(error.message).toMatch(/^step 'build': invalid data for event 'Strict'/);
+  });
+
+  it('names the path of non-JSON metadata and the fix', () => {
+    const run = workflow('meta', { timeout: null }).step('s', { accepts: [StartEvent] }, () => undefined).run();
+    const [code, message] = codeOf(() => run.setMetadata('trace', { started: new Date(0) }));
+    expect(code).toBe('invalid_snapshot');
+    expect(message).toContain("run.setMetadata('trace'): trace.started is a Date, which is not JSON; store date.toISOString()");
+    run.abort();
+  });
+});

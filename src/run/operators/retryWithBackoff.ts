@@ -1,26 +1,12 @@
 import { retry, throwError, timer, type MonoTypeOperatorFunction, type SchedulerLike } from 'rxjs';
 import { WorkflowError } from '../../errors/WorkflowError.js';
+import type { RetryPolicy } from '../../workflow/types.js';
 
-export interface RetryPolicy {
-  /** How many times a failed attempt is re-run (0 = never). */
-  retries: number;
-  /** ms before the first retry (default 0). */
-  delay?: number;
-  /** `'exponential'` doubles the delay after each attempt (default `'fixed'`). */
-  backoff?: 'fixed' | 'exponential';
-  /** Upper bound for exponential delays. */
-  maxDelay?: number;
-  /**
-   * Whether a failed attempt is worth another one (default: every error is). The attempt's thrown value is
-   * passed as it was thrown. Errors marked non-retryable (`NonRetryableError`, an `EventType.of` validation
-   * failure) are never retried, whatever `retryIf` says.
-   *
-   * @example
-   * ```ts
-   * const policy = { retries: 3, retryIf: (e: unknown) => !(e instanceof TypeError) };
-   * ```
-   */
-  retryIf?: (error: unknown) => boolean;
+/** The wait before retry number `retry` (1-based) under `policy`. */
+export function retryDelay(policy: RetryPolicy, retry: number): number {
+  const base = policy.delay ?? 0;
+  const wait = policy.backoff === 'exponential' ? base * 2 ** (retry - 1) : base;
+  return policy.maxDelay === undefined ? wait : Math.min(wait, policy.maxDelay);
 }
 
 /** Whether `error` may be retried under `policy` (a throwing `retryIf` counts as "no"). */
@@ -32,13 +18,6 @@ export function isRetryable(policy: RetryPolicy, error: unknown): boolean {
   } catch {
     return false;
   }
-}
-
-/** The wait before retry number `retry` (1-based) under `policy`. */
-export function retryDelay(policy: RetryPolicy, retry: number): number {
-  const base = policy.delay ?? 0;
-  const wait = policy.backoff === 'exponential' ? base * 2 ** (retry - 1) : base;
-  return policy.maxDelay === undefined ? wait : Math.min(wait, policy.maxDelay);
 }
 
 /**
