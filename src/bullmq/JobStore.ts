@@ -67,7 +67,7 @@ export class JobStore implements CheckpointStore {
       await this.#write(snapshot, false);
       return true;
     } catch (error) {
-      if (!(error instanceof WorkflowError) || error.code !== 'store_conflict') throw error;
+      if (!(WorkflowError.is(error)) || error.code !== 'store_conflict') throw error;
       this.fence();
       return false;
     }

@@ -77,7 +77,7 @@ export function createSluiceApp(options: SluiceAppOptions): SluiceApp {
   const logger = options.logger ?? stderrLogger;
   app.onError((error, c) => {
     const http = toHttpError(error);
-    if (http.status >= 500) logger.error({ err: error, status: http.status, code: http.code, method: c.req.method, path: c.req.path }, 'sluice http: request failed');
+    if (http.status >= 500) logger.error({ err: error, status: http.status, code: http.code, method: c.req.method, path: c.req.path }, `sluice http: ${http.status} ${http.code}`);
     return c.json(http.toBody(), http.status);
   });
   app.notFound((c) => c.json(new HttpError(404, 'not_found', `no route ${c.req.method} ${c.req.path}`).toBody(), 404));
@@ -207,4 +207,3 @@ function dropToken(query: Record<string, string>): Record<string, string> {
 function definedOnly<T extends object>(value: T): { [K in keyof T]?: Exclude<T[K], undefined> } {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as never;
 }
-

@@ -259,7 +259,7 @@ function invalid(file: string, message: string): WorkflowError {
 
 /** Keep `parseSnapshot`'s code (`invalid_snapshot` / `snapshot_version`) and say which file it was. */
 function withFile(error: unknown, file: string): unknown {
-  if (!(error instanceof WorkflowError)) return error;
+  if (!(WorkflowError.is(error))) return error;
   return new WorkflowError(error.code, `${file}: ${error.message}`, {
     cause: error.cause,
     details: { ...error.details, file },
