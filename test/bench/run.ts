@@ -25,6 +25,8 @@ import { fileURLToPath } from 'node:url';
 import { REQUIRE_ENV, URL_ENV, tryStart, type ServerKind, type Service } from '../support/services.js';
 import {
   ENGINE_LABELS,
+  LONG_RUN_BUDGET_S,
+  PEERS,
   QUICK,
   RESULT_PREFIX,
   WORKLOADS,
@@ -33,9 +35,11 @@ import {
   type WorkloadId,
 } from './workloads.js';
 
-const ALL_ENGINES: EngineId[] = ['rxjs', 'llamaindex', 'sluice'];
+const ALL_ENGINES: EngineId[] = ['rxjs', 'sluice', 'langgraph', 'mastra', 'llamaindex'];
 const list = (name: string): string[] | undefined => process.env[name]?.split(',').map((s) => s.trim()).filter(Boolean);
 const REPEATS = Number(process.env['BENCH_REPEATS'] ?? (QUICK ? 2 : 5));
+/** The slow peers repeat fewer times (their runs take seconds, their spread is small next to the gaps). */
+const PEER_REPEATS = Math.min(REPEATS, Number(process.env['BENCH_PEER_REPEATS'] ?? (QUICK ? 1 : 3)));
 const ENGINES = ALL_ENGINES.filter((e) => list('BENCH_ENGINES')?.includes(e) ?? true);
 const ONLY = (Object.keys(WORKLOADS) as WorkloadId[]).filter((w) => list('BENCH_ONLY')?.includes(w) ?? true);
 const CHILD_TIMEOUT_MS = Number(process.env['BENCH_CHILD_TIMEOUT'] ?? 600) * 1000;
@@ -69,10 +73,14 @@ function child(engine: EngineId, workload: WorkloadId): Promise<ChildResult> {
 }
 
 interface Figure {
-  values: number[]; // seconds per run (rate) or bytes per item (memory), one per repeat
+  values: number[]; // seconds per item (rate) or bytes per item (memory), one per repeat
   size: number;
   error?: string;
   skipped?: string; // why the workload could not run here (no server)
+  unsupported?: string; // why the engine cannot express the workload
+  flatness: number[]; // long runs
+  /** A long run cut at its budget: how far it got (no further repeats). */
+  unfinished?: { steps: number; of: number; seconds: number; phase: string };
 }
 
 /**
@@ -116,70 +124,112 @@ async function measure(unavailable: Map<ServerKind, string>): Promise<Map<string
     const needs = WORKLOADS[id].needs;
     const skipped = needs === undefined ? undefined : unavailable.get(needs);
     if (skipped !== undefined) {
-      for (const engine of engines) figures.set(`${id}/${engine}`, { values: [], size: WORKLOADS[id].size, skipped });
+      for (const engine of engines) figures.set(`${id}/${engine}`, { values: [], flatness: [], size: WORKLOADS[id].size, skipped });
       continue;
     }
     for (let rep = 0; rep < REPEATS; rep++) {
       // Rotate the order each repeat: no engine always runs first, or always right after another.
       const order = engines.map((_, i) => engines[(i + rep) % engines.length]!);
       for (const engine of order) {
+        if (PEERS.includes(engine) && rep >= PEER_REPEATS) continue;
         const key = `${id}/${engine}`;
-        const fig = figures.get(key) ?? { values: [], size: WORKLOADS[id].size };
+        const fig = figures.get(key) ?? { values: [], flatness: [], size: WORKLOADS[id].size };
         figures.set(key, fig);
-        if (fig.error !== undefined) continue; // failed once: the figure is void
+        // Failed, unsupported or unfinished once: the figure is settled.
+        if (fig.error !== undefined || fig.unsupported !== undefined || fig.unfinished !== undefined) continue;
         const t0 = Date.now();
         const r = await child(engine, id);
-        if (r.ok) fig.values.push(r.value);
-        else fig.error = r.error;
-        process.stderr.write(
-          `${id} ${engine} #${rep + 1}: ${r.ok ? format(id, r.value, r.size) : `FAILED ${r.error.split('\n')[0]}`} (${((Date.now() - t0) / 1000).toFixed(1)}s)\n`,
-        );
+        let said: string;
+        if (r.ok) {
+          fig.size = r.size;
+          if (r.flatness !== undefined) fig.flatness.push(r.flatness);
+          if (r.unfinished !== undefined) {
+            fig.unfinished = { steps: r.size, of: r.unfinished.of, seconds: r.value, phase: r.unfinished.phase };
+            said = `did not finish: ${r.size} of ${r.unfinished.of} steps (${r.unfinished.phase}) in ${r.value.toFixed(0)} s`;
+          } else {
+            fig.values.push(r.value / r.size);
+            said = `${format(id, r.value / r.size)}${r.flatness === undefined ? '' : `, flatness ${r.flatness.toFixed(2)}`}`;
+          }
+        } else if ('unsupported' in r) {
+          fig.unsupported = r.unsupported;
+          said = `n/a: ${r.unsupported}`;
+        } else {
+          fig.error = r.error;
+          said = `FAILED ${r.error.split('\n')[0]}`;
+        }
+        process.stderr.write(`${id} ${engine} #${rep + 1}: ${said} (${((Date.now() - t0) / 1000).toFixed(1)}s)\n`);
       }
     }
   }
   return figures;
 }
 
-/** Human figure from one raw value: a rate from seconds, or bytes. */
-function format(id: WorkloadId, value: number, size: number): string {
+/** Human figure from one cost per item: a rate from seconds per item, or bytes. */
+function format(id: WorkloadId, perItem: number): string {
   const w = WORKLOADS[id];
-  if (w.kind === 'memory') return value >= 1024 ? `${(value / 1024).toFixed(1)} KiB` : `${Math.round(value)} B`;
-  const rate = size / value;
-  const s = rate >= 1e6 ? `${(rate / 1e6).toFixed(2)} M` : rate >= 1e3 ? `${(rate / 1e3).toFixed(1)} k` : rate.toFixed(0);
-  return `${s}/s`;
+  if (w.kind === 'memory') return perItem >= 1024 ? `${(perItem / 1024).toFixed(1)} KiB` : `${Math.round(perItem)} B`;
+  return `${rate(1 / perItem)}/s`;
 }
+
+const rate = (r: number): string =>
+  r >= 1e6 ? `${(r / 1e6).toFixed(2)} M` : r >= 1e3 ? `${(r / 1e3).toFixed(1)} k` : r >= 10 ? r.toFixed(0) : r.toFixed(1);
+const short = (n: number): string => (n >= 1000 && n % 1000 === 0 ? `${n / 1000}k` : n.toLocaleString('en-US'));
 
 function table(figures: Map<string, Figure>): { text: string; failed: boolean } {
   let failed = false;
   const notes: string[] = [];
+  const note = (text: string): string => {
+    notes.push(text);
+    return `[${notes.length}]`;
+  };
   const cell = (id: WorkloadId, engine: EngineId): { text: string; cost?: number } => {
     const f = figures.get(`${id}/${engine}`);
     if (f === undefined) return { text: '—' };
+    const w = WORKLOADS[id];
     if (f.skipped !== undefined) {
       if (process.env[REQUIRE_ENV] === '1') failed = true;
-      notes.push(`${id} on ${engine}: skipped, no ${WORKLOADS[id].needs ?? ''} server: ${f.skipped.split('\n')[0]}`);
-      return { text: `skipped [${notes.length}]` };
+      return { text: `skipped ${note(`${id} on ${engine}: skipped, no ${w.needs ?? ''} server: ${f.skipped.split('\n')[0]}`)}` };
     }
+    if (f.unsupported !== undefined) return { text: `n/a ${note(`${id} on ${ENGINE_LABELS[engine]}: ${f.unsupported}`)}` };
     if (f.error !== undefined) {
       failed = true;
-      notes.push(`${id} on ${engine}: ${f.error.split('\n')[0]}`);
-      return { text: `**FAIL** [${notes.length}]` };
+      return { text: `**FAIL** ${note(`${id} on ${engine}: ${f.error.split('\n')[0]}`)}` };
+    }
+    const flat = f.flatness.length > 0 ? `, flat ${median(f.flatness).toFixed(2)}` : '';
+    if (f.unfinished !== undefined) {
+      const u = f.unfinished;
+      const why =
+        `${id} on ${ENGINE_LABELS[engine]}: did not finish within the ${LONG_RUN_BUDGET_S} s budget ` +
+        `(${u.phase} run: ${u.steps.toLocaleString('en-US')} of ${u.of.toLocaleString('en-US')} steps in ${u.seconds.toFixed(0)} s` +
+        `${flat === '' ? '' : `; flatness of the steps done${flat.slice(6)}`})`;
+      return { text: `**DNF**: ${short(u.steps)} of ${short(u.of)} in ${u.seconds.toFixed(0)} s (${rate(u.steps / u.seconds)}/s) ${note(why)}` };
     }
     const med = median(f.values);
-    return { text: `${format(id, med, f.size)} (best ${format(id, Math.min(...f.values), f.size)})`, cost: med / f.size };
+    const sized = f.size === w.size ? '' : ` (n = ${short(f.size)})`;
+    return { text: `${format(id, med)}${sized}${flat}`, cost: med };
   };
   const engines = ENGINES.filter((e) => e !== 'rxjs');
-  const head = ['workload', 'size', 'unit', ENGINE_LABELS.rxjs, ...engines.flatMap((e) => [ENGINE_LABELS[e], '× floor'])];
+  const peers = engines.filter((e) => e !== 'sluice');
+  const head = ['workload', 'size', 'unit', ENGINE_LABELS.rxjs];
+  if (engines.includes('sluice')) head.push('sluice', '× floor');
+  for (const p of peers) head.push(ENGINE_LABELS[p], engines.includes('sluice') ? 'sluice ×' : '');
   const rows = [head, head.map(() => '---')];
   for (const id of ONLY) {
     const w = WORKLOADS[id];
     const floor = cell(w.floorOf ?? id, 'rxjs');
     const floorText = w.floorOf === undefined ? floor.text : `(see ${w.floorOf})`;
-    const row = [w.title, w.size.toLocaleString('en-US'), w.unit, ENGINES.includes('rxjs') ? floorText : '—'];
-    for (const e of engines) {
-      const c = cell(id, e);
-      const ratio = c.cost !== undefined && floor.cost !== undefined ? `${(c.cost / floor.cost).toFixed(2)}` : '—';
-      row.push(c.text, ratio);
+    const row = [w.title, short(w.size), w.unit, ENGINES.includes('rxjs') ? floorText : '—'];
+    const mine = engines.includes('sluice') ? cell(id, 'sluice') : undefined;
+    if (mine !== undefined) {
+      const ratio = mine.cost !== undefined && floor.cost !== undefined ? (mine.cost / floor.cost).toFixed(2) : '—';
+      row.push(mine.text, ratio);
+    }
+    for (const p of peers) {
+      const runs = w.engines?.includes(p) ?? true;
+      const c = runs ? cell(id, p) : { text: '—' };
+      // How many times cheaper sluice is than the peer (time per item, or bytes per run).
+      const ahead = mine?.cost !== undefined && c.cost !== undefined ? `${(c.cost / mine.cost).toFixed(c.cost / mine.cost >= 10 ? 0 : 1)}` : '—';
+      row.push(c.text, ahead);
     }
     rows.push(row);
   }
@@ -188,9 +238,10 @@ function table(figures: Map<string, Figure>): { text: string; failed: boolean } 
     `Node ${process.version}, ${cpu.length} CPUs (${cpu[0]?.model.trim() ?? 'unknown'}), ${process.platform}/${process.arch}` +
       `${QUICK ? ', BENCH_QUICK (small sizes)' : ''}`,
     '',
-    `Median of ${REPEATS} repeats, each in a fresh process after one warm-up run; in parentheses the best repeat ` +
-      '(min time / min bytes). "× floor" is the cost relative to plain RxJS: time per item, or bytes per run; ' +
-      'lower is better, 1.00 = as cheap as the floor. Every run\'s result was checked.',
+    `Median of ${REPEATS} repeats (the peers: ${PEER_REPEATS}), each in a fresh process after one warm-up run. ` +
+      '"× floor": cost relative to plain RxJS (time per item, or bytes per run; 1.00 = as cheap as the floor). ' +
+      '"sluice ×": how many times cheaper sluice is than that engine. "(n = …)": run at a smaller size. ' +
+      '"flat": time of the last 1 000 steps ÷ the first 1 000. Every run\'s result was checked.',
     '',
     ...rows.map((r) => `| ${r.join(' | ')} |`),
     ...(notes.length > 0 ? ['', ...notes.map((n, i) => `[${i + 1}] ${n}`)] : []),
