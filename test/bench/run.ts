@@ -1,15 +1,19 @@
 /**
- * `npm run bench`: sluice vs @llamaindex/workflow-core vs a plain-RxJS floor, side by side.
+ * `npm run bench`: sluice vs a plain-RxJS floor vs LangGraph.js, Mastra and (historical) LlamaIndex, side by
+ * side; then what a sluice run costs as it grows (flat.ts) and W3 through sluice/bullmq (distributed.ts).
+ * `npm run bench -- soak`: the soak (soak.ts) only; `npm run bench -- flat`: the flat-cost table only.
  *
  * Every measurement is a fresh child process (`node --expose-gc --import tsx engines/<engine>.ts <workload>`):
- * importing LlamaIndex turns on async-context tracking for the whole process, which would slow the others.
- * Repeats alternate engines (the order rotates each repeat) so drift hits all of them alike.
+ * importing LlamaIndex or LangGraph turns on async-context tracking for the whole process, which would slow
+ * the others. Repeats alternate engines (the order rotates each repeat) so drift hits all of them alike.
  *
  * Environment:
  *   BENCH_QUICK=1            small sizes, 2 repeats (a smoke run)
- *   BENCH_REPEATS=n          repeats per figure (default 5)
- *   BENCH_ONLY=W1,M          only these workloads (ids in workloads.ts; W3dist = the sluice/bullmq table)
- *   BENCH_ENGINES=rxjs,llamaindex   only these engines
+ *   BENCH_REPEATS=n          repeats per figure (default 5); BENCH_PEER_REPEATS (default 3) for the peers
+ *   BENCH_ONLY=W1,M          only these workloads (ids in workloads.ts; W3dist = the sluice/bullmq table;
+ *                            flat = the flat-cost table, flat:heap,flat:writes,flat:park,flat:keyed,flat:rate its rows)
+ *   BENCH_ENGINES=rxjs,mastra   only these engines (rxjs, sluice, langgraph, mastra, llamaindex)
+ *   BENCH_LONG_RUN_BUDGET=s  seconds a W5 run may take before it is reported unfinished (default 90)
  *   BENCH_CHILD_TIMEOUT=s    kill a child after s seconds (default 600)
  *   SLUICE_PG_URL, SLUICE_REDIS_URL   servers for the W1 + PostgresStore / RedisStore rows; without them
  *                            throwaway servers are started on loopback as for the store tests (and stopped
@@ -87,15 +91,16 @@ interface Figure {
  * Servers for the workloads that need one: given in SLUICE_PG_URL / SLUICE_REDIS_URL, else started here;
  * either way the URL reaches the children in that variable. Resolves why a server could not be had.
  */
-async function acquireServers(started: Service[]): Promise<Map<ServerKind, string>> {
+async function acquireServers(started: Service[], extra: ServerKind[]): Promise<Map<ServerKind, string>> {
   const unavailable = new Map<ServerKind, string>();
-  const kinds = new Set(
-    ONLY.flatMap((id) => {
+  const kinds = new Set([
+    ...extra,
+    ...ONLY.flatMap((id) => {
       const w = WORKLOADS[id];
       const runs = ENGINES.some((e) => w.engines?.includes(e) ?? true);
       return w.needs !== undefined && runs ? [w.needs] : [];
     }),
-  );
+  ]);
   for (const kind of kinds) {
     const given = process.env[URL_ENV[kind]];
     if (given !== undefined && given !== '') continue;
@@ -249,28 +254,57 @@ function table(figures: Map<string, Figure>): { text: string; failed: boolean } 
   return { text, failed };
 }
 
-/** W3 through sluice/bullmq with 1, 2 and 4 worker processes (test/bench/distributed.ts); its table. */
-function distributed(): Promise<{ ok: boolean; text: string }> {
-  const script = fileURLToPath(new URL('./distributed.ts', import.meta.url));
+/** Another bench script (distributed.ts, flat.ts, soak.ts) as a child; its stdout table. */
+function script(name: string, node: string[] = []): Promise<{ ok: boolean; text: string }> {
+  const file = fileURLToPath(new URL(`./${name}`, import.meta.url));
   return new Promise((resolve) => {
-    // Inherits SLUICE_REDIS_URL when a server was started above, so both tables use the same Redis.
-    const proc = spawn(process.execPath, ['--import', 'tsx', script], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+    // Inherits SLUICE_PG_URL / SLUICE_REDIS_URL when servers were started above, so every table uses them.
+    const proc = spawn(process.execPath, [...node, '--import', 'tsx', file], {
+      cwd: ROOT,
+      env: { ...process.env, TSX_TSCONFIG_PATH: join(ROOT, 'test', 'bench', 'tsconfig.json') },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let text = '';
     proc.stdout.on('data', (d: Buffer) => (text += d.toString()));
     proc.on('close', (code) => resolve({ ok: code === 0, text }));
   });
 }
 
+/**
+ * `npm run bench` runs the engine table, then the flat-cost table (flat.ts) and the sluice/bullmq table
+ * (distributed.ts). `npm run bench -- soak` runs only the soak (soak.ts); `-- flat` only the flat-cost table.
+ */
+const mode = process.argv[2];
+const only = list('BENCH_ONLY');
+const wantsFlat = mode === 'flat' || (mode === undefined && (only?.some((o) => o.startsWith('flat')) ?? true));
+const wantsDist = mode === undefined && (only?.includes('W3dist') ?? true);
+const wantsTable = mode === undefined && (only === undefined || ONLY.length > 0);
+const t0 = Date.now();
 const started: Service[] = [];
-let figures: Map<string, Figure>;
-let dist: { ok: boolean; text: string } | undefined;
+const tables: { title: string; ok: boolean; text: string }[] = [];
+let figures: Map<string, Figure> | undefined;
 try {
-  figures = await measure(await acquireServers(started));
-  if (list('BENCH_ONLY')?.includes('W3dist') ?? true) dist = await distributed();
+  if (mode === 'soak') {
+    tables.push({ title: 'Soak', ...(await script('soak.ts', ['--expose-gc'])) });
+  } else {
+    const unavailable = await acquireServers(started, wantsFlat ? ['postgres', 'redis'] : []);
+    if (wantsTable) figures = await measure(unavailable);
+    if (wantsFlat) tables.push({ title: 'Flat cost and flow control (sluice)', ...(await script('flat.ts')) });
+    if (wantsDist) tables.push({ title: 'W3 through sluice/bullmq (worker processes on this machine)', ...(await script('distributed.ts')) });
+  }
 } finally {
   await Promise.allSettled(started.map((s) => s.dispose()));
 }
-const { text, failed } = table(figures);
-process.stdout.write(`${text}\n`);
-if (dist !== undefined) process.stdout.write(`\nW3 through sluice/bullmq (worker processes on this machine):\n\n${dist.text}`);
-process.exitCode = failed || dist?.ok === false ? 1 : 0;
+let failed = false;
+for (const t of tables) {
+  process.stdout.write(`\n${t.title}:\n\n${t.text}`);
+  if (!t.ok) failed = true;
+}
+// The engine table last: the output ends in it.
+if (figures !== undefined) {
+  const main = table(figures);
+  process.stdout.write(`\nEngines side by side:\n\n${main.text}\n`);
+  if (main.failed) failed = true;
+}
+process.stderr.write(`npm run bench took ${((Date.now() - t0) / 60_000).toFixed(1)} min\n`);
+process.exitCode = failed ? 1 : 0;
