@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: sluice vs a plain-RxJS floor vs LangGraph.js, Mastra and (historical) LlamaIndex, side by
  * side; then what a sluice run costs as it grows (flat.ts) and W3 through sluice/bullmq (distributed.ts).
- * `npm run bench -- soak`: the soak (soak.ts) only; `npm run bench -- flat`: the flat-cost table only.
+ * `npm run bench -- soak`: the soak (soak.ts) only; `npm run bench -- flat`: the flat-cost table only;
+ * `npm run bench -- profile [W1,W3seq,W4] [sluice,rxjs]`: CPU profiles summarised (profile.ts).
  *
  * Every measurement is a fresh child process (`node --expose-gc --import tsx engines/<engine>.ts <workload>`):
  * importing LlamaIndex or LangGraph turns on async-context tracking for the whole process, which would slow
@@ -9,11 +10,11 @@
  *
  * Environment:
  *   BENCH_QUICK=1            small sizes, 2 repeats (a smoke run)
- *   BENCH_REPEATS=n          repeats per figure (default 5); BENCH_PEER_REPEATS (default 3) for the peers
+ *   BENCH_REPEATS=n          repeats per figure (default 3); BENCH_PEER_REPEATS (default 2) for the peers
  *   BENCH_ONLY=W1,M          only these workloads (ids in workloads.ts; W3dist = the sluice/bullmq table;
  *                            flat = the flat-cost table, flat:heap,flat:writes,flat:park,flat:keyed,flat:rate its rows)
  *   BENCH_ENGINES=rxjs,mastra   only these engines (rxjs, sluice, langgraph, mastra, llamaindex)
- *   BENCH_LONG_RUN_BUDGET=s  seconds a W5 run may take before it is reported unfinished (default 90)
+ *   BENCH_LONG_RUN_BUDGET=s  seconds a W5 run may take before it is reported unfinished (default 60)
  *   BENCH_CHILD_TIMEOUT=s    kill a child after s seconds (default 600)
  *   SLUICE_PG_URL, SLUICE_REDIS_URL   servers for the W1 + PostgresStore / RedisStore rows; without them
  *                            throwaway servers are started on loopback as for the store tests (and stopped
@@ -41,9 +42,9 @@ import {
 
 const ALL_ENGINES: EngineId[] = ['rxjs', 'sluice', 'langgraph', 'mastra', 'llamaindex'];
 const list = (name: string): string[] | undefined => process.env[name]?.split(',').map((s) => s.trim()).filter(Boolean);
-const REPEATS = Number(process.env['BENCH_REPEATS'] ?? (QUICK ? 2 : 5));
+const REPEATS = Number(process.env['BENCH_REPEATS'] ?? (QUICK ? 2 : 3));
 /** The slow peers repeat fewer times (their runs take seconds, their spread is small next to the gaps). */
-const PEER_REPEATS = Math.min(REPEATS, Number(process.env['BENCH_PEER_REPEATS'] ?? (QUICK ? 1 : 3)));
+const PEER_REPEATS = Math.min(REPEATS, Number(process.env['BENCH_PEER_REPEATS'] ?? (QUICK ? 1 : 2)));
 const ENGINES = ALL_ENGINES.filter((e) => list('BENCH_ENGINES')?.includes(e) ?? true);
 const ONLY = (Object.keys(WORKLOADS) as WorkloadId[]).filter((w) => list('BENCH_ONLY')?.includes(w) ?? true);
 const CHILD_TIMEOUT_MS = Number(process.env['BENCH_CHILD_TIMEOUT'] ?? 600) * 1000;
@@ -255,11 +256,11 @@ function table(figures: Map<string, Figure>): { text: string; failed: boolean } 
 }
 
 /** Another bench script (distributed.ts, flat.ts, soak.ts) as a child; its stdout table. */
-function script(name: string, node: string[] = []): Promise<{ ok: boolean; text: string }> {
+function script(name: string, node: string[] = [], args: string[] = []): Promise<{ ok: boolean; text: string }> {
   const file = fileURLToPath(new URL(`./${name}`, import.meta.url));
   return new Promise((resolve) => {
     // Inherits SLUICE_PG_URL / SLUICE_REDIS_URL when servers were started above, so every table uses them.
-    const proc = spawn(process.execPath, [...node, '--import', 'tsx', file], {
+    const proc = spawn(process.execPath, [...node, '--import', 'tsx', file, ...args], {
       cwd: ROOT,
       env: { ...process.env, TSX_TSCONFIG_PATH: join(ROOT, 'test', 'bench', 'tsconfig.json') },
       stdio: ['ignore', 'pipe', 'inherit'],
@@ -286,6 +287,8 @@ let figures: Map<string, Figure> | undefined;
 try {
   if (mode === 'soak') {
     tables.push({ title: 'Soak', ...(await script('soak.ts', ['--expose-gc'])) });
+  } else if (mode === 'profile') {
+    tables.push({ title: 'CPU profiles', ...(await script('profile.ts', [], process.argv.slice(3))) });
   } else {
     const unavailable = await acquireServers(started, wantsFlat ? ['postgres', 'redis'] : []);
     if (wantsTable) figures = await measure(unavailable);

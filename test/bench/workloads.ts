@@ -356,17 +356,40 @@ async function measureRate(engine: Engine, w: Workload, n: number, peer: boolean
     return { value: seconds, ...(flat === undefined ? {} : { flatness: flat }) };
   }
   fail('warm-up', await w.run(engine, warm), warm);
+  // BENCH_CPU_PROFILE=file (profile.ts): a CPU profile of the measured run only.
+  const profiler = process.env['BENCH_CPU_PROFILE'] === undefined ? undefined : await startProfiler();
   // No forced GC here: it throws away optimised code and slows the next run (see notes).
   const t0 = performance.now();
   const result = await w.run(engine, n);
   const seconds = (performance.now() - t0) / 1000;
+  await profiler?.stop(process.env['BENCH_CPU_PROFILE']!);
   fail('measured', result, n);
   return { value: seconds };
 }
 
+/** The V8 profiler through node:inspector, started now; `stop` writes the .cpuprofile. */
+async function startProfiler(): Promise<{ stop(file: string): Promise<void> }> {
+  const { Session } = await import('node:inspector');
+  const { writeFile } = await import('node:fs/promises');
+  const session = new Session();
+  session.connect();
+  const post = (method: string, params?: object) =>
+    new Promise<unknown>((resolve, reject) => session.post(method, params, (err, r) => (err ? reject(err) : resolve(r))));
+  await post('Profiler.enable');
+  await post('Profiler.setSamplingInterval', { interval: 100 });
+  await post('Profiler.start');
+  return {
+    async stop(file) {
+      const { profile } = (await post('Profiler.stop')) as { profile: unknown };
+      await writeFile(file, JSON.stringify(profile));
+      session.disconnect();
+    },
+  };
+}
+
 const TIMEOUT = Symbol('timeout');
 /** Seconds a long run (W5) may take, warm-up and measured run each; BENCH_LONG_RUN_BUDGET overrides. */
-export const LONG_RUN_BUDGET_S = Number(process.env['BENCH_LONG_RUN_BUDGET'] ?? (QUICK ? 20 : 90));
+export const LONG_RUN_BUDGET_S = Number(process.env['BENCH_LONG_RUN_BUDGET'] ?? (QUICK ? 20 : 60));
 
 /** A long run cut at its budget: the steps done (the last one marked) in the time taken, flagged. */
 function unfinished(n: number, seconds: number, phase: string): Measured {
