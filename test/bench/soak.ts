@@ -107,9 +107,13 @@ async function soak(): Promise<{ ok: boolean; text: string }> {
     }
   };
 
-  // Control phase: random actions on random live runs.
+  // Control phase: random actions on random live runs, for CONTROL_MS after every run has started (and at
+  // least 20 ticks, however slow the machine).
   const live = new Set(runs.keys());
-  while (performance.now() - t0 < CONTROL_MS && live.size > 0) {
+  const tc = performance.now();
+  let ticks = 0;
+  while ((performance.now() - tc < CONTROL_MS || ticks < 20) && live.size > 0) {
+    ticks++;
     const picks = Math.max(1, Math.floor(live.size / 10));
     const ids = [...live];
     for (let p = 0; p < picks; p++) {
@@ -200,7 +204,7 @@ async function soak(): Promise<{ ok: boolean; text: string }> {
   const mib = (b: number): string => `${(b / 1024 / 1024).toFixed(1)} MiB`;
   const rejected = Object.entries(tally.rejected).map(([code, n]) => `${code} ×${n}`).join(', ') || 'none';
   const text = [
-    `Soak: ${RUNS.toLocaleString('en-US')} concurrent runs under random control for ${CONTROL_MS} ms, then drained; seed ${SEED}.`,
+    `Soak: ${RUNS.toLocaleString('en-US')} concurrent runs under random control for ${CONTROL_MS} ms (${ticks} ticks), then drained; seed ${SEED}.`,
     '',
     '| measure | value |',
     '| --- | --- |',
