@@ -153,8 +153,10 @@ async function measure(unavailable: Map<ServerKind, string>): Promise<Map<string
             fig.unfinished = { steps: r.size, of: r.unfinished.of, seconds: r.value, phase: r.unfinished.phase };
             said = `did not finish: ${r.size} of ${r.unfinished.of} steps (${r.unfinished.phase}) in ${r.value.toFixed(0)} s`;
           } else {
-            fig.values.push(r.value / r.size);
-            said = `${format(id, r.value / r.size)}${r.flatness === undefined ? '' : `, flatness ${r.flatness.toFixed(2)}`}`;
+            // Rates come as seconds for the run (per item here); memory already as bytes per item.
+            const perItem = WORKLOADS[id].kind === 'memory' ? r.value : r.value / r.size;
+            fig.values.push(perItem);
+            said = `${format(id, perItem)}${r.flatness === undefined ? '' : `, flatness ${r.flatness.toFixed(2)}`}`;
           }
         } else if ('unsupported' in r) {
           fig.unsupported = r.unsupported;
