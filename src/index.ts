@@ -31,8 +31,16 @@ export type { RunStatus } from './run/status.js';
 export type { RunEvent, RunEventKind, RunEventOf } from './telemetry/runEvent.js';
 
 // Snapshots and stores
-export { parseSnapshot, SNAPSHOT_VERSION } from './snapshot/schema.js';
-export type { Snapshot, InFlightEntry, WaitingEntry } from './snapshot/schema.js';
+export { parseSnapshot, parseAnySnapshot, readSnapshot, SNAPSHOT_VERSION } from './snapshot/schema.js';
+export type {
+  Snapshot,
+  SnapshotV2,
+  AnySnapshot,
+  SnapshotOutcome,
+  InFlightEntry,
+  WaitingEntry,
+  WaitEntry,
+} from './snapshot/schema.js';
 export { MemoryStore, FileStore } from './stores/index.js';
 export type { MemoryStoreOptions, FileStoreOptions } from './stores/index.js';
 export type { CheckpointStore, RunSummary, ListFilter, PruneFilter } from './stores/CheckpointStore.js';

@@ -112,12 +112,12 @@ describe('FileStore', () => {
   });
 
   it('rejects loading a snapshot of an unknown version with snapshot_version', async () => {
-    const snapshot = { ...makeSnapshot({ runId: 'future' }), version: 2 };
+    const snapshot = { ...makeSnapshot({ runId: 'future' }), version: 3 };
     await writeFile(join(dir, 'future.json'), JSON.stringify({ updatedAt: 1, snapshot }));
     await expect(new FileStore(dir).load('future')).rejects.toMatchObject({
       name: 'WorkflowError',
       code: 'snapshot_version',
-      details: { version: 2, supported: 1, file: join(dir, 'future.json') },
+      details: { version: 3, supported: 2, file: join(dir, 'future.json') },
     });
   });
 

@@ -204,7 +204,7 @@ describe.skipIf('skip' in shared)(titled('PostgresStore', shared), () => {
       });
 
       it('rejects loading a snapshot of an unknown version with snapshot_version', async () => {
-        await writeRow('future', { ...makeSnapshot({ runId: 'future' }), version: 2 });
+        await writeRow('future', { ...makeSnapshot({ runId: 'future' }), version: 3 });
         await expect(store.load('future')).rejects.toMatchObject({ code: 'snapshot_version' });
       });
 

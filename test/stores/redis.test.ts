@@ -197,7 +197,7 @@ describe.skipIf('skip' in shared)(titled('RedisStore', shared), () => {
       });
 
       it('rejects loading a snapshot of an unknown version with snapshot_version', async () => {
-        await writeHash('future', fields({ ...makeSnapshot({ runId: 'future' }), version: 2 }));
+        await writeHash('future', fields({ ...makeSnapshot({ runId: 'future' }), version: 3 }));
         await expect(store.load('future')).rejects.toMatchObject({ code: 'snapshot_version' });
       });
 
