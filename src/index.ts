@@ -43,7 +43,7 @@ export type {
 } from './snapshot/schema.js';
 export { MemoryStore, FileStore } from './stores/index.js';
 export type { MemoryStoreOptions, FileStoreOptions } from './stores/index.js';
-export type { CheckpointStore, RunSummary, ListFilter, PruneFilter } from './stores/CheckpointStore.js';
+export type { CheckpointStore, RunSummary, ListFilter, PruneFilter, EventsOptions } from './stores/CheckpointStore.js';
 
 // Errors
 export { WorkflowError } from './errors/WorkflowError.js';
