@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FileStore } from '../../src/stores/FileStore.js';
+import { conflictContract } from './conflictContract.js';
 import { storeContract } from './contract.js';
 import { journal, makeSnapshot, manualClock } from './fixtures.js';
 import type { Snapshot } from '../../src/snapshot/schema.js';
@@ -22,6 +23,11 @@ storeContract('FileStore', async () => {
     tornSave: (runId, entries) =>
       appendFile(join(dir, 'runs', `${encodeURIComponent(runId)}.journal.ndjson`), entries.map((e) => `${JSON.stringify(e)}\n`).join('')),
   };
+});
+
+conflictContract('FileStore', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'sluice-filestore-'));
+  return { open: () => new FileStore(dir), cleanup: () => rm(dir, { recursive: true, force: true }) };
 });
 
 describe('FileStore', () => {
