@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { appendFile, mkdir, open, readFile, readdir, rename, truncate, unlink, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, readdir, rename, truncate, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { WorkflowError, asStoreError } from '../errors/WorkflowError.js';
 import type { Snapshot } from '../snapshot/schema.js';
 import type { RunEvent } from '../telemetry/runEvent.js';
 import type { CheckpointStore, EventsOptions, ListFilter, PruneFilter, RunSummary } from './CheckpointStore.js';
+import { type Header, cutAt, decode, encode, headerOf, invalid, isMissing, readHead, safeParse, withFile } from './fileFormat.js';
 import { KeyedQueue, acquireLock } from './fileLock.js';
 import {
   WriterClaims,
@@ -37,16 +38,6 @@ const IO_BATCH = 32;
 const HEADER_BYTES = 4_096;
 const NAME = 'FileStore';
 
-/** What a run file says before its snapshot. Files written before version 2 have only `updatedAt`. */
-interface Header {
-  updatedAt: number;
-  rev: number;
-  writer: string;
-  seq: number;
-  /** How much of the journal file this checkpoint covers, and the seq of its last entry. */
-  journalBytes: number;
-  journalSeq: number;
-}
 
 /**
  * A `CheckpointStore` keeping files per run in a directory: the embedded default, with no dependency beyond
@@ -242,20 +233,8 @@ export class FileStore implements CheckpointStore {
   /** The header of the stored run file, reading only its start (the whole file for older files). */
   async #header(name: string, runId: string): Promise<Header | undefined> {
     const file = this.#path(name + RUN_SUFFIX);
-    let start: string;
-    try {
-      const handle = await open(file, 'r');
-      try {
-        const buffer = Buffer.alloc(HEADER_BYTES);
-        const { bytesRead } = await handle.read(buffer, 0, HEADER_BYTES, 0);
-        start = buffer.toString('utf8', 0, bytesRead);
-      } finally {
-        await handle.close();
-      }
-    } catch (error) {
-      if (isMissing(error)) return undefined;
-      throw error;
-    }
+    const start = await readHead(file, HEADER_BYTES);
+    if (start === undefined) return undefined;
     const end = start.indexOf(',"snapshot":');
     if (end > 0) {
       const header = headerOf(safeParse(`${start.slice(0, end)}}`), undefined);
@@ -281,15 +260,7 @@ export class FileStore implements CheckpointStore {
   /** The file's text (its first `bytes` bytes when given), or `undefined` when it does not exist. */
   async #read(file: string, bytes?: number): Promise<string | undefined> {
     try {
-      if (bytes === undefined) return await readFile(file, 'utf8');
-      const handle = await open(file, 'r');
-      try {
-        const buffer = Buffer.alloc(bytes);
-        const { bytesRead } = await handle.read(buffer, 0, bytes, 0);
-        return buffer.toString('utf8', 0, bytesRead);
-      } finally {
-        await handle.close();
-      }
+      return bytes === undefined ? await readFile(file, 'utf8') : await readHead(file, bytes);
     } catch (error) {
       if (isMissing(error)) return undefined;
       throw asStoreError(error, `${NAME}: cannot read ${file}`);
@@ -315,72 +286,4 @@ export class FileStore implements CheckpointStore {
   #path(file: string): string {
     return join(this.dir, file);
   }
-}
-
-/** `encodeURIComponent` escapes `/`, `\` and `%`, so no run id can name a path outside the directory. */
-const encode = (runId: string): string => encodeURIComponent(runId);
-
-function decode(name: string): string | undefined {
-  try {
-    const runId = decodeURIComponent(name);
-    return encode(runId) === name ? runId : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function headerOf(value: unknown, seq: number | undefined): Header | undefined {
-  if (typeof value !== 'object' || value === null) return undefined;
-  const v = value as Record<string, unknown>;
-  const num = (key: string, fallback?: number): number | undefined =>
-    typeof v[key] === 'number' && Number.isFinite(v[key]) ? v[key] : fallback;
-  const updatedAt = num('updatedAt');
-  const storedSeq = num('seq', seq);
-  if (updatedAt === undefined || storedSeq === undefined) return undefined;
-  return {
-    updatedAt,
-    // A file written before version 2 has no revision: revision 0, by nobody.
-    rev: num('rev', 0) as number,
-    writer: typeof v['writer'] === 'string' ? v['writer'] : '',
-    seq: storedSeq,
-    journalBytes: num('journalBytes', 0) as number,
-    journalSeq: num('journalSeq', 0) as number,
-  };
-}
-
-/** Cut the journal after its last entry with seq ≤ `seq` (a writer saving an older snapshot of its run). */
-async function cutAt(file: string, bytes: number, seq: number): Promise<{ journalBytes: number; journalSeq: number }> {
-  const text = (await readFile(file)).subarray(0, bytes).toString('utf8');
-  let journalBytes = 0;
-  let journalSeq = 0;
-  for (const line of text.split('\n')) {
-    if (line === '') continue;
-    const ev = safeParse(line) as { seq?: unknown } | undefined;
-    if (typeof ev?.seq !== 'number' || ev.seq > seq) break;
-    journalBytes += Buffer.byteLength(line) + 1;
-    journalSeq = ev.seq;
-  }
-  return { journalBytes, journalSeq };
-}
-
-function safeParse(text: string): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return undefined;
-  }
-}
-
-function invalid(file: string, message: string): WorkflowError {
-  return new WorkflowError('invalid_snapshot', `${file}: ${message}`, { details: { file } });
-}
-
-/** Keep the code (`invalid_snapshot` / `snapshot_version`) and say which file it was. */
-function withFile(error: unknown, file: string): unknown {
-  if (!(error instanceof WorkflowError)) return error;
-  return new WorkflowError(error.code, error.message, { cause: error.cause, details: { ...error.details, file } });
-}
-
-function isMissing(error: unknown): boolean {
-  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'ENOENT';
 }

@@ -17,7 +17,7 @@ import {
   rememberSuccess,
   storedSnapshot,
 } from '../shared.js';
-import { type PgQueryable, type TableName, migrate, tableName } from './schema.js';
+import { type PgQueryable, type TableName, migrate, tableName, whereClause } from './schema.js';
 
 export interface PostgresStoreOptions {
   /** A `pg.Pool` (or client) to run queries on. The store never ends it; handle its `'error'` events yourself. */
@@ -46,9 +46,10 @@ interface SummaryRow {
 const NAME = 'PostgresStore';
 
 /**
- * A `CheckpointStore` in one PostgreSQL table: a row per run with the snapshot as `jsonb` and indexed
- * `workflow`, `status` and `updated_at` (epoch ms) columns. The table is created on first use (or by
- * {@link migrate}). Uses `pg`, an optional peer dependency.
+ * A `CheckpointStore` in PostgreSQL: a row per run with the snapshot as `jsonb` and indexed `workflow`,
+ * `status` and `updated_at` (epoch ms) columns, and the journal in `<table>_events`, a `jsonb` row per
+ * RunEvent keyed `(run_id, seq)`, written in the same statement as the checkpoint that covers it. The tables
+ * are created on first use (or by {@link migrate}). Uses `pg`, an optional peer dependency.
  *
  * Saves are optimistic, so two processes resuming the same run cannot both win. Each stored checkpoint
  * carries a revision and the id of the store instance (the writer) that saved it, and a save is accepted
@@ -293,24 +294,4 @@ export class PostgresStore implements CheckpointStore {
     this.#ownedPool = undefined;
     await pool?.end();
   }
-}
-
-/** `WHERE` for list/prune filters, with only the conditions given so the indexes apply. */
-interface RowFilter {
-  workflow?: string | undefined;
-  status?: string | undefined;
-  olderThan?: number | undefined;
-}
-
-function whereClause(filter: RowFilter): { where: string; values: unknown[] } {
-  const conditions: string[] = [];
-  const values: unknown[] = [];
-  const add = (sql: string, value: unknown) => {
-    values.push(value);
-    conditions.push(sql.replace('?', `$${values.length}`));
-  };
-  if (filter.workflow !== undefined) add('workflow = ?', filter.workflow);
-  if (filter.status !== undefined) add('status = ?', filter.status);
-  if (filter.olderThan !== undefined) add('updated_at < ?::float8', filter.olderThan);
-  return { where: conditions.length === 0 ? '' : ` WHERE ${conditions.join(' AND ')}`, values };
 }

@@ -109,3 +109,23 @@ export async function migrate(db: PgQueryable, options: MigrateOptions = {}): Pr
     throw asStoreError(error, `PostgresStore: cannot create table ${table.name}`);
   }
 }
+
+/** `WHERE` for list/prune filters, with only the conditions given so the indexes apply. */
+interface RowFilter {
+  workflow?: string | undefined;
+  status?: string | undefined;
+  olderThan?: number | undefined;
+}
+
+export function whereClause(filter: RowFilter): { where: string; values: unknown[] } {
+  const conditions: string[] = [];
+  const values: unknown[] = [];
+  const add = (sql: string, value: unknown) => {
+    values.push(value);
+    conditions.push(sql.replace('?', `$${values.length}`));
+  };
+  if (filter.workflow !== undefined) add('workflow = ?', filter.workflow);
+  if (filter.status !== undefined) add('status = ?', filter.status);
+  if (filter.olderThan !== undefined) add('updated_at < ?::float8', filter.olderThan);
+  return { where: conditions.length === 0 ? '' : ` WHERE ${conditions.join(' AND ')}`, values };
+}

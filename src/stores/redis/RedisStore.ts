@@ -45,18 +45,14 @@ const BATCH = 500;
 
 /**
  * A `CheckpointStore` in Redis: one hash per run at `<prefix>run:<runId>` (the snapshot JSON plus
- * `workflow`, `status`, `seq`, `rev`, `writer`, `updatedAt`) and a sorted set `<prefix>runs` scored by
- * `updatedAt` that `list` and `prune` walk. Uses `ioredis`, an optional peer dependency.
+ * `workflow`, `status`, `seq`, `rev`, `writer`, `updatedAt`, `version`), the run's journal in the Stream
+ * `<prefix>events:<runId>` (entry id `<seq>-0`, field `e` the RunEvent's JSON), and a sorted set
+ * `<prefix>runs` scored by `updatedAt` that `list` and `prune` walk. Uses `ioredis`, an optional peer.
  *
- * Saves run as one Lua script and are optimistic, as in `PostgresStore`, so two processes resuming the same
- * run cannot both win. Each stored checkpoint carries a revision and the id of the store instance (the
- * writer) that saved it, and a save is accepted
- * only when the run is not stored yet, or this instance wrote the stored revision, or this instance loaded
- * (or saved) exactly the stored revision, or — for an instance that never saw the run, e.g. resuming a
- * snapshot obtained elsewhere — the snapshot's `seq` is higher than the stored one. Otherwise it rejects
- * with `store_conflict`, and that instance's later saves of the run are refused too until it loads it again:
- * of two processes that loaded the same revision, the first to checkpoint wins and the other is fenced off.
- * Writers are store instances: two runs of one id through one instance are not told apart.
+ * A save is one Lua script (snapshot and journal delta together) and optimistic, with the rule every
+ * store shares (see `PostgresStore`, DESIGN §6.6): accepted when the run is new, when this instance wrote or
+ * loaded exactly the stored revision, or — for an instance that never saw the run — when the snapshot's `seq`
+ * is higher; otherwise `store_conflict`, and the instance is fenced off the run until it loads it again.
  *
  * Connection failures reject with `store_failed`; a key that is not a sluice checkpoint with
  * `invalid_snapshot` (`snapshot_version` for an unknown version).
