@@ -31,7 +31,7 @@ export type { RunStatus } from './run/status.js';
 export type { RunEvent, RunEventKind, RunEventOf } from './telemetry/runEvent.js';
 
 // Snapshots and stores
-export { parseSnapshot, parseAnySnapshot, readSnapshot, SNAPSHOT_VERSION } from './snapshot/schema.js';
+export { parseSnapshot, parseAnySnapshot, readSnapshot, SNAPSHOT_VERSION, SNAPSHOT_VERSIONS } from './snapshot/schema.js';
 export type {
   Snapshot,
   SnapshotV2,

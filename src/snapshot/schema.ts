@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { WorkflowError } from '../errors/WorkflowError.js';
-import { RUN_STATUSES } from '../run/status.js';
+import { RUN_STATUSES } from './status.js';
 import type { RunEvent } from '../telemetry/runEvent.js';
 import { downgrade, upgrade } from './migrate.js';
 import type { AnySnapshot, Snapshot, SnapshotV2 } from './types.js';
@@ -25,8 +25,11 @@ export type {
  * (envelope `dueAt`, `inFlight[].collected`, waiting `kind`, `outcome`) so those can be built now.
  */
 
-/** The newest snapshot version this sluice reads and writes. */
-export const SNAPSHOT_VERSION = 2;
+/** The snapshot version the run loop writes (version 1 until it writes the lean version 2). */
+export const SNAPSHOT_VERSION = 1;
+
+/** Every snapshot version this sluice reads. */
+export const SNAPSHOT_VERSIONS = [1, 2] as const;
 
 // JSON has no `undefined`: an event without data, or a run started without input, comes back without the key.
 const eventSchema = z.object({ type: z.string().min(1), data: z.unknown().optional() }).loose();
@@ -138,8 +141,8 @@ function versionOf(value: unknown): 1 | 2 {
   if (version !== 1 && version !== 2) {
     throw new WorkflowError(
       'snapshot_version',
-      `snapshot version ${JSON.stringify(version)} is not supported (this sluice reads versions 1 and ${SNAPSHOT_VERSION})`,
-      { details: { version, supported: SNAPSHOT_VERSION } },
+      `snapshot version ${JSON.stringify(version)} is not supported (this sluice reads versions ${SNAPSHOT_VERSIONS.join(' and ')})`,
+      { details: { version, supported: [...SNAPSHOT_VERSIONS] } },
     );
   }
   return version;

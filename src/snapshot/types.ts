@@ -1,6 +1,6 @@
 import type { Envelope } from '../events/envelope.js';
 import type { WorkflowEvent } from '../events/event.js';
-import type { RunStatus } from '../run/status.js';
+import type { RunStatus } from './status.js';
 import type { RunEvent } from '../telemetry/runEvent.js';
 
 /** How a finished run ended; present on terminal snapshots only. */

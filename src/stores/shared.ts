@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { WorkflowError } from '../errors/WorkflowError.js';
-import { isRunStatus } from '../run/status.js';
+import { isRunStatus } from '../snapshot/status.js';
 import { parseSnapshot, type Snapshot } from '../snapshot/schema.js';
 import type { RunEvent } from '../telemetry/runEvent.js';
 import type { EventsOptions, ListFilter, PruneFilter, RunSummary } from './CheckpointStore.js';

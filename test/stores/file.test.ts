@@ -162,7 +162,7 @@ describe('FileStore', () => {
     await expect(new FileStore(dir).load('future')).rejects.toMatchObject({
       name: 'WorkflowError',
       code: 'snapshot_version',
-      details: { version: 3, supported: 2, file: join(dir, 'future.json') },
+      details: { version: 3, supported: [1, 2], file: join(dir, 'future.json') },
     });
   });
 
