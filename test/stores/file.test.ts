@@ -1,6 +1,7 @@
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { appendFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { appendFile, mkdir, mkdtemp, utimes, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FileStore } from '../../src/stores/FileStore.js';
@@ -201,6 +202,23 @@ describe('FileStore', () => {
     expect(error).toMatchObject({ name: 'WorkflowError', code: 'store_failed' });
     expect((error as Error).cause).toMatchObject({ code: expect.stringMatching(/^E[A-Z]+$/) });
     expect((await readdir(dir)).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it('takes over the lock of a process that died mid-save (same host, pid gone) and leaves none behind', async () => {
+    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+    await writeFile(join(dir, 'r.lock'), `${dead.stdout}@${hostname()}`);
+    const store = new FileStore(dir);
+    await store.save(makeSnapshot({ runId: 'r', seq: 4 }));
+    expect((await store.load('r'))?.seq).toBe(4);
+    expect(await readdir(dir)).toEqual(['r.json']);
+  });
+
+  it('takes over an empty lock left by a process that died between creating and filling it', async () => {
+    await writeFile(join(dir, 'r.lock'), '');
+    const past = new Date(Date.now() - 5_000);
+    await utimes(join(dir, 'r.lock'), past, past);
+    await new FileStore(dir).save(makeSnapshot({ runId: 'r' }));
+    expect(await readdir(dir)).toEqual(['r.json']);
   });
 
   it('sees runs saved by another FileStore on the same directory', async () => {
