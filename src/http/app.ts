@@ -175,7 +175,12 @@ export function createSluiceApp(options: SluiceAppOptions): SluiceApp {
     const source =
       live !== undefined
         ? { live }
-        : await registry.snapshot(id).then(({ snapshot }) => ({ history: snapshot.history, status: snapshot.status, runId: id }));
+        : await registry.snapshot(id).then(async ({ snapshot }) => ({
+            // A stored run replays its journal from the store, from where the client left off.
+            history: await registry.store.events(id, { afterSeq: after }),
+            status: snapshot.status,
+            runId: id,
+          }));
     return streamRunEvents(c, registry, source, after, { heartbeatMs, open });
   });
 
