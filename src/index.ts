@@ -6,6 +6,8 @@ export type { Envelope } from './events/envelope.js';
 // Workflows
 export { workflow, Workflow } from './workflow/workflow.js';
 export type { RunOptions, ResumeOptions } from './workflow/workflow.js';
+export { recover } from './ops/recover.js';
+export type { RecoverOptions } from './ops/recover.js';
 export type {
   Acceptable,
   AcceptedEvent,

@@ -2,6 +2,7 @@ import { Observable, type SchedulerLike } from 'rxjs';
 import type { z } from 'zod';
 import { asStoreError, describeThrown, WorkflowError } from '../errors/WorkflowError.js';
 import type { EventType } from '../events/event.js';
+import { startOnce } from '../ops/start.js';
 import { Run } from '../run/Run.js';
 import type { RunHandle } from '../run/RunHandle.js';
 import { isTerminal } from '../run/status.js';
@@ -173,10 +174,30 @@ export class Workflow<R = unknown> {
     return this.spec().version;
   }
 
-  /** Start a run now (the first dispatch happens on the scheduler). Throws `invalid_workflow`. */
+  /**
+   * Start a run now (the first dispatch happens on the scheduler), always a new one; see {@link start} for a
+   * start that is idempotent per run id. Throws `invalid_workflow`.
+   */
   run(input?: unknown, options: RunOptions = {}): RunHandle<R> {
     const start = { kind: 'new' as const, input, ...options };
     return new Run(this.spec(), start) as RunHandle<R>;
+  }
+
+  /**
+   * Start a run at most once per `runId`: if the workflow's store (or this process) already has that run, no
+   * second run starts and the handle follows the existing one — live here, resumed from its checkpoint when it
+   * has not ended (a paused run stays paused), or settled with its stored outcome when it has. Two starts of
+   * one id in one process give one run, however close together. Without `runId` it is `run()`, asynchronously.
+   * Rejects `invalid_snapshot` when the id is a run of another workflow, `store_failed` when the store fails.
+   *
+   * @example
+   * ```ts
+   * const run = await orders.start({ orderId: 42 }, { runId: 'order-42' });   // safe to call again
+   * console.log(await run.result);
+   * ```
+   */
+  start(input?: unknown, options: RunOptions = {}): Promise<RunHandle<R>> {
+    return startOnce(this, input, options);
   }
 
   /** Continue a run from a snapshot; throws `invalid_snapshot`, `snapshot_version` or `not_running`. */
