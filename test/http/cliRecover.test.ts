@@ -9,7 +9,6 @@ import { FileStore } from 'sluice';
 import { EventStream } from './support.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
-const tsx = join(root, 'node_modules', '.bin', 'tsx');
 const module = 'test/http/recoverable.ts';
 
 const children: ChildProcess[] = [];
@@ -52,7 +51,8 @@ class Lines {
 
 /** `sluice serve` on the store directory; resolves its URL and its further stdout lines once it listens. */
 async function serve(env: Record<string, string> = {}): Promise<{ url: string; child: ChildProcess; lines: Lines }> {
-  const child = spawn(tsx, [join(root, 'src', 'cli.ts'), 'serve', module, '--port', '0', '--store', storeDir!], {
+  // node with tsx's loader, not the tsx bin: the bin runs the CLI in a child of its own, which a SIGKILL would orphan.
+  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'src', 'cli.ts'), 'serve', module, '--port', '0', '--store', storeDir!], {
     cwd: root,
     env: { ...process.env, NODE_OPTIONS: '', TSX_TSCONFIG_PATH: join(root, 'tsconfig.json'), ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
