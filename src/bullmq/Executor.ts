@@ -1,5 +1,5 @@
 import { UnrecoverableError, type Job } from 'bullmq';
-import { filter, firstValueFrom, map, merge, race, ReplaySubject, skip, type Observable } from 'rxjs';
+import { filter, firstValueFrom, from, map, merge, race, ReplaySubject, skip, type Observable } from 'rxjs';
 import { WorkflowError } from '../errors/WorkflowError.js';
 import type { RunHandle } from '../run/RunHandle.js';
 import { isTerminal, type RunStatus } from '../run/status.js';
@@ -217,6 +217,15 @@ export class Executor {
       if (release !== undefined) return this.#release(release, job, token, slot, run);
       await settled(run);
       if (isTerminal(run.status)) return this.#finish(job, token, run, jobStore);
+      if (run.status === 'paused') {
+        // A paused run rests only once quiescent: its in-flight steps settle here (their outputs join the pending
+        // queue) and that state is stored; letting go earlier would cut them off and run them again elsewhere.
+        const quiet = from(run.pause().then(noop, noop));
+        const release = await firstValueFrom(race(quiet.pipe(map(noop)), slot.released), { defaultValue: undefined });
+        if (release !== undefined) return this.#release(release, job, token, slot, run);
+        if (run.status === 'paused') await jobStore.checkpoint(run.snapshot()).catch(noop);
+        if (isTerminal(run.status)) return this.#finish(job, token, run, jobStore);
+      }
       const status = run.status;
       const saved = jobStore.saved;
       if (status !== 'running' && !jobStore.lastSaveFailed && saved?.status === status) {
@@ -297,6 +306,8 @@ export class Executor {
     return wf;
   }
 }
+
+const noop = (): undefined => undefined;
 
 /** Wait for the saves in progress; whether they went in is the JobStore's to say. */
 const settled = (run: RunHandle): Promise<void> => run.flush().catch(() => undefined);

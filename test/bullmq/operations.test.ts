@@ -166,9 +166,14 @@ describe.skipIf('skip' in shared)(titled('sluice/bullmq operations: schedules, r
     const w2 = startWorker();
     await w2.ready();
     await run.pause();
+    // Quiescent: w1 keeps the run until its step in flight has settled, and only then lets it rest.
+    expect(w1.held).toBe(1);
     openGate();
     expect(await startJobOutcome(run.id)).toEqual({ runId: run.id, status: 'paused' });
-    expect((await storeOf().load(run.id))?.status).toBe('paused');
+    const stored = await storeOf().load(run.id);
+    expect(stored?.status).toBe('paused');
+    expect(stored?.inFlight).toEqual([]);
+    expect(stored?.pending.map((e) => e.event.type)).toEqual(['StopEvent']);
     // The pause job completed with w1's answer (w2 never held the run).
     const pauseJobs = (await dispatcher.queue.getCompleted()).filter((j) => j.data.kind === 'control');
     expect(pauseJobs.map((j) => j.returnvalue)).toEqual([{ runId: run.id, status: 'paused' }]);
@@ -176,7 +181,9 @@ describe.skipIf('skip' in shared)(titled('sluice/bullmq operations: schedules, r
     await dispatcher.pause(run.id); // already paused: nothing to do
     await dispatcher.resume(run.id);
     expect(await run.result).toBe('through');
-    expect(kinds(await allEvents(run.events$)).filter((k) => k === 'run_paused' || k === 'run_resumed')).toEqual(['run_paused', 'run_resumed']);
+    const events = await allEvents(run.events$);
+    expect(kinds(events).filter((k) => k === 'run_paused' || k === 'run_resumed')).toEqual(['run_paused', 'run_resumed']);
+    expect(kinds(events).filter((k) => k === 'step_started')).toHaveLength(1); // not cut off and run again
   });
 
   it('reports a run whose job failed for good instead of leaving it running in silence', async () => {
