@@ -33,9 +33,19 @@ export interface RecoverOptions {
  */
 export async function recover(options: RecoverOptions): Promise<RunHandle[]> {
   const { store, within = 0, onSkip } = options;
+  if (typeof within !== 'number' || !Number.isFinite(within) || within < 0) {
+    throw new WorkflowError('invalid_workflow', `recover(): \`within\` must be a finite number of ms >= 0, not ${String(within)}`);
+  }
   const byName = new Map<string, Workflow<any>>();
-  for (const wf of Array.isArray(options.workflows) ? options.workflows : Object.values(options.workflows)) {
-    byName.set((wf as Workflow).name, (wf as Workflow).withOptions({ store }));
+  const given: unknown = options.workflows;
+  const list: unknown[] = Array.isArray(given) ? given : typeof given === 'object' && given !== null ? Object.values(given) : [];
+  for (const wf of list) {
+    // Duck-typed, like `sluice serve`: a module with its own copy of sluice still gives workflows.
+    if (!isWorkflow(wf)) {
+      throw new WorkflowError('invalid_workflow', 'recover(): `workflows` must be an array or a record of workflows made with workflow()');
+    }
+    if (byName.has(wf.name)) throw new WorkflowError('invalid_workflow', `recover(): two workflows are named '${wf.name}'`);
+    byName.set(wf.name, wf.withOptions({ store }));
   }
   let summaries;
   try {
@@ -76,4 +86,9 @@ function dueBy(snapshot: Snapshot, time: number): boolean {
     const { dueAt, deadline } = w as { dueAt?: unknown; deadline?: unknown };
     return (typeof dueAt === 'number' && dueAt <= time) || (typeof deadline === 'number' && deadline <= time);
   });
+}
+
+function isWorkflow(value: unknown): value is Workflow<any> {
+  const v = value as Partial<Workflow> | null;
+  return typeof v === 'object' && v !== null && typeof v.name === 'string' && typeof v.resume === 'function' && typeof v.withOptions === 'function';
 }

@@ -100,4 +100,12 @@ describe('recover({ workflows, store })', () => {
     release();
     expect(await first[0]!.result).toBe(6);
   });
+
+  it('refuses what it cannot use: a negative window, something that is not a workflow, two workflows of one name', async () => {
+    const store = new MemoryStore();
+    const { wf } = halving(true);
+    await expect(recover({ workflows: [wf], store, within: -1 })).rejects.toMatchObject({ code: 'invalid_workflow' });
+    await expect(recover({ workflows: [{ name: 'fake' }] as never, store })).rejects.toThrow(/array or a record of workflows/);
+    await expect(recover({ workflows: [wf, wf], store })).rejects.toThrow(/two workflows are named 'halving'/);
+  });
 });
