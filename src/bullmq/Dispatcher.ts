@@ -127,7 +127,14 @@ export class Dispatcher {
   /**
    * Runs nobody is running any more: one of their jobs failed for good (its attempts used up — e.g. the store
    * was down throughout —, or no worker knows the workflow) and they have no outcome. Continue one with
-   * {@link Dispatcher.resume} once the cause is fixed, or abort it.
+   * {@link Dispatcher.resume} once the cause is fixed, or abort it. A run is told apart as ended by its result
+   * in Redis, kept for the workers' `retention` (a day by default) while failed jobs are kept a week: a run that
+   * ended after such a failure shows here again once its result has expired.
+   *
+   * @example
+   * ```ts
+   * for (const run of await dispatcher.failed()) console.warn(`${run.runId}: ${run.job} job failed: ${run.reason}`);
+   * ```
    */
   failed(): Promise<FailedRun[]> {
     return failedRuns(this.queue, this.#redis, this.#prefix);
