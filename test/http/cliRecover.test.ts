@@ -72,17 +72,16 @@ describe('sluice serve after a restart', () => {
     expect(await first.lines.next()).toBe('sluice: recovered 0 runs');
     const started = await fetch(`${first.url}/api/runs`, { method: 'POST', body: JSON.stringify({ workflow: 'recoverable', input: 4, runId: 'r-1' }) });
     expect(started.status).toBe(201);
-    // Wait until the store holds the run inside `slow`, then kill the server.
+    // Wait until the store holds the run inside `slow` (looking at it after each checkpoint), then kill the server.
     const stream = await EventStream.open(`${first.url}/api/runs/r-1/events`);
-    let slowStarted = false;
-    await stream.until((e) => {
-      if (e.kind === 'step_started' && e.step === 'slow') slowStarted = true;
-      return slowStarted && e.kind === 'checkpoint_saved';
-    });
+    const store = new FileStore(storeDir);
+    const inSlow = async () => (await store.load('r-1'))?.inFlight.some((f) => f.step === 'slow') === true;
+    await stream.until((e) => e.kind === 'step_started' && e.step === 'slow');
+    while (!(await inSlow())) await stream.until((e) => e.kind === 'checkpoint_saved');
     stream.close();
     first.child.kill('SIGKILL');
     await new Promise((done) => first.child.once('exit', done));
-    const left = await new FileStore(storeDir).load('r-1');
+    const left = await store.load('r-1');
     expect(left?.status).toBe('running');
     expect(left?.inFlight.map((f) => f.step)).toEqual(['slow']);
 
