@@ -8,6 +8,7 @@ export { workflow, Workflow } from './workflow/workflow.js';
 export type { RunOptions, ResumeOptions } from './workflow/workflow.js';
 export { recover } from './ops/recover.js';
 export type { RecoverOptions } from './ops/recover.js';
+export type { WorkflowLike } from './ops/registry.js';
 export type {
   Acceptable,
   AcceptedEvent,
@@ -18,7 +19,7 @@ export type {
   StepReturn,
   WorkflowOptions,
 } from './workflow/types.js';
-export type { RetryPolicy } from './run/operators/retryWithBackoff.js';
+export type { RetryPolicy } from './workflow/types.js';
 export type { SubworkflowOptions, Branch } from './workflow/compose.js';
 
 // Steps' view

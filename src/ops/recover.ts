@@ -2,12 +2,11 @@ import { asStoreError, WorkflowError } from '../errors/WorkflowError.js';
 import type { RunHandle } from '../run/RunHandle.js';
 import type { Snapshot } from '../snapshot/schema.js';
 import type { CheckpointStore } from '../stores/CheckpointStore.js';
-import type { Workflow } from '../workflow/workflow.js';
-import { follow, isLive } from './registry.js';
+import { follow, isLive, type WorkflowLike } from './registry.js';
 
 export interface RecoverOptions {
   /** The workflows this process runs (an array, or a record of them); stored runs are matched by workflow name. */
-  workflows: readonly Workflow<any>[] | Readonly<Record<string, Workflow<any>>>;
+  workflows: readonly WorkflowLike<any>[] | Readonly<Record<string, WorkflowLike<any>>>;
   /** Where the runs are; recovered runs checkpoint to it. */
   store: CheckpointStore;
   /** Also resume waiting runs whose first deadline or sleep falls due within this many ms (default 0: due now). */
@@ -36,7 +35,7 @@ export async function recover(options: RecoverOptions): Promise<RunHandle[]> {
   if (typeof within !== 'number' || !Number.isFinite(within) || within < 0) {
     throw new WorkflowError('invalid_workflow', `recover(): \`within\` must be a finite number of ms >= 0, not ${String(within)}`);
   }
-  const byName = new Map<string, Workflow<any>>();
+  const byName = new Map<string, WorkflowLike<any>>();
   const given: unknown = options.workflows;
   const list: unknown[] = Array.isArray(given) ? given : typeof given === 'object' && given !== null ? Object.values(given) : [];
   for (const wf of list) {
@@ -88,7 +87,7 @@ function dueBy(snapshot: Snapshot, time: number): boolean {
   });
 }
 
-function isWorkflow(value: unknown): value is Workflow<any> {
-  const v = value as Partial<Workflow> | null;
+function isWorkflow(value: unknown): value is WorkflowLike<any> {
+  const v = value as Partial<WorkflowLike> | null;
   return typeof v === 'object' && v !== null && typeof v.name === 'string' && typeof v.resume === 'function' && typeof v.withOptions === 'function';
 }

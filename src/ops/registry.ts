@@ -2,6 +2,18 @@ import type { RunHandle } from '../run/RunHandle.js';
 import { isTerminal } from '../run/status.js';
 import type { CheckpointStore } from '../stores/CheckpointStore.js';
 
+/**
+ * What `start` and `recover` need of a workflow (a `Workflow` is one; structural, so this layer sits below
+ * the builder that calls it).
+ */
+export interface WorkflowLike<R = unknown> {
+  readonly name: string;
+  readonly options: { readonly store?: CheckpointStore };
+  run(input?: unknown, options?: { state?: Record<string, unknown>; runId?: string; replay?: number }): RunHandle<R>;
+  resume(snapshot: unknown): RunHandle<R>;
+  withOptions(options: { store: CheckpointStore }): WorkflowLike<R>;
+}
+
 /** The runs of workflows without a store share this key. */
 const NO_STORE = {};
 

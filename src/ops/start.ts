@@ -2,16 +2,17 @@ import { asStoreError, WorkflowError } from '../errors/WorkflowError.js';
 import type { RunHandle } from '../run/RunHandle.js';
 import { isTerminal } from '../run/status.js';
 import type { Snapshot } from '../snapshot/schema.js';
-import type { Workflow, RunOptions } from '../workflow/workflow.js';
 import { EndedRun, storedEvents } from './endedRun.js';
-import { follow } from './registry.js';
+import { follow, type WorkflowLike } from './registry.js';
+
+type RunOptions = Parameters<WorkflowLike['run']>[1] & {};
 
 /**
  * `wf.start(input, { runId })`: a run of that id at most once. Live in this process → its handle; in the
  * store and not ended → resumed from its checkpoint (a paused run stays paused); ended → a handle settled
  * with its stored outcome; nowhere → a new run.
  */
-export function startOnce<R>(wf: Workflow<R>, input: unknown, options: RunOptions): Promise<RunHandle<R>> {
+export function startOnce<R>(wf: WorkflowLike<R>, input: unknown, options: RunOptions): Promise<RunHandle<R>> {
   const { runId } = options;
   if (runId === undefined) return Promise.resolve().then(() => wf.run(input, options));
   if (typeof runId !== 'string' || runId.length === 0) {
