@@ -11,6 +11,7 @@ const LAYERS = [
   ['stores', '^src/stores/'],
   ['workflow (types, spec, edges)', '^src/workflow/(types|spec|edges)\\.ts$'],
   ['run', '^src/run/'],
+  ['ops', '^src/ops/'],
   ['builder', '^src/workflow/(workflow|compose)\\.ts$'],
   ['subpaths', '^src/(index\\.ts|cli\\.ts|testing/|http/|bullmq/|otel/)'],
 ];

@@ -6,6 +6,9 @@ export type { Envelope } from './events/envelope.js';
 // Workflows
 export { workflow, Workflow } from './workflow/workflow.js';
 export type { RunOptions, ResumeOptions, RunArgs, UntypedWorkflowOptions } from './workflow/workflow.js';
+export { recover } from './ops/recover.js';
+export type { RecoverOptions } from './ops/recover.js';
+export type { WorkflowLike } from './ops/registry.js';
 export type {
   Acceptable,
   AcceptedEvent,

@@ -3,6 +3,7 @@ import { WorkflowError } from '../errors/WorkflowError.js';
 import type { RunHandle } from '../run/RunHandle.js';
 import { isTerminal, type RunStatus } from '../run/status.js';
 import type { Snapshot } from '../snapshot/schema.js';
+import { recover } from '../ops/recover.js';
 import type { CheckpointStore, ListFilter } from '../stores/CheckpointStore.js';
 import type { Workflow } from '../workflow/workflow.js';
 import { stderrLogger, type HttpLogger } from './errors.js';
@@ -77,6 +78,27 @@ export class RunRegistry {
   start(name: string, input: unknown, state: Record<string, unknown> | undefined): RunHandle {
     const wf = this.workflow(name);
     return this.track(name, wf.run(input, state === undefined ? {} : { state }));
+  }
+
+  /**
+   * Start a run of `runId` at most once (`wf.start`): an existing run is followed — live here, resumed from
+   * the store, or, if it ended, reported from the store. `created` says whether this call started it.
+   */
+  async startOnce(name: string, input: unknown, state: Record<string, unknown> | undefined, runId: string): Promise<{ run: RunHandle; created: boolean }> {
+    const wf = this.workflow(name);
+    const live = this.handle(runId) ?? (await this.loading.get(runId)?.catch(() => undefined));
+    if (live !== undefined) return { run: live, created: false };
+    const existed = (await this.store.load(runId)) !== undefined;
+    const run = await wf.start(input, { runId, ...(state === undefined ? {} : { state }) });
+    if (!isTerminal(run.status) && this.handle(run.id) === undefined) this.track(name, run);
+    return { run, created: !existed };
+  }
+
+  /** Resume the runs a stopped server left in the store (see `recover`) and drive them here; resolves their handles. */
+  async recover(onSkip?: (runId: string, reason: WorkflowError) => void): Promise<RunHandle[]> {
+    const runs = await recover({ workflows: this.all(), store: this.store, ...(onSkip === undefined ? {} : { onSkip }) });
+    for (const run of runs) if (this.handle(run.id) === undefined) this.track(this.workflowOf(run), run);
+    return runs;
   }
 
   /** The live handle, if this server drives the run now. */
@@ -156,6 +178,10 @@ export class RunRegistry {
     const wf = this.workflow(snapshot.workflow);
     // Checked again: a start or another resume may have made it live while the store was read.
     return this.handle(runId) ?? this.track(wf.name, wf.resume(snapshot));
+  }
+
+  private workflowOf(run: RunHandle): string {
+    return run.snapshot().workflow;
   }
 
   private track(workflow: string, run: RunHandle): RunHandle {

@@ -3,6 +3,7 @@ import type { z } from 'zod';
 import type { StateShape } from '../context/state.js';
 import { asStoreError, describeThrown, WorkflowError } from '../errors/WorkflowError.js';
 import type { EventType, WorkflowEvent } from '../events/event.js';
+import { startOnce } from '../ops/start.js';
 import { LiveRun } from '../run/LiveRun.js';
 import type { RunHandle } from '../run/RunHandle.js';
 import { isTerminal } from '../run/status.js';
@@ -221,6 +222,24 @@ export class Workflow<
     const seed = this.options.state === undefined || options.state === undefined ? options.state : checkStateSeed(this.name, this.options.state, options.state);
     const start = { kind: 'new' as const, ...(options as RunOptions), input, ...(seed === undefined ? {} : { state: seed }) };
     return new LiveRun(spec, start) as RunHandle<R>;
+  }
+
+  /**
+   * Start a run at most once per `runId`: if the workflow's store (or this process) already has that run, no
+   * second run starts and the handle follows the existing one — live here, resumed from its checkpoint when it
+   * has not ended (a paused run stays paused), or settled with its stored outcome when it has. Two starts of
+   * one id in one process give one run, however close together. Without `runId` it is `run()`, asynchronously.
+   * Rejects `invalid_snapshot` when the id is a run of another workflow, `store_failed` when the store fails.
+   *
+   * @example
+   * ```ts
+   * const run = await orders.start({ orderId: 42 }, { runId: 'order-42' });   // safe to call again
+   * console.log(await run.result);
+   * ```
+   */
+  start(...args: RunArgs<In, S>): Promise<RunHandle<R>> {
+    const [input, options = {}] = args as [unknown, RunOptions?];
+    return startOnce(this, input, options) as Promise<RunHandle<R>>;
   }
 
   /**

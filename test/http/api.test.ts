@@ -61,10 +61,10 @@ describe('workflows', () => {
     const notJson = await server.call('POST', '/api/workflows/echo/runs', '{"input":');
     expect(notJson.status).toBe(400);
     expect(notJson.body.error.code).toBe('invalid_request');
-    const extra = await server.call('POST', '/api/workflows/echo/runs', { input: 1, runId: 'mine' });
+    const extra = await server.call('POST', '/api/workflows/echo/runs', { input: 1, runID: 'mine' });
     expect(extra.status).toBe(400);
     expect(extra.body.error.code).toBe('invalid_request');
-    expect(extra.body.error.details.issues).toEqual([{ path: '', message: expect.stringContaining('runId') }]);
+    expect(extra.body.error.details.issues).toEqual([{ path: '', message: expect.stringContaining('runID') }]);
     const badState = await server.call('POST', '/api/workflows/echo/runs', { state: [1] });
     expect(badState.status).toBe(400);
     expect(badState.body.error.details.issues[0].path).toBe('state');
