@@ -6,12 +6,14 @@ import type { CheckpointStore } from '../stores/CheckpointStore.js';
 import { WorkflowError } from '../errors/WorkflowError.js';
 import type { Workflow } from '../workflow/workflow.js';
 import { bearerToken } from './auth.js';
-import { HttpError, toHttpError } from './errors.js';
+import { HttpError, stderrLogger, toHttpError, type HttpLogger } from './errors.js';
+import { DEFAULT_BODY_LIMIT, guard } from './guard.js';
 import { describeWorkflow } from './graph.js';
-import { INSPECTOR_HTML } from './inspector.js';
+import { INSPECTOR_CSP, INSPECTOR_CSS, INSPECTOR_HTML, INSPECTOR_JS } from './inspector/assets.js';
 import { RunRegistry } from './runs.js';
 import { abortBody, check, lastEventId, listQuery, readBody, respondBody, startBody } from './schemas.js';
 import { streamRunEvents } from './sse.js';
+import { pageOfRuns, runView } from './views.js';
 
 export interface SluiceAppOptions {
   /** The workflows the API can start, by name (names must be unique). */
@@ -25,6 +27,18 @@ export interface SluiceAppOptions {
   token?: string;
   /** ms between keep-alive comments on event streams (default 15 000). */
   heartbeatMs?: number;
+  /** Largest request body in bytes (default 1 MB = 1 048 576); a larger one is refused with 413 `body_too_large`. */
+  bodyLimit?: number;
+  /**
+   * Without a token, requests must name a loopback host (`localhost`, `127.x.x.x`, `::1`) in `Host` (else 421
+   * `host_not_allowed`) and, when they carry an `Origin`, come from such a host (else 403 `origin_not_allowed`):
+   * this stops DNS rebinding and cross-site requests. List other names this server is reached by here.
+   */
+  allowedHosts?: readonly string[];
+  /** Origins allowed besides the allowed hosts' own, e.g. `['https://ops.example.com']` (only checked without a token). */
+  allowedOrigins?: readonly string[];
+  /** Where failed requests (every 5xx, with its cause) and failed final checkpoints are logged (default: stderr). */
+  logger?: HttpLogger;
 }
 
 /** The API and inspector as a fetch handler, to mount on any server (or use `serve()`). */
@@ -39,8 +53,9 @@ export interface SluiceApp {
 /**
  * Build the HTTP API and the inspector page for some workflows.
  *
- * Routes (JSON unless noted): `GET /` the inspector page · `GET /api/workflows` · `POST /api/workflows/:name/runs`
- * `{ input?, state? }` → 201 · `GET /api/runs?workflow=&status=` · `GET /api/runs/:id` · `POST /api/runs/:id/pause`
+ * Routes (JSON unless noted): `GET /` the inspector page (`/inspector.js`, `/inspector.css`) · `GET /api/workflows`
+ * · `POST /api/workflows/:name/runs` `{ input?, state? }` → 201 · `GET /api/runs?workflow=&status=&q=&limit=&offset=`
+ * · `GET /api/runs/:id` (with `result` / `error`) · `POST /api/runs/:id/pause`
  * · `/resume` · `/abort` `{ reason? }` · `/respond` `{ requestId, response }` · `GET /api/runs/:id/events` (SSE).
  * Errors are `{ error: { code, message, details? } }`: bad input 400, unknown run or workflow 404, a run
  * that has ended 409 `not_running`, a missing or wrong token 401.
@@ -53,19 +68,35 @@ export interface SluiceApp {
  * ```
  */
 export function createSluiceApp(options: SluiceAppOptions): SluiceApp {
-  const registry = new RunRegistry(options.workflows, options.store ?? new MemoryStore());
+  const registry = new RunRegistry(options.workflows, options.store ?? new MemoryStore(), options.logger ?? stderrLogger);
   const open = new Set<() => Promise<void>>();
   const heartbeatMs = options.heartbeatMs ?? 15_000;
   const app = new Hono();
 
+  // Every route: errors as coded JSON (5xx logged with their cause), then the guards and the token.
+  const logger = options.logger ?? stderrLogger;
   app.onError((error, c) => {
     const http = toHttpError(error);
+    if (http.status >= 500) logger.error({ err: error, status: http.status, code: http.code, method: c.req.method, path: c.req.path }, `sluice http: ${http.status} ${http.code}`);
     return c.json(http.toBody(), http.status);
   });
   app.notFound((c) => c.json(new HttpError(404, 'not_found', `no route ${c.req.method} ${c.req.path}`).toBody(), 404));
+  app.use(
+    '*',
+    ...guard({
+      bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
+      checkHosts: options.token === undefined,
+      allowedHosts: options.allowedHosts ?? [],
+      allowedOrigins: options.allowedOrigins ?? [],
+    }),
+  );
+  // The inspector's script and style are public static files (no run data), served before the token check
+  // so the page opened as `/?access_token=…` can load them.
+  app.get('/inspector.js', (c) => c.body(INSPECTOR_JS, 200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'no-cache' }));
+  app.get('/inspector.css', (c) => c.body(INSPECTOR_CSS, 200, { 'content-type': 'text/css; charset=utf-8', 'cache-control': 'no-cache' }));
   if (options.token !== undefined) app.use('*', bearerToken(options.token));
 
-  app.get('/', (c) => c.html(INSPECTOR_HTML));
+  app.get('/', (c) => c.html(INSPECTOR_HTML, 200, { 'content-security-policy': INSPECTOR_CSP }));
 
   app.get('/api/workflows', (c) => c.json({ workflows: registry.all().map(describeWorkflow) }));
 
@@ -79,13 +110,13 @@ export function createSluiceApp(options: SluiceAppOptions): SluiceApp {
   });
 
   app.get('/api/runs', async (c) => {
-    const filter = check(listQuery, dropToken(c.req.query()), 'query');
-    return c.json({ runs: await registry.list(definedOnly(filter)) });
+    const query = check(listQuery, dropToken(c.req.query()), 'query');
+    return c.json(await pageOfRuns(registry, definedOnly(query)));
   });
 
   app.get('/api/runs/:id', async (c) => {
     const { snapshot, live } = await registry.snapshot(c.req.param('id'));
-    return c.json({ runId: snapshot.runId, workflow: snapshot.workflow, status: snapshot.status, live, snapshot });
+    return c.json(runView(snapshot, live));
   });
 
   app.post('/api/runs/:id/pause', async (c) => {
@@ -144,7 +175,12 @@ export function createSluiceApp(options: SluiceAppOptions): SluiceApp {
     const source =
       live !== undefined
         ? { live }
-        : await registry.snapshot(id).then(({ snapshot }) => ({ history: snapshot.history, status: snapshot.status, runId: id }));
+        : await registry.snapshot(id).then(async ({ snapshot }) => ({
+            // A stored run replays its journal from the store, from where the client left off.
+            history: await registry.store.events(id, { afterSeq: after }),
+            status: snapshot.status,
+            runId: id,
+          }));
     return streamRunEvents(c, registry, source, after, { heartbeatMs, open });
   });
 
@@ -176,4 +212,3 @@ function dropToken(query: Record<string, string>): Record<string, string> {
 function definedOnly<T extends object>(value: T): { [K in keyof T]?: Exclude<T[K], undefined> } {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as never;
 }
-

@@ -27,7 +27,8 @@ async function serveWith(command: string, args: string[]): Promise<string> {
   storeDir = await mkdtemp(join(tmpdir(), 'sluice-cli-'));
   child = spawn(command, [...args, 'serve', workflows, '--port', '0', '--store', storeDir, '--token', 'cli-token'], {
     cwd: root,
-    env: { ...process.env, NODE_OPTIONS: '', TSX_TSCONFIG_PATH: join(root, 'tsconfig.json') },
+    // The ?raw imports of the inspector's page load under tsx through this hook (tsup inlines them in dist/).
+    env: { ...process.env, NODE_OPTIONS: `--import ${join(root, 'test', 'support', 'rawImports.mjs')}`, TSX_TSCONFIG_PATH: join(root, 'tsconfig.json') },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   for await (const line of createInterface({ input: child.stdout! })) {
@@ -42,7 +43,7 @@ async function exercise(url: string): Promise<void> {
   expect((await fetch(`${url}/api/workflows`)).status).toBe(401);
   const listed = (await (await fetch(`${url}/api/workflows`, { headers: auth })).json()) as { workflows: { name: string }[] };
   expect(listed.workflows.map((w) => w.name)).toEqual(['publish']);
-  const started = await fetch(`${url}/api/workflows/publish/runs`, { method: 'POST', headers: auth, body: '{"input":"From the CLI"}' });
+  const started = await fetch(`${url}/api/workflows/publish/runs`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: '{"input":"From the CLI"}' });
   expect(started.status).toBe(201);
   const { runId } = (await started.json()) as { runId: string };
   // The run checkpoints into the --store directory as soon as it parks on its question.
