@@ -9,7 +9,7 @@ import { bearerToken } from './auth.js';
 import { HttpError, toHttpError } from './errors.js';
 import { describeWorkflow } from './graph.js';
 import { INSPECTOR_HTML } from './inspector.js';
-import { RunRegistry } from './runs.js';
+import { RunRegistry, routeSend } from './runs.js';
 import { abortBody, check, lastEventId, listQuery, readBody, respondBody, startBody } from './schemas.js';
 import { streamRunEvents } from './sse.js';
 
@@ -41,7 +41,7 @@ export interface SluiceApp {
  *
  * Routes (JSON unless noted): `GET /` the inspector page · `GET /api/workflows` · `POST /api/workflows/:name/runs`
  * `{ input?, state? }` → 201 · `GET /api/runs?workflow=&status=` · `GET /api/runs/:id` · `POST /api/runs/:id/pause`
- * · `/resume` · `/abort` `{ reason? }` · `/respond` `{ requestId, response }` · `GET /api/runs/:id/events` (SSE).
+ * · `/resume` · `/abort` `{ reason? }` · `/respond` `{ requestId, response }` · `/send` `{ event: { type, data? } }` · `GET /api/runs/:id/events` (SSE).
  * Errors are `{ error: { code, message, details? } }`: bad input 400, unknown run or workflow 404, a run
  * that has ended 409 `not_running`, a missing or wrong token 401.
  *
@@ -136,6 +136,8 @@ export function createSluiceApp(options: SluiceAppOptions): SluiceApp {
     run.respond(body.requestId, body.response);
     return c.json(runBody(run.id, run.status, true));
   });
+
+  routeSend(app, registry);
 
   app.get('/api/runs/:id/events', async (c) => {
     const id = c.req.param('id');
