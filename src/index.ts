@@ -16,7 +16,7 @@ export type {
   StepReturn,
   WorkflowOptions,
 } from './workflow/types.js';
-export type { RetryPolicy } from './run/operators/retryWithBackoff.js';
+export type { RetryPolicy } from './workflow/types.js';
 export type { SubworkflowOptions, Branch } from './workflow/compose.js';
 
 // Steps' view

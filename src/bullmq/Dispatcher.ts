@@ -137,10 +137,7 @@ export class Dispatcher {
       const outcome = await Promise.race([accepted, finished]).catch((error: unknown) => {
         throw new WorkflowError('store_failed', `the ${data.kind} job of run '${data.runId}' failed: ${describeThrown(error)}`, { cause: error });
       });
-      if (outcome?.refused !== undefined) {
-        const { code, message, step } = outcome.refused;
-        throw new WorkflowError(code, message, step === undefined ? {} : { step });
-      }
+      if (outcome?.refused !== undefined) throw WorkflowError.fromInfo(outcome.refused);
     } finally {
       if (onProgress !== undefined) events.off('progress', onProgress);
     }

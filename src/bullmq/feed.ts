@@ -110,7 +110,7 @@ export class RunFeed {
         stop();
         const record = JSON.parse(text) as ResultRecord;
         if (record.status === 'completed') resolve(record.result);
-        else reject(new WorkflowError(record.error.code, record.error.message, record.error.step === undefined ? {} : { step: record.error.step }));
+        else reject(WorkflowError.fromInfo(record.error));
       };
       const stop = this.#bell.watch(keys.channel, () =>
         check().catch((error: unknown) => {

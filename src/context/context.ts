@@ -1,7 +1,6 @@
 import type { SchedulerLike } from 'rxjs';
 import type { EventType, WorkflowEvent } from '../events/event.js';
-import { CHILD_RUNS, type ChildRuns, type ChildStarter } from '../run/childRuns.js';
-import type { RunHandle } from '../run/RunHandle.js';
+import { CHILD_RUNS, type ChildHandle, type ChildRuns, type ChildStarter } from './childRuns.js';
 import type { RunState } from './state.js';
 import type { InputRequestOptions, StepContext } from './types.js';
 
@@ -15,7 +14,7 @@ export interface ContextHost<I> {
   writeFrom(invocation: I, event: WorkflowEvent): void;
   collect(type: string, n: number): WorkflowEvent[] | undefined;
   requestInput(invocation: I, prompt: string, options?: InputRequestOptions): Promise<unknown>;
-  startChild(invocation: I, branch: string, starter: ChildStarter): RunHandle;
+  startChild(invocation: I, branch: string, starter: ChildStarter): ChildHandle;
   childRetried(invocation: I, failedAttempt: number, error: unknown): void;
 }
 
@@ -80,7 +79,7 @@ export class AttemptContext<I extends { readonly id: string }> implements StepCo
     return this.host.requestInput(this.invocation, prompt, options) as Promise<R>;
   }
 
-  // The sub-workflow hook (see run/childRuns.ts).
+  // The sub-workflow hook (see context/childRuns.ts).
   get [CHILD_RUNS](): ChildRuns {
     return this;
   }
@@ -89,7 +88,7 @@ export class AttemptContext<I extends { readonly id: string }> implements StepCo
     return this.host.scheduler;
   }
 
-  start(branch: string, starter: ChildStarter): RunHandle {
+  start(branch: string, starter: ChildStarter): ChildHandle {
     return this.host.startChild(this.invocation, branch, starter);
   }
 

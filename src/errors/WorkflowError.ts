@@ -56,6 +56,19 @@ export class WorkflowError extends Error {
     this.details = options.details;
   }
 
+  /**
+   * The error back from its plain JSON view (a RunEvent's or a stored outcome's `error`), e.g. when a
+   * result crosses a process boundary.
+   *
+   * @example
+   * ```ts
+   * throw WorkflowError.fromInfo({ code: 'not_found', message: 'no such run' });
+   * ```
+   */
+  static fromInfo(info: ErrorInfo): WorkflowError {
+    return new WorkflowError(info.code, info.message, info.step === undefined ? {} : { step: info.step });
+  }
+
   /** Plain JSON view used in RunEvents (`run_failed.error`, `checkpoint_failed.error`). */
   toInfo(): ErrorInfo {
     return this.step === undefined

@@ -115,5 +115,3 @@ export const InputResponseEvent = event(
   z.object({ requestId: z.string(), response: z.unknown() }),
 );
 
-export type StartEventT = EventOf<typeof StartEvent>;
-export type StopEventT = EventOf<typeof StopEvent>;

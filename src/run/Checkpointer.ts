@@ -4,7 +4,7 @@ import type { Snapshot } from '../snapshot/schema.js';
 import type { CheckpointStore } from '../stores/CheckpointStore.js';
 
 /** Consecutive failed saves after which the run fails `store_failed`. */
-export const MAX_FAILED_SAVES = 3;
+const MAX_FAILED_SAVES = 3;
 /** Wait before re-trying a failed save, times the number of failures in a row. */
 const RETRY_MS = 50;
 

@@ -1,4 +1,5 @@
 import type { Observer, Subscriber, Unsubscribable } from 'rxjs';
+import { describeThrown, WorkflowError, type ErrorInfo } from '../errors/WorkflowError.js';
 import type { AttemptContext } from '../context/context.js';
 import type { Envelope } from '../events/envelope.js';
 import type { StepDef } from '../workflow/types.js';
@@ -73,4 +74,9 @@ export function invocationId(env: Envelope): string {
 /** The fields every step RunEvent carries. */
 export function stepFields(inv: Invocation): { step: string; invocationId: string; type: string } {
   return { step: inv.step.name, invocationId: inv.id, type: inv.envelope.event.type };
+}
+
+/** A thrown value as a RunEvent's `error`: a WorkflowError's code, else `step_failed`. */
+export function errorInfo(error: unknown): ErrorInfo {
+  return error instanceof WorkflowError ? { code: error.code, message: error.message } : { code: 'step_failed', message: describeThrown(error) };
 }

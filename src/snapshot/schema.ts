@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { WorkflowError } from '../errors/WorkflowError.js';
 import type { Envelope } from '../events/envelope.js';
 import type { WorkflowEvent } from '../events/event.js';
-import { RUN_STATUSES, type RunStatus } from '../run/status.js';
+import { RUN_STATUSES, type RunStatus } from './status.js';
 import type { RunEvent } from '../telemetry/runEvent.js';
 
 export const SNAPSHOT_VERSION = 1;

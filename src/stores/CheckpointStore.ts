@@ -1,4 +1,4 @@
-import type { RunStatus } from '../run/status.js';
+import type { RunStatus } from '../snapshot/status.js';
 import type { Snapshot } from '../snapshot/schema.js';
 
 /** One row of `store.list()`. `updatedAt` is epoch ms of the last save. */

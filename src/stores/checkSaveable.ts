@@ -1,5 +1,5 @@
 import { WorkflowError } from '../errors/WorkflowError.js';
-import { isRunStatus } from '../run/status.js';
+import { isRunStatus } from '../snapshot/status.js';
 import type { Snapshot } from '../snapshot/schema.js';
 
 /** The fields the key and the index columns come from; without them a save could never be found or listed. */

@@ -69,7 +69,7 @@ export class WriterClaims {
 }
 
 export { checkSaveable } from './checkSaveable.js';
-export { isRunStatus } from '../run/status.js';
+export { isRunStatus } from '../snapshot/status.js';
 
 /**
  * Turn what a server handed back for `runId` into a snapshot, or reject with `invalid_snapshot`

@@ -1,4 +1,5 @@
-import { Observable } from 'rxjs';
+import type { Observable } from 'rxjs';
+import { operate } from '../rx/operate.js';
 import type { RunEvent } from './runEvent.js';
 
 /**
@@ -16,30 +17,32 @@ import type { RunEvent } from './runEvent.js';
  * ```
  */
 export function currentSegment(events$: Observable<RunEvent>): Observable<RunEvent> {
-  return new Observable<RunEvent>((subscriber) => {
-    let replayed: RunEvent[] | undefined = [];
-    let completed = false;
-    const subscription = events$.subscribe({
-      next: (ev) => {
-        if (replayed === undefined) subscriber.next(ev);
-        else replayed.push(ev);
-      },
-      error: (error: unknown) => subscriber.error(error),
-      complete: () => {
-        if (replayed === undefined) subscriber.complete();
-        else completed = true; // the run had already ended: complete after passing on the replay
-      },
-    });
-    // Everything delivered during subscribe() was replayed; what comes later is live.
-    const batch = replayed;
-    replayed = undefined;
-    let from = batch.length - 1;
-    while (from >= 0 && batch[from]?.kind !== 'run_started' && batch[from]?.kind !== 'run_resumed') from--;
-    for (const ev of batch.slice(Math.max(from, 0))) {
-      if (subscriber.closed) break;
-      if (ev.kind !== 'gap') subscriber.next(ev);
-    }
-    if (completed) subscriber.complete();
-    return subscription;
-  });
+  return events$.pipe(
+    operate<RunEvent>((subscriber) => {
+      let replayed: RunEvent[] | undefined = [];
+      let completed = false;
+      return {
+        next: (ev) => {
+          if (replayed === undefined) subscriber.next(ev);
+          else replayed.push(ev);
+        },
+        complete: () => {
+          if (replayed === undefined) subscriber.complete();
+          else completed = true; // the run had already ended: complete after passing on the replay
+        },
+        // Everything delivered during subscribe() was replayed; what comes later is live.
+        subscribed: () => {
+          const batch = replayed ?? [];
+          replayed = undefined;
+          let from = batch.length - 1;
+          while (from >= 0 && batch[from]?.kind !== 'run_started' && batch[from]?.kind !== 'run_resumed') from--;
+          for (const ev of batch.slice(Math.max(from, 0))) {
+            if (subscriber.closed) break;
+            if (ev.kind !== 'gap') subscriber.next(ev);
+          }
+          if (completed) subscriber.complete();
+        },
+      };
+    }),
+  );
 }

@@ -1,16 +1,26 @@
-import { catchError, defer, EMPTY, forkJoin, map, merge, mergeMap, Observable, take, throwError } from 'rxjs';
+import { catchError, defer, EMPTY, forkJoin, map, merge, mergeMap, Observable, take, throwError, type SchedulerLike } from 'rxjs';
 import type { StepContext } from '../context/types.js';
 import { describeThrown, engineError, WorkflowError } from '../errors/WorkflowError.js';
 import type { WorkflowEvent } from '../events/event.js';
-import { childRunsOf } from '../run/childRuns.js';
+import { childRunsOf, type ChildHandle } from '../context/childRuns.js';
+import type { Snapshot } from '../snapshot/schema.js';
 import { deadline } from '../run/operators/deadline.js';
-import { retryWithBackoff, type RetryPolicy } from '../run/operators/retryWithBackoff.js';
-import type { Workflow } from './workflow.js';
+import { retryWithBackoff } from '../run/operators/retryWithBackoff.js';
+import type { RetryPolicy } from './types.js';
+
+/**
+ * What a sub-workflow step needs of its child workflow (a `Workflow` is one). Declared structurally so this
+ * module does not import the builder that imports it.
+ */
+export interface ChildWorkflow {
+  readonly name: string;
+  onScheduler(scheduler: SchedulerLike): { run(input?: unknown): ChildHandle; resume(snapshot: Snapshot): ChildHandle };
+}
 
 /** One child workflow run per accepted event. */
 export interface SubworkflowOptions<E> {
   /** The child workflow. */
-  workflow: Workflow<any>;
+  workflow: ChildWorkflow;
   /** Child input from the event (default `event.data`). */
   input?: (event: E) => unknown;
   /** Event to route from the child's result (default `{ type: '<step>.output', data: result }`). */

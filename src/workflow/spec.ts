@@ -78,7 +78,7 @@ function invalid(name: string, why: string): WorkflowError {
 }
 
 /** A stable hash of step names and accepted types: a snapshot only resumes on the same shape. */
-export function versionOf(steps: readonly StepDef[]): string {
+function versionOf(steps: readonly StepDef[]): string {
   const text = JSON.stringify(steps.map((s) => [s.name, [...s.accepts].sort()]));
   // FNV-1a, 32 bit: stable across processes and platforms, no dependency.
   let hash = 0x811c9dc5;

@@ -3,8 +3,19 @@ import type { Observable, OperatorFunction, SchedulerLike } from 'rxjs';
 import type { z } from 'zod';
 import type { StepContext } from '../context/types.js';
 import type { EventType, WorkflowEvent } from '../events/event.js';
-import type { RetryPolicy } from '../run/operators/retryWithBackoff.js';
 import type { CheckpointStore } from '../stores/CheckpointStore.js';
+
+/** How a failing step (or sub-workflow) is re-run. */
+export interface RetryPolicy {
+  /** How many times a failed attempt is re-run (0 = never). */
+  retries: number;
+  /** ms before the first retry (default 0). */
+  delay?: number;
+  /** `'exponential'` doubles the delay after each attempt (default `'fixed'`). */
+  backoff?: 'fixed' | 'exponential';
+  /** Upper bound for exponential delays. */
+  maxDelay?: number;
+}
 
 /** Something a step can accept: an EventType, or a bare type name (data then `unknown`). */
 export type Acceptable = EventType<any, string, any> | string;

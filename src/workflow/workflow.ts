@@ -2,7 +2,7 @@ import { Observable, type SchedulerLike } from 'rxjs';
 import type { z } from 'zod';
 import { asStoreError, describeThrown, WorkflowError } from '../errors/WorkflowError.js';
 import type { EventType } from '../events/event.js';
-import { Run } from '../run/Run.js';
+import { LiveRun } from '../run/LiveRun.js';
 import type { RunHandle } from '../run/RunHandle.js';
 import { isTerminal } from '../run/status.js';
 import { parseSnapshot, type Snapshot } from '../snapshot/schema.js';
@@ -176,7 +176,7 @@ export class Workflow<R = unknown> {
   /** Start a run now (the first dispatch happens on the scheduler). Throws `invalid_workflow`. */
   run(input?: unknown, options: RunOptions = {}): RunHandle<R> {
     const start = { kind: 'new' as const, input, ...options };
-    return new Run(this.spec(), start) as RunHandle<R>;
+    return new LiveRun(this.spec(), start) as RunHandle<R>;
   }
 
   /** Continue a run from a snapshot; throws `invalid_snapshot`, `snapshot_version` or `not_running`. */
@@ -211,7 +211,7 @@ export class Workflow<R = unknown> {
     if (isTerminal(snap.status)) {
       throw new WorkflowError('not_running', `run ${snap.runId} already ended (${snap.status}); nothing to resume`);
     }
-    return new Run(spec, { kind: 'resume', snapshot: snap }) as RunHandle<R>;
+    return new LiveRun(spec, { kind: 'resume', snapshot: snap }) as RunHandle<R>;
   }
 
   /** Load a run's latest checkpoint and continue it; rejects `not_found` for an unknown id. */
@@ -292,8 +292,7 @@ function baseStep(
 }
 
 function checkStepOptions(workflowName: string, name: string, options: { accepts?: unknown; concurrency?: unknown }): void {
-  const fail = (why: string) =>
-    new WorkflowError('invalid_workflow', `workflow '${workflowName}', step '${name}': ${why}`, { step: name });
+  const fail = (why: string) => new WorkflowError('invalid_workflow', `workflow '${workflowName}', step '${name}': ${why}`, { step: name });
   if (typeof name !== 'string' || name.length === 0) throw fail('a step needs a non-empty name');
   if (!Array.isArray(options?.accepts) || options.accepts.length === 0) throw fail('`accepts` must list at least one event type');
   const c = options.concurrency;

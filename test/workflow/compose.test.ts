@@ -1,7 +1,7 @@
-import { bufferTime, filter, map } from 'rxjs';
+import { bufferTime, filter, map, type SchedulerLike } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { event, StartEvent, StopEvent, workflow, type RunEvent } from 'sluice';
+import { event, StartEvent, StopEvent, workflow, type RunEvent, type RunHandle, type Snapshot, type WorkflowError } from 'sluice';
 import { virtualTime } from 'sluice/testing';
 
 const Topic = event('Topic', z.object({ name: z.string() }));
@@ -142,24 +142,32 @@ describe('.subworkflow', () => {
     expect(calls).toEqual([0]); // the child's first step did not run again
   });
 
-  it('aborting the parent aborts the child', () => {
+  it('aborting the parent aborts the child: its own status is aborted and its step signal fires', () => {
     const vt = setup();
-    const parent = workflow('parent').subworkflow('sub', { accepts: [StartEvent], workflow: child(vt, 'slow', 10) });
-    const childKinds: string[] = [];
+    let signal: AbortSignal | undefined;
+    const slow = workflow('slow').step('work', { accepts: [StartEvent] }, (ev, ctx) => {
+      signal = ctx.signal;
+      return vt.scheduler.createColdObservable('----------(s|)', { s: StopEvent.of({ result: String(ev.data) }) });
+    });
+    // Keep the child's own handle: the parent forwards no child events once it has ended.
+    let childRun: RunHandle | undefined;
+    const watched = {
+      name: slow.name,
+      onScheduler: (scheduler: SchedulerLike) => {
+        const wf = slow.onScheduler(scheduler);
+        return { run: (input?: unknown) => (childRun = wf.run(input)), resume: (snap: Snapshot) => (childRun = wf.resume(snap)) };
+      },
+    };
+    const parent = workflow('parent').subworkflow('sub', { accepts: [StartEvent], workflow: watched });
     vt.run(({ flush }) => {
       const run = vt.start(parent);
-      let childRun: string | undefined;
-      run.events$.subscribe((e) => {
-        if (e.kind === 'child') {
-          childRun = e.childRunId;
-          childKinds.push(e.event.kind);
-        }
-      });
       vt.scheduler.schedule(() => run.abort('stop'), 3);
       flush();
-      expect(childRun).toBeDefined();
+      expect(run.status).toBe('aborted');
     });
-    expect(childKinds.at(-1)).toBe('step_started');
+    expect(childRun?.status).toBe('aborted');
+    expect(signal?.aborted).toBe(true);
+    expect((signal?.reason as WorkflowError | undefined)?.code).toBe('aborted');
   });
 });
 

@@ -1,4 +1,5 @@
-import { Observable, type OperatorFunction, type SchedulerLike, type Unsubscribable } from 'rxjs';
+import type { OperatorFunction, SchedulerLike, Unsubscribable } from 'rxjs';
+import { operate } from '../../rx/operate.js';
 import { after } from '../timers.js';
 
 /** Time spent with the clock running, readable at any moment (for snapshots). */
@@ -35,33 +36,29 @@ export class Stopwatch {
  */
 export function budgetTimer(budgetMs: number, scheduler: SchedulerLike, watch: Stopwatch): OperatorFunction<boolean, number> {
   // Hand-written (not distinctUntilChanged/switchMap/timer/take): every run arms one, so it must be cheap.
-  return (running$) =>
-    new Observable<number>((subscriber) => {
-      let deadline: Unsubscribable | undefined;
-      let running: boolean | undefined;
-      const stop = () => {
-        deadline?.unsubscribe();
-        deadline = undefined;
-      };
-      subscriber.add(stop);
-      subscriber.add(
-        running$.subscribe({
-          next: (value) => {
-            if (value === running) return;
-            running = value;
-            watch.set(value);
-            stop();
-            if (value) {
-              deadline = after(scheduler, budgetMs - watch.elapsed(), () => {
-                subscriber.next(0);
-                subscriber.complete();
-              });
-            }
-          },
-          error: (error: unknown) => subscriber.error(error),
-          // With the clock running the budget still runs out; standing still, it never will.
-          complete: () => (deadline === undefined ? subscriber.complete() : undefined),
-        }),
-      );
-    });
+  return operate<boolean, number>((subscriber) => {
+    let deadline: Unsubscribable | undefined;
+    let running: boolean | undefined;
+    const stop = () => {
+      deadline?.unsubscribe();
+      deadline = undefined;
+    };
+    subscriber.add(stop);
+    return {
+      next: (value) => {
+        if (value === running) return;
+        running = value;
+        watch.set(value);
+        stop();
+        if (value) {
+          deadline = after(scheduler, budgetMs - watch.elapsed(), () => {
+            subscriber.next(0);
+            subscriber.complete();
+          });
+        }
+      },
+      // With the clock running the budget still runs out; standing still, it never will.
+      complete: () => (deadline === undefined ? subscriber.complete() : undefined),
+    };
+  });
 }

@@ -1,4 +1,5 @@
-import { Observable, type MonoTypeOperatorFunction, type SchedulerLike } from 'rxjs';
+import type { MonoTypeOperatorFunction, SchedulerLike } from 'rxjs';
+import { operate } from '../../rx/operate.js';
 import { after } from '../timers.js';
 
 /**
@@ -12,19 +13,18 @@ import { after } from '../timers.js';
  * ```
  */
 export function deadline<T>(ms: number, scheduler: SchedulerLike, makeError: () => unknown): MonoTypeOperatorFunction<T> {
-  return (source) =>
-    new Observable<T>((subscriber) => {
-      const timer = after(scheduler, ms, () => {
-        // Building the error may throw; the subscriber must still be told.
-        let error: unknown;
-        try {
-          error = makeError();
-        } catch (thrown) {
-          error = thrown;
-        }
-        subscriber.error(error);
-      });
-      subscriber.add(timer);
-      subscriber.add(source.subscribe(subscriber));
-    });
+  return operate<T>((subscriber) => {
+    const expire = () => {
+      // Building the error may throw; the subscriber must still be told.
+      let error: unknown;
+      try {
+        error = makeError();
+      } catch (thrown) {
+        error = thrown;
+      }
+      subscriber.error(error);
+    };
+    subscriber.add(after(scheduler, ms, expire));
+    return {};
+  });
 }

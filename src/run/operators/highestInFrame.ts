@@ -1,4 +1,5 @@
-import { Observable, type OperatorFunction, type SchedulerLike } from 'rxjs';
+import type { OperatorFunction, SchedulerLike } from 'rxjs';
+import { operate } from '../../rx/operate.js';
 
 /**
  * Collect what arrives within one scheduler frame and emit only the best by `rank` (higher wins; ties keep
@@ -11,34 +12,24 @@ import { Observable, type OperatorFunction, type SchedulerLike } from 'rxjs';
  * ```
  */
 export function highestInFrame<T>(rank: (value: T) => number, scheduler: SchedulerLike): OperatorFunction<T, T> {
-  return (source) =>
-    new Observable<T>((subscriber) => {
-      let best: { value: T; rank: number } | undefined;
-      const decide = () => {
-        if (best === undefined) return;
-        subscriber.next(best.value);
-        subscriber.complete();
-      };
-      subscriber.add(
-        source.subscribe({
-          next: (value) => {
-            let r: number;
-            try {
-              r = rank(value);
-            } catch (error) {
-              subscriber.error(error);
-              return;
-            }
-            if (best === undefined) {
-              best = { value, rank: r };
-              subscriber.add(scheduler.schedule(decide));
-            } else if (r > best.rank) {
-              best = { value, rank: r };
-            }
-          },
-          error: (error) => subscriber.error(error),
-          complete: () => (best === undefined ? subscriber.complete() : undefined),
-        }),
-      );
-    });
+  return operate<T>((subscriber) => {
+    let best: { value: T; rank: number } | undefined;
+    const decide = () => {
+      if (best === undefined) return;
+      subscriber.next(best.value);
+      subscriber.complete();
+    };
+    return {
+      next: (value) => {
+        const r = rank(value); // a throwing rank errors the result
+        if (best === undefined) {
+          best = { value, rank: r };
+          subscriber.add(scheduler.schedule(decide));
+        } else if (r > best.rank) {
+          best = { value, rank: r };
+        }
+      },
+      complete: () => (best === undefined ? subscriber.complete() : undefined),
+    };
+  });
 }

@@ -1,15 +1,5 @@
 import { retry, timer, type MonoTypeOperatorFunction, type SchedulerLike } from 'rxjs';
-
-export interface RetryPolicy {
-  /** How many times a failed attempt is re-run (0 = never). */
-  retries: number;
-  /** ms before the first retry (default 0). */
-  delay?: number;
-  /** `'exponential'` doubles the delay after each attempt (default `'fixed'`). */
-  backoff?: 'fixed' | 'exponential';
-  /** Upper bound for exponential delays. */
-  maxDelay?: number;
-}
+import type { RetryPolicy } from '../../workflow/types.js';
 
 /** The wait before retry number `retry` (1-based) under `policy`. */
 export function retryDelay(policy: RetryPolicy, retry: number): number {

@@ -1,5 +1,5 @@
 import { defer, finalize, mergeMap, type OperatorFunction } from 'rxjs';
-import type { Workflow } from '../../workflow/workflow.js';
+import type { RunHandle } from '../RunHandle.js';
 
 export interface RunWorkflowOptions {
   /** Most runs in flight at once (default unlimited). */
@@ -16,7 +16,7 @@ export interface RunWorkflowOptions {
  * from(['a', 'b', 'c']).pipe(runWorkflow(qa, { concurrency: 2 })).subscribe(console.log);
  * ```
  */
-export function runWorkflow<I, R>(wf: Workflow<R>, options: RunWorkflowOptions = {}): OperatorFunction<I, R> {
+export function runWorkflow<I, R>(wf: { run(input: I): RunHandle<R> }, options: RunWorkflowOptions = {}): OperatorFunction<I, R> {
   return mergeMap(
     (input: I) =>
       defer(() => {

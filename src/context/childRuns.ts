@@ -1,6 +1,6 @@
-import type { SchedulerLike } from 'rxjs';
+import type { Observable, SchedulerLike } from 'rxjs';
 import type { Snapshot } from '../snapshot/schema.js';
-import type { RunHandle } from './RunHandle.js';
+import type { RunEvent } from '../telemetry/runEvent.js';
 
 /**
  * Internal hook on a step's context through which sub-workflow steps start child runs, so the parent can
@@ -8,13 +8,23 @@ import type { RunHandle } from './RunHandle.js';
  */
 export const CHILD_RUNS = Symbol('sluice.childRuns');
 
+/** What a parent needs of a child run (a `RunHandle` is one; declared here so context sits below run/). */
+export interface ChildHandle {
+  readonly id: string;
+  readonly events$: Observable<RunEvent>;
+  readonly result$: Observable<unknown>;
+  snapshot(): Snapshot;
+  resume(): void;
+  abort(reason?: unknown): void;
+}
+
 /** Starts a child on the parent's scheduler, or continues it from the snapshot the parent carried. */
-export type ChildStarter = (scheduler: SchedulerLike, snapshot: Snapshot | undefined) => RunHandle;
+export type ChildStarter = (scheduler: SchedulerLike, snapshot: Snapshot | undefined) => ChildHandle;
 
 export interface ChildRuns {
   /** The parent's scheduler, for the child's timers. */
   readonly scheduler: SchedulerLike;
-  start(branch: string, starter: ChildStarter): RunHandle;
+  start(branch: string, starter: ChildStarter): ChildHandle;
   /** A child attempt failed and will be retried: the parent reports `step_retried` for its step. */
   retried(failedAttempt: number, error: unknown): void;
 }

@@ -1,2 +1,0 @@
-export { WorkflowError, describeThrown, asStoreError } from './WorkflowError.js';
-export type { WorkflowErrorCode, ErrorInfo, WorkflowErrorOptions } from './WorkflowError.js';

@@ -1,0 +1,244 @@
+import { defer, first, map, mergeMap, Observable, tap, type BehaviorSubject, type SchedulerLike } from 'rxjs';
+import { AttemptContext, type ContextHost } from '../context/context.js';
+import type { StepContext } from '../context/types.js';
+import { describeThrown, engineError, isEngineError, WorkflowError } from '../errors/WorkflowError.js';
+import type { Envelope } from '../events/envelope.js';
+import { StartEvent, type WorkflowEvent } from '../events/event.js';
+import type { InFlightEntry } from '../snapshot/schema.js';
+import type { StepDef } from '../workflow/types.js';
+import type { EventLog } from './eventLog.js';
+import { errorInfo, invocationId, InvocationObserver, stepFields, type Invocation, type InvocationHost } from './invocation.js';
+import { invokeStep, runStep, type StepOutput } from './invokeStep.js';
+import { deadline } from './operators/deadline.js';
+import { retryWithBackoff } from './operators/retryWithBackoff.js';
+
+/** What the invocations need from their run. */
+export interface LoopHost {
+  readonly scheduler: SchedulerLike;
+  readonly log: EventLog;
+  /** The pause gate: an invocation waits for it to open before it starts. */
+  readonly gate: BehaviorSubject<boolean>;
+  /** What each attempt's context calls. */
+  readonly contexts: ContextHost<Invocation>;
+  /** Check and queue what `step` produced. */
+  enqueue(value: unknown, step: StepDef): void;
+  /** Dispatch what is queued, then recompute status. */
+  pump(): void;
+  /** Recompute status (release pause waiters, checkpoint). */
+  settle(): void;
+  /** Propose a failed outcome. */
+  fail(error: WorkflowError): void;
+  /** A settled invocation's open input requests are dropped. */
+  forget(inv: Invocation): void;
+}
+
+/**
+ * The invocation lifecycle: sole owner of what is delivered but not started (`held`, inside a step's
+ * `mergeMap` behind its limit or the gate), what is in flight, and how many in-flight invocations are parked
+ * (on an open request or a paused child: settled as far as pause is concerned).
+ */
+export class Invocations implements InvocationHost {
+  /** Delivered to a step but not started: held back by its concurrency limit or the pause gate. */
+  readonly held = new Set<Envelope>();
+  readonly inFlight = new Set<Invocation>();
+  private parkedCount = 0;
+  /** Re-deliveries (after resume) of invocations parked on an open request: queued, but not work. */
+  private dormant: Set<string> | undefined;
+
+  constructor(private readonly host: LoopHost) {}
+
+  /** In-flight invocations not parked. */
+  get active(): number {
+    return this.inFlight.size - this.parkedCount;
+  }
+
+  /** Queued re-deliveries that are not work (see `dormant`). */
+  get dormantCount(): number {
+    return this.dormant?.size ?? 0;
+  }
+
+  markDormant(id: string): void {
+    (this.dormant ??= new Set()).add(id);
+  }
+
+  /** The envelope entered its step's pipeline. */
+  deliver(env: Envelope): void {
+    this.held.add(env);
+  }
+
+  /** The pipelines were dropped: what they held back, oldest first, to go back to the front of the queue. */
+  takeHeld(): Envelope[] {
+    const held = [...this.held];
+    this.held.clear();
+    return held;
+  }
+
+  park(inv: Invocation): void {
+    if (inv.parked++ === 0) this.parkedCount++;
+  }
+
+  unpark(inv: Invocation): void {
+    if (inv.settled) return;
+    if (--inv.parked === 0) this.parkedCount--;
+  }
+
+  /** The run ended: every in-flight attempt's signal is aborted with `reason()` (made only if needed). */
+  abortAll(reason: () => unknown): void {
+    for (const inv of this.inFlight) inv.ctx?.abort(reason());
+  }
+
+  entries(): InFlightEntry[] {
+    return [...this.inFlight].map((inv) => ({ step: inv.step.name, invocationId: inv.id, envelope: inv.envelope }));
+  }
+
+  /**
+   * One invocation: waits for the gate, then runs its attempts (with timeout and retry when configured).
+   * Outputs go straight into the queue, so the Observable itself emits nothing; it completes when the
+   * invocation has settled, which is what frees its slot in the step's `mergeMap`.
+   */
+  invocation(step: StepDef, env: Envelope): Observable<never> {
+    return new Observable<never>((subscriber) => {
+      const gate = this.host.gate;
+      if (!gate.value) return gate.pipe(first(Boolean), mergeMap(() => this.invocation(step, env))).subscribe(subscriber);
+      const inv = this.begin(step, env);
+      const observer = new InvocationObserver(this, inv, subscriber);
+      if (step.timeout !== undefined || (step.retry !== undefined && step.retry.retries > 0)) {
+        return this.attempts(inv).subscribe(observer);
+      }
+      // The common case, one attempt with no deadline: the handler feeds the observer directly.
+      const ctx = this.startAttempt(inv);
+      try {
+        observer.running = runStep(step.handler as NonNullable<StepDef['handler']>, env.event, ctx, observer);
+      } catch (thrown) {
+        observer.error(thrown);
+      }
+      return observer;
+    });
+  }
+
+  /** A pipe step lives as long as the run: it is never in flight and has no per-event invocations. */
+  pipeStep(step: StepDef, group: Observable<Envelope>): Observable<never> {
+    const inv = this.newInvocation(step, { id: 'pipe', event: StartEvent.of(null), at: this.host.scheduler.now(), to: step.name });
+    const events$ = group.pipe(
+      tap((env) => this.held.delete(env)),
+      map((env) => env.event),
+    );
+    const operator = step.operator as (events$: Observable<WorkflowEvent>, ctx: StepContext) => Observable<WorkflowEvent>;
+    return new Observable<never>((subscriber) =>
+      defer(() => operator(events$, (inv.ctx = new AttemptContext<Invocation>(this.host.contexts, inv, 1)))).subscribe({
+        next: (ev) => {
+          this.host.enqueue(ev, step);
+          this.host.pump();
+        },
+        error: (error: unknown) => {
+          this.fail(inv, error);
+          subscriber.complete();
+        },
+        complete: () => subscriber.complete(),
+      }),
+    );
+  }
+
+  /** A final batch settles its invocation before its outputs are queued, so no snapshot shows both. */
+  outputs(inv: Invocation, { events, last }: StepOutput): void {
+    if (last) this.complete(inv);
+    for (const ev of events) this.host.enqueue(ev, inv.step);
+    this.host.pump();
+  }
+
+  settled(inv: Invocation, error?: { thrown: unknown }): void {
+    if (error === undefined) this.complete(inv);
+    else this.fail(inv, error.thrown);
+    this.host.pump();
+  }
+
+  /** Attempts with a deadline and/or retries: each attempt is a fresh subscription to `invokeStep`. */
+  private attempts(inv: Invocation): Observable<StepOutput> {
+    const step = inv.step;
+    let attempt$ = defer(() => invokeStep(step.handler as NonNullable<StepDef['handler']>, inv.envelope.event, this.startAttempt(inv)));
+    if (step.timeout !== undefined) {
+      const ms = step.timeout;
+      attempt$ = attempt$.pipe(
+        deadline(ms, this.host.scheduler, () => {
+          inv.ctx?.abort();
+          return engineError(
+            new WorkflowError('step_timeout', `step '${step.name}' timed out after ${ms}ms`, { step: step.name, details: { timeout: ms } }),
+          );
+        }),
+      );
+    }
+    if (step.retry !== undefined && step.retry.retries > 0) {
+      attempt$ = attempt$.pipe(
+        retryWithBackoff(step.retry, this.host.scheduler, (error, failedAttempt) => {
+          inv.ctx?.abort();
+          this.host.log.emit({ kind: 'step_retried', ...stepFields(inv), attempt: failedAttempt, error: errorInfo(error) });
+        }),
+      );
+    }
+    return attempt$;
+  }
+
+  private startAttempt(inv: Invocation): AttemptContext<Invocation> {
+    inv.attempt++;
+    inv.requests = 0;
+    inv.ctx?.abort();
+    const ctx = new AttemptContext<Invocation>(this.host.contexts, inv, inv.attempt);
+    inv.ctx = ctx;
+    if (inv.attempt > 1) this.host.log.emit({ kind: 'step_started', ...stepFields(inv), attempt: inv.attempt });
+    return ctx;
+  }
+
+  private begin(step: StepDef, env: Envelope): Invocation {
+    const inv = this.newInvocation(step, env);
+    this.held.delete(env);
+    this.dormant?.delete(inv.id);
+    this.inFlight.add(inv);
+    // Literals, not a spread helper: these run for every invocation.
+    this.host.log.emit({ kind: 'step_started', step: inv.step.name, invocationId: inv.id, type: inv.envelope.event.type, attempt: 1 });
+    return inv;
+  }
+
+  private newInvocation(step: StepDef, env: Envelope): Invocation {
+    return {
+      id: invocationId(env),
+      step,
+      envelope: env,
+      startedAt: this.host.scheduler.now(),
+      attempt: 0,
+      requests: 0,
+      parked: 0,
+      ctx: undefined,
+      settled: false,
+    };
+  }
+
+  private complete(inv: Invocation): void {
+    if (inv.settled) return;
+    this.release(inv);
+    this.host.log.emit({
+      kind: 'step_completed',
+      step: inv.step.name,
+      invocationId: inv.id,
+      type: inv.envelope.event.type,
+      durationMs: this.host.scheduler.now() - inv.startedAt,
+    });
+  }
+
+  private fail(inv: Invocation, thrown: unknown): void {
+    if (inv.settled) return;
+    this.release(inv);
+    const error = isEngineError(thrown)
+      ? thrown
+      : new WorkflowError('step_failed', `step '${inv.step.name}' failed: ${describeThrown(thrown)}`, { step: inv.step.name, cause: thrown });
+    this.host.fail(error); // before announcing, as for a stop
+    this.host.log.emit({ kind: 'step_failed', ...stepFields(inv), error: error.toInfo(), durationMs: this.host.scheduler.now() - inv.startedAt });
+    this.host.settle();
+  }
+
+  private release(inv: Invocation): void {
+    inv.settled = true;
+    if (inv.parked > 0) this.parkedCount--;
+    this.inFlight.delete(inv);
+    if (inv.requests > 0) this.host.forget(inv);
+  }
+}

@@ -1,0 +1,231 @@
+import { type Observable, of } from 'rxjs';
+import type { ChildHandle, ChildStarter } from '../context/childRuns.js';
+import type { ContextHost } from '../context/context.js';
+import type { InputRequestOptions } from '../context/types.js';
+import { describeThrown, WorkflowError } from '../errors/WorkflowError.js';
+import { InputResponseEvent, type WorkflowEvent } from '../events/event.js';
+import { deepFreeze, findNonJson } from '../events/freeze.js';
+import { buildSnapshot } from '../snapshot/build.js';
+import type { Snapshot } from '../snapshot/schema.js';
+import { isTerminal, type RunStatus } from '../snapshot/status.js';
+import type { RunEvent } from '../telemetry/runEvent.js';
+import type { CheckpointHooks } from './Checkpointer.js';
+import { Children } from './children.js';
+import type { InputHost } from './InputRequests.js';
+import { errorInfo, stepFields, type Invocation } from './invocation.js';
+import { envelopeOf, checkOutput } from './outputs.js';
+import { outcomeError } from './outcome.js';
+import type { Outcome } from './reducer.js';
+import { Run } from './Run.js';
+import type { RunHandle } from './RunHandle.js';
+
+/**
+ * A live run as users and step contexts see it: the public `RunHandle` and what contexts call
+ * (`ContextHost`), on top of the loop in Run.ts.
+ */
+export class LiveRun extends Run implements RunHandle, ContextHost<Invocation> {
+  get contexts(): ContextHost<Invocation> {
+    return this;
+  }
+
+  private finalSnapshot: Snapshot | undefined;
+  private resultPromise: Promise<unknown> | undefined;
+
+  // ── the public handle ───────────────────────────────────────────────────────────────────────────
+
+  get metadata(): Readonly<Record<string, unknown>> {
+    return this.meta;
+  }
+
+  setMetadata(key: string, value: unknown): void {
+    const bad = findNonJson(value);
+    if (bad !== undefined) {
+      throw new WorkflowError('invalid_snapshot', `run.setMetadata('${key}'): ${bad} is not plain JSON`, { details: { key } });
+    }
+    this.meta[key] = deepFreeze(structuredClone(value));
+  }
+
+  get status(): RunStatus {
+    return this.control.status;
+  }
+
+  get events$(): Observable<RunEvent> {
+    return this.log.events$;
+  }
+
+  get status$(): Observable<RunStatus> {
+    // A completed BehaviorSubject replays nothing; late subscribers still get the final status.
+    return isTerminal(this.control.status) ? of(this.control.status) : this.statusSubject.asObservable();
+  }
+
+  get result$(): Observable<unknown> {
+    return this.resultSubject.asObservable();
+  }
+
+  get result(): Promise<unknown> {
+    this.resultPromise ??= new Promise((resolve, reject) => this.resultSubject.subscribe({ next: resolve, error: reject }));
+    return this.resultPromise;
+  }
+
+  pause(): Promise<Snapshot> {
+    return new Promise((resolve, reject) => this.pauseThen(resolve, reject));
+  }
+
+  /**
+   * Pause, calling `onQuiet` synchronously once in-flight steps have settled (or `onEnd` if the run ends
+   * first), so a parent run can pause its children within the same virtual-time frame.
+   */
+  pauseThen(onQuiet: (snapshot: Snapshot) => void, onEnd: (error: unknown) => void): void {
+    if (isTerminal(this.control.status)) {
+      onEnd(new WorkflowError('not_running', `run ${this.id} has ended (${this.control.status})`));
+      return;
+    }
+    if (!this.control.paused) {
+      this.apply({ type: 'pause' });
+      this.gate.next(false);
+      this.log.emit({ kind: 'run_paused' });
+      this.children?.pauseAll();
+    }
+    this.pauses.add(onQuiet, onEnd);
+    this.settle();
+  }
+
+  resume(): void {
+    if (!this.control.paused || isTerminal(this.control.status)) return;
+    this.apply({ type: 'resume' });
+    if (this.wiring === undefined) this.connect();
+    this.pauses.release(() => this.snapshot());
+    this.children?.resumeAll();
+    this.requests?.resumed();
+    this.log.emit({ kind: 'run_resumed' });
+    this.gate.next(true);
+    this.pump();
+  }
+
+  abort(reason?: unknown): void {
+    if (isTerminal(this.control.status) || this.control.due) return;
+    const details = reason === undefined ? {} : { details: { reason } };
+    const why = reason === undefined ? '' : `: ${describeThrown(reason)}`;
+    this.propose({ status: 'aborted', error: new WorkflowError('aborted', `run ${this.id} was aborted${why}`, details) });
+  }
+
+  send(event: WorkflowEvent): void {
+    if (isTerminal(this.control.status)) {
+      throw new WorkflowError('not_running', `run ${this.id} has ended (${this.control.status}); cannot send`);
+    }
+    this.queue.push(envelopeOf(checkOutput(this.spec, event, undefined), this.scheduler.now()));
+    this.pump();
+  }
+
+  respond(requestId: string, response: unknown): void {
+    if (isTerminal(this.control.status)) {
+      throw new WorkflowError('not_running', `run ${this.id} has ended (${this.control.status}); nothing to respond to`);
+    }
+    this.inputs().respond(this.id, requestId, response, this.control.paused);
+    this.pump();
+  }
+
+  snapshot(): Snapshot {
+    if (this.finalSnapshot !== undefined) return this.finalSnapshot;
+    // Nothing changes after the end, so the final snapshot is built once, when first asked for.
+    if (isTerminal(this.control.status)) return (this.finalSnapshot = this.buildSnapshot());
+    return this.buildSnapshot();
+  }
+
+  async flush(): Promise<void> {
+    await this.checkpoints?.flush();
+  }
+
+  private buildSnapshot(): Snapshot {
+    return buildSnapshot({
+      workflow: this.spec.name,
+      workflowVersion: this.spec.version,
+      runId: this.id,
+      status: this.control.status,
+      createdAt: this.createdAt,
+      input: this.input,
+      state: this.state.toJSON(),
+      pending: [...this.invocations.held, ...this.queue.items.toArray()],
+      inFlight: this.invocations.entries(),
+      collected: this.collected,
+      ...(this.requests?.snapshot() ?? { waiting: [], answered: {} }),
+      seq: this.log.seq,
+      elapsedMs: this.clock.elapsed(),
+      history: this.log.history,
+      metadata: this.meta,
+      children: this.children?.snapshot() ?? {},
+    });
+  }
+
+  // ── what contexts call (ContextHost) ────────────────────────────────────────────────────────────
+
+  get workflowName(): string {
+    return this.spec.name;
+  }
+
+  /** @internal */
+  sendFrom(inv: Invocation, event: WorkflowEvent): void {
+    this.enqueue(event, inv.step);
+    this.pump();
+  }
+
+  /** @internal */
+  writeFrom(inv: Invocation, event: WorkflowEvent): void {
+    if (!isTerminal(this.control.status)) this.log.emit({ kind: 'stream', event: deepFreeze(event), step: inv.step.name });
+  }
+
+  /** @internal Fan-in: the first `n` buffered events of `type`, removed, once there are `n`. */
+  collect(type: string, n: number): WorkflowEvent[] | undefined {
+    const buffer = this.collected[type];
+    if (buffer === undefined || buffer.length < n) return undefined;
+    return buffer.splice(0, n);
+  }
+
+  /** @internal */
+  requestInput(inv: Invocation, prompt: string, options?: InputRequestOptions): Promise<unknown> {
+    if (isTerminal(this.control.status)) return Promise.reject(outcomeError(this.control.outcome as Outcome));
+    return this.inputs().ask(inv, prompt, options);
+  }
+
+  /** @internal Start (or, after resume, continue from its snapshot) a child run owned by `inv`. */
+  startChild(inv: Invocation, branch: string, start: ChildStarter): ChildHandle {
+    this.children ??= new Children(this);
+    return this.children.start(inv, branch, start);
+  }
+
+  /** @internal A sub-workflow step's child attempt failed and is retried. */
+  childRetried(inv: Invocation, failedAttempt: number, error: unknown): void {
+    if (!isTerminal(this.control.status)) {
+      this.log.emit({ kind: 'step_retried', ...stepFields(inv), attempt: failedAttempt, error: errorInfo(error) });
+    }
+  }
+
+  // ── hooks of the loop's rooms ───────────────────────────────────────────────────────────────────
+
+  protected inputHost(): InputHost {
+    return {
+      scheduler: this.scheduler,
+      status$: this.statusSubject,
+      emit: (body) => this.log.emit(body),
+      park: (inv) => this.invocations.park(inv),
+      unpark: (inv) => this.invocations.unpark(inv),
+      route: (requestId, response) => this.queue.push(envelopeOf(InputResponseEvent.of({ requestId, response }), this.scheduler.now(), 'input')),
+      fail: (error) => this.fail(error),
+      changed: () => this.settle(),
+    };
+  }
+
+  protected checkpointHooks(): CheckpointHooks {
+    return {
+      snapshot: () => this.snapshot(),
+      saved: () => {
+        if (!isTerminal(this.control.status)) this.log.emit({ kind: 'checkpoint_saved' });
+      },
+      failed: (error, consecutive, fatal) => {
+        if (isTerminal(this.control.status)) return; // flush() reports a failed final save
+        this.log.emit({ kind: 'checkpoint_failed', error: error.toInfo(), consecutive });
+        if (fatal !== undefined) this.fail(fatal);
+      },
+    };
+  }
+}

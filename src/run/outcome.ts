@@ -1,0 +1,58 @@
+import { Subject, type Observable, type SchedulerLike, type Subscription } from 'rxjs';
+import { WorkflowError } from '../errors/WorkflowError.js';
+import { highestInFrame } from './operators/highestInFrame.js';
+import { OUTCOME_RANK, type Outcome } from './reducer.js';
+
+/**
+ * The one way a run ends. Step errors, the StopEvent, the workflow timeout, a failed store and an error on
+ * the bus all `propose` an outcome; those proposed within one scheduler frame race through `highestInFrame`
+ * (error > stop > timeout). `abort()` is proposed too, but decides at once: it takes effect synchronously.
+ * `decided$` emits the winner once; the loop's pipelines end with `takeUntil(decided$)`.
+ */
+export class OutcomeRace {
+  private proposals: Subject<Outcome> | undefined;
+  private racing: Subscription | undefined;
+  private readonly decidedSubject = new Subject<Outcome>();
+  private winner: Outcome | undefined;
+  /** Emits the decided outcome once, then completes. */
+  readonly decided$: Observable<Outcome> = this.decidedSubject.asObservable();
+
+  constructor(
+    /** The frame scheduler: the zero-delay scheduler of the run. */
+    private readonly frame: SchedulerLike,
+    /** `decided` runs with the winner before `decided$` emits (the pipelines end), `ended` right after. */
+    private readonly on: { decided: (outcome: Outcome) => void; ended: (outcome: Outcome) => void },
+  ) {}
+
+  get decided(): Outcome | undefined {
+    return this.winner;
+  }
+
+  propose(outcome: Outcome): void {
+    if (this.winner !== undefined) return;
+    if (outcome.status === 'aborted') return this.decide(outcome);
+    // Created on the first proposal: most runs see exactly one.
+    if (this.proposals === undefined) {
+      this.proposals = new Subject<Outcome>();
+      this.racing = this.proposals
+        .pipe(highestInFrame((o) => OUTCOME_RANK[o.status], this.frame))
+        .subscribe((winner) => this.decide(winner));
+    }
+    this.proposals.next(outcome);
+  }
+
+  private decide(outcome: Outcome): void {
+    if (this.winner !== undefined) return;
+    this.winner = outcome;
+    this.racing?.unsubscribe();
+    this.on.decided(outcome);
+    this.decidedSubject.next(outcome);
+    this.decidedSubject.complete();
+    this.on.ended(outcome);
+  }
+}
+
+/** The error a decided outcome gives to pause waiters, in-flight signals and late callers. */
+export function outcomeError(outcome: Outcome): WorkflowError {
+  return outcome.status === 'completed' ? new WorkflowError('not_running', 'the run completed') : outcome.error;
+}

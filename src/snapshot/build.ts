@@ -1,0 +1,40 @@
+import type { WorkflowEvent } from '../events/event.js';
+import { SNAPSHOT_VERSION, type Snapshot } from './schema.js';
+
+/** A run's parts at one moment, as the run loop holds them (live collections are copied by the builder). */
+export type SnapshotParts = Omit<Snapshot, 'version' | 'collected' | 'metadata'> & {
+  collected: Readonly<Record<string, readonly WorkflowEvent[]>>;
+  metadata: Readonly<Record<string, unknown>>;
+};
+
+/**
+ * Pure: the plain-JSON snapshot of a run from its parts. Arrays and records the run keeps mutating are
+ * copied, so the snapshot never changes after it is taken.
+ *
+ * @example
+ * ```ts
+ * JSON.parse(JSON.stringify(buildSnapshot(parts))) // deep-equals buildSnapshot(parts)
+ * ```
+ */
+export function buildSnapshot(parts: SnapshotParts): Snapshot {
+  return {
+    version: SNAPSHOT_VERSION,
+    workflow: parts.workflow,
+    workflowVersion: parts.workflowVersion,
+    runId: parts.runId,
+    status: parts.status,
+    createdAt: parts.createdAt,
+    input: parts.input,
+    state: parts.state,
+    pending: [...parts.pending],
+    inFlight: [...parts.inFlight],
+    collected: Object.fromEntries(Object.entries(parts.collected).map(([type, evs]) => [type, [...evs]])),
+    waiting: [...parts.waiting],
+    answered: { ...parts.answered },
+    seq: parts.seq,
+    elapsedMs: parts.elapsedMs,
+    history: [...parts.history],
+    metadata: { ...parts.metadata },
+    children: { ...parts.children },
+  };
+}
