@@ -83,6 +83,7 @@ export class LiveRun extends Run implements RunHandle, ContextHost<Invocation> {
     if (!this.control.paused) {
       this.apply({ type: 'pause' });
       this.gate.next(false);
+      this.flowClock(false);
       this.log.emit({ kind: 'run_paused' });
       this.children?.pauseAll();
     }
@@ -98,6 +99,7 @@ export class LiveRun extends Run implements RunHandle, ContextHost<Invocation> {
     this.children?.resumeAll();
     this.requests?.resumed();
     this.log.emit({ kind: 'run_resumed' });
+    this.flowClock(true);
     this.gate.next(true);
     this.pump();
   }
@@ -145,7 +147,7 @@ export class LiveRun extends Run implements RunHandle, ContextHost<Invocation> {
       createdAt: this.createdAt,
       input: this.input,
       state: this.state.toJSON(),
-      pending: [...this.invocations.held, ...this.queue.items.toArray()],
+      pending: [...this.heldEnvelopes(), ...this.queue.items.toArray()],
       inFlight: this.invocations.entries(),
       collected: this.collected,
       ...(this.requests?.snapshot() ?? { waiting: [], answered: {} }),

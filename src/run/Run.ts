@@ -12,6 +12,9 @@ import type { StepDef } from '../workflow/types.js';
 import type { WorkflowSpec } from '../workflow/spec.js';
 import { Checkpointer, type CheckpointHooks } from './Checkpointer.js';
 import { Children, type ChildHost } from './children.js';
+import { FlowClock } from './flowClock.js';
+import { StepFlowControl, withDueTimes } from './flowControl.js';
+import { Holding } from './holding.js';
 import { DispatchQueue, type DispatchTarget } from './dispatchQueue.js';
 import { EventLog } from './eventLog.js';
 import { InputRequests, type InputHost } from './InputRequests.js';
@@ -69,6 +72,8 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
   protected requests: InputRequests | undefined;
   protected children: Children | undefined;
   private shard = 0;
+  /** Per-key limits, rate windows and debounces (§6.3): created with the first step that has any. */
+  private flow: { clock: FlowClock; holding: Holding<Envelope>; steps: Map<string, StepFlowControl> } | undefined;
   /** The loop's pipelines (bus, timeout, pipe steps); undefined while hibernating. */
   protected wiring: Subscription | undefined;
 
@@ -131,7 +136,9 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
       groupBy((env) => this.groupKey(env)),
       mergeMap((group) => {
         const step = this.spec.stepsByGroup.get(group.key) as StepDef;
-        return step.kind === 'pipe' ? EMPTY : group.pipe(mergeMap((env) => this.invocations.invocation(step, env), step.concurrency));
+        if (step.kind === 'pipe') return EMPTY;
+        const invoke = (env: Envelope) => this.invocations.invocation(step, env);
+        return group.pipe(step.flow === undefined ? mergeMap(invoke, step.concurrency) : this.flowControl(step).pipeline(invoke));
       }),
     );
     wiring.add(bus$.pipe(until).subscribe({ error: (error: unknown) => this.fail(busError(error)) }));
@@ -156,10 +163,50 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
 
   private hibernate(): void {
     if (this.wiring === undefined) return;
+    // Envelopes held back inside a step's pipeline go with it: first in the queue, still addressed, with
+    // their due times (read before the pipelines, which know them, are gone).
+    const held = this.heldEnvelopes();
+    this.invocations.takeHeld();
     this.wiring.unsubscribe();
     this.wiring = undefined;
-    // Envelopes held back inside a step's mergeMap went with it: they go first in the queue, still addressed.
-    this.queue.items.unshiftAll(this.invocations.takeHeld());
+    this.queue.items.unshiftAll(held);
+  }
+
+  /** What the steps hold back (limits, rate windows, debounces), oldest first, each with its due time. */
+  protected heldEnvelopes(): Envelope[] {
+    const held = this.invocations.held;
+    return this.flow === undefined ? [...held] : withDueTimes(held, this.flow.holding);
+  }
+
+  /** The step's flow control, kept across hibernation (a rate window remembers the slots it used). */
+  private flowControl(step: StepDef): StepFlowControl {
+    if (this.flow === undefined) {
+      this.flow = { clock: new FlowClock(this.scheduler), holding: new Holding<Envelope>(), steps: new Map() };
+      if (this.control.paused) this.flow.clock.pause();
+    }
+    const flow = this.flow;
+    let control = flow.steps.get(step.name);
+    if (control === undefined) {
+      control = new StepFlowControl(step.name, step.flow as NonNullable<StepDef['flow']>, {
+        clock: flow.clock,
+        holding: flow.holding,
+        dropped: (env) => this.dropped(step, env),
+      });
+      flow.steps.set(step.name, control);
+    }
+    return control;
+  }
+
+  /** A debounced envelope was superseded: reported, never silently lost. */
+  private dropped(step: StepDef, env: Envelope): void {
+    this.invocations.held.delete(env);
+    this.log.emit({ kind: 'event_dropped', step: step.name, event: env.event, reason: 'debounced' });
+  }
+
+  /** The flow clocks (debounce, rate windows) stop while the run is paused and keep their remaining time. */
+  protected flowClock(running: boolean): void {
+    if (running) this.flow?.clock.resume();
+    else this.flow?.clock.pause();
   }
 
   /** Dispatch what is queued (a trampoline: re-entrant calls return), then recompute status. */
@@ -226,7 +273,9 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
     if (this.control.paused && !this.control.due && active === 0) {
       this.pauses.release(() => this.snapshot());
       // Nothing is running or parked: the pipelines hold no state worth keeping (pipe steps do, so they stay).
-      if (inv.inFlight.size === 0 && (this.children?.size ?? 0) === 0 && !this.spec.hasPipes) this.hibernate();
+      // Debounce and rate timers keep their remaining time only while their pipelines live, so such runs stay wired.
+      const timed = this.flow !== undefined && this.flow.clock.size > 0;
+      if (inv.inFlight.size === 0 && (this.children?.size ?? 0) === 0 && !this.spec.hasPipes && !timed) this.hibernate();
     }
     this.checkpoints?.request();
   }
@@ -247,6 +296,7 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
     this.apply({ type: 'end', outcome });
     this.invocations.abortAll(() => outcomeError(outcome));
     this.requests?.stop();
+    for (const control of this.flow?.steps.values() ?? []) control.close();
     this.subscription.unsubscribe();
     this.queue.stop();
     this.state.seal();

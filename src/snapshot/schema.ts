@@ -16,6 +16,8 @@ const envelopeSchema = z.object({
   source: z.string().optional(),
   at: z.number(),
   to: z.string().optional(),
+  /** When a debounced or rate-limited envelope is due (scheduler epoch ms). */
+  dueAt: z.number().optional(),
 });
 
 const statusSchema = z.enum(RUN_STATUSES);

@@ -2,6 +2,7 @@ import { Observable, type SchedulerLike } from 'rxjs';
 import type { z } from 'zod';
 import { asStoreError, describeThrown, WorkflowError } from '../errors/WorkflowError.js';
 import type { EventType } from '../events/event.js';
+import { resolveFlow, type FlowOptions } from './flowOptions.js';
 import { LiveRun } from '../run/LiveRun.js';
 import type { RunHandle } from '../run/RunHandle.js';
 import { isTerminal } from '../run/status.js';
@@ -65,7 +66,7 @@ export class Workflow<R = unknown> {
     checkStepOptions(this.name, name, options);
     return this.with({
       ...baseStep(name, 'step', options.accepts, options.emits),
-      concurrency: options.concurrency ?? Number.POSITIVE_INFINITY,
+      ...flowOf(this.name, name, options),
       timeout: options.timeout,
       retry: options.retry,
       handler: handler as NonNullable<StepDef["handler"]>,
@@ -107,12 +108,12 @@ export class Workflow<R = unknown> {
    */
   subworkflow<const A extends readonly Acceptable[]>(
     name: string,
-    options: { accepts: A; emits?: readonly Acceptable[] } & SubworkflowOptions<AcceptedEvent<A>>,
+    options: { accepts: A; emits?: readonly Acceptable[] } & SubworkflowOptions<AcceptedEvent<A>> & FlowOptions<AcceptedEvent<A>>,
   ): Workflow<R> {
     checkStepOptions(this.name, name, options);
     return this.with({
       ...baseStep(name, 'step', options.accepts, options.emits),
-      concurrency: Number.POSITIVE_INFINITY,
+      ...flowOf(this.name, name, options),
       timeout: undefined,
       retry: undefined,
       handler: (ev, ctx) => child$(name, 'child', options, ev as AcceptedEvent<A>, ctx),
@@ -130,7 +131,7 @@ export class Workflow<R = unknown> {
    */
   parallel<const A extends readonly Acceptable[]>(
     name: string,
-    options: { accepts: A; emits?: readonly Acceptable[]; branches: readonly Branch<AcceptedEvent<A>>[]; join: 'all' | 'first' },
+    options: { accepts: A; emits?: readonly Acceptable[]; branches: readonly Branch<AcceptedEvent<A>>[]; join: 'all' | 'first' } & FlowOptions<AcceptedEvent<A>>,
   ): Workflow<R> {
     checkStepOptions(this.name, name, options);
     if (options.join !== 'all' && options.join !== 'first') {
@@ -138,7 +139,7 @@ export class Workflow<R = unknown> {
     }
     return this.with({
       ...baseStep(name, 'step', options.accepts, options.emits),
-      concurrency: Number.POSITIVE_INFINITY,
+      ...flowOf(this.name, name, options),
       timeout: undefined,
       retry: undefined,
       handler: (ev, ctx) => parallel$(name, options.branches, options.join, ev as AcceptedEvent<A>, ctx),
@@ -291,10 +292,16 @@ function baseStep(
   };
 }
 
-function checkStepOptions(workflowName: string, name: string, options: { accepts?: unknown; concurrency?: unknown }): void {
-  const fail = (why: string) => new WorkflowError('invalid_workflow', `workflow '${workflowName}', step '${name}': ${why}`, { step: name });
+function checkStepOptions(workflowName: string, name: string, options: { accepts?: unknown }): void {
+  const fail = (why: string) =>
+    new WorkflowError('invalid_workflow', `workflow '${workflowName}', step '${name}': ${why}`, { step: name });
   if (typeof name !== 'string' || name.length === 0) throw fail('a step needs a non-empty name');
   if (!Array.isArray(options?.accepts) || options.accepts.length === 0) throw fail('`accepts` must list at least one event type');
-  const c = options.concurrency;
-  if (c !== undefined && (typeof c !== 'number' || !(c >= 1))) throw fail('`concurrency` must be a number >= 1');
+}
+
+/** A step's concurrency and, when it has per-key limits, a rate limit or a debounce, its `flow`. */
+function flowOf(workflowName: string, name: string, options: FlowOptions<any>): Pick<StepDef, 'concurrency' | 'flow'> {
+  const flow = resolveFlow(workflowName, name, options);
+  const plain = flow.concurrencyKey === undefined && flow.rateLimit === undefined && flow.debounce === undefined;
+  return plain ? { concurrency: flow.concurrency } : { concurrency: flow.concurrency, flow };
 }
