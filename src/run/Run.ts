@@ -5,7 +5,7 @@ import { describeThrown, WorkflowError } from '../errors/WorkflowError.js';
 import type { Envelope } from '../events/envelope.js';
 import { StartEvent, type WorkflowEvent } from '../events/event.js';
 import { freshStart, redelivery, restoreSnapshot } from '../snapshot/restore.js';
-import type { Snapshot } from '../snapshot/schema.js';
+import type { DurableWait, Snapshot, WaitingEntry } from '../snapshot/schema.js';
 import { isTerminal, type RunStatus } from '../snapshot/status.js';
 import { attachLogger } from '../telemetry/logger.js';
 import type { StepDef } from '../workflow/types.js';
@@ -18,6 +18,7 @@ import { Holding } from './holding.js';
 import { DispatchQueue, type DispatchTarget } from './dispatchQueue.js';
 import { EventLog } from './eventLog.js';
 import { InputRequests, type InputHost } from './InputRequests.js';
+import { Waits, type WaitHost } from './Waits.js';
 import type { Invocation } from './invocation.js';
 import { Invocations, type LoopHost } from './Invocations.js';
 import { budgetTimer, Stopwatch } from './operators/budgetTimer.js';
@@ -70,6 +71,8 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
   protected control: Control = initialControl;
   /** Created on first use: most runs never ask for input or start a child. */
   protected requests: InputRequests | undefined;
+  /** `ctx.sleep` and `ctx.waitFor` (§6.4), created on first use. */
+  protected waits: Waits | undefined;
   protected children: Children | undefined;
   private shard = 0;
   /** Per-key limits, rate windows and debounces (§6.3): created with the first step that has any. */
@@ -104,7 +107,14 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
       for (const entry of r.redeliver) this.queue.push(redelivery(entry));
       for (const env of r.pending) this.queue.push(env);
       this.log.emit({ kind: 'run_resumed' });
-      if (r.requests !== undefined) this.requests = new InputRequests(this.inputHost(), r.requests);
+      if (r.requests !== undefined) {
+        // Input requests and durable waits share the waiting list and the kept answers (ids never collide).
+        const { waiting, answered } = r.requests;
+        const inputs = waiting.filter((w): w is WaitingEntry => w.kind === undefined || w.kind === 'input');
+        const durable = waiting.filter((w): w is DurableWait => w.kind === 'sleep' || w.kind === 'event');
+        if (inputs.length > 0 || durable.length === 0) this.requests = new InputRequests(this.inputHost(), { waiting: inputs, answered });
+        if (durable.length > 0 || Object.keys(answered).length > 0) this.waits = new Waits(this.waitHost(), { waiting: durable, answered });
+      }
       if (r.children !== undefined) this.children = new Children(this, r.children);
       for (const id of r.dormant) this.invocations.markDormant(id);
       this.settle();
@@ -228,18 +238,25 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
       case 'input':
         this.routed(env, []);
         return this.inputs().openRouted(to.request);
-      case 'no_handler':
-        return this.propose({ status: 'failed', error: to.error });
-      case 'steps':
+      case 'no_handler': {
+        // An event only a waiter takes is not unhandled (§6.4).
+        const waiters = this.waits?.offer(env.event) ?? [];
+        if (waiters.length === 0) return this.propose({ status: 'failed', error: to.error });
+        return this.routed(env, [], waiters);
+      }
+      case 'steps': {
         (this.collected[env.event.type] ??= []).push(env.event);
-        this.routed(env, to.names as string[]);
+        const waiters = this.waits?.offer(env.event) ?? [];
+        this.routed(env, to.names as string[], waiters);
         for (const step of to.steps) this.deliver(addressTo(env, step.name));
+      }
     }
   }
 
-  private routed(env: Envelope, steps: string[]): void {
+  private routed(env: Envelope, steps: string[], waiters: string[] = []): void {
     const { event, source } = env;
-    this.log.emit(source === undefined ? { kind: 'event_routed', event, steps } : { kind: 'event_routed', event, source, steps });
+    const base = source === undefined ? { kind: 'event_routed' as const, event, steps } : { kind: 'event_routed' as const, event, source, steps };
+    this.log.emit(waiters.length === 0 ? base : { ...base, waiters });
   }
 
   private deliver(env: Envelope): void {
@@ -269,7 +286,7 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
     const inv = this.invocations;
     const active = inv.active;
     const busy = active > 0 || this.queue.length + inv.held.size > inv.dormantCount;
-    this.apply({ type: 'activity', busy, waiting: (this.requests?.open ?? 0) > 0 });
+    this.apply({ type: 'activity', busy, waiting: (this.requests?.open ?? 0) + (this.waits?.open ?? 0) > 0 });
     if (this.control.paused && !this.control.due && active === 0) {
       this.pauses.release(() => this.snapshot());
       // Nothing is running or parked: the pipelines hold no state worth keeping (pipe steps do, so they stay).
@@ -296,6 +313,7 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
     this.apply({ type: 'end', outcome });
     this.invocations.abortAll(() => outcomeError(outcome));
     this.requests?.stop();
+    this.waits?.stop();
     for (const control of this.flow?.steps.values() ?? []) control.close();
     this.subscription.unsubscribe();
     this.queue.stop();
@@ -326,10 +344,18 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
   /** @internal */ get paused(): boolean { return this.control.paused; }
   /** @internal */ park(inv: Invocation): void { this.invocations.park(inv); }
   /** @internal */ unpark(inv: Invocation): void { this.invocations.unpark(inv); }
-  /** @internal */ forget(inv: Invocation): void { this.requests?.forget(inv); }
+  /** @internal */ forget(inv: Invocation): void {
+    this.requests?.forget(inv);
+    this.waits?.forget(inv);
+  }
   /** @internal */ wake(): void { this.pump(); }
   /** @internal */ canDispatch(): boolean { return this.gate.value && !this.control.closing; }
   /** @internal */ fail(error: WorkflowError): void { this.propose({ status: 'failed', error }); }
+
+  protected durableWaits(): Waits {
+    this.waits ??= new Waits(this.waitHost());
+    return this.waits;
+  }
 
   protected inputs(): InputRequests {
     this.requests ??= new InputRequests(this.inputHost());
@@ -339,6 +365,7 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
   /** The plain-JSON picture of the run right now. */
   abstract snapshot(): Snapshot;
   protected abstract inputHost(): InputHost;
+  protected abstract waitHost(): WaitHost;
   protected abstract checkpointHooks(): CheckpointHooks;
 }
 

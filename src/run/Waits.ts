@@ -1,23 +1,16 @@
 import { map, type Observable, type SchedulerLike, type Subscription, type Unsubscribable } from 'rxjs';
 import { describeThrown, WorkflowError } from '../errors/WorkflowError.js';
 import type { WorkflowEvent } from '../events/event.js';
+import type { WaitForOptions } from '../context/types.js';
+import type { DurableWait } from '../snapshot/schema.js';
 import type { Invocation } from './invocation.js';
 import { budgetTimer, Stopwatch } from './operators/budgetTimer.js';
 import type { RunStatus } from './status.js';
 import { after } from './timers.js';
 
-/** A durable wait as a snapshot keeps it (DESIGN §6.6 Wait ids and entries). */
-export type DurableWait =
-  | { kind: 'sleep'; requestId: string; dueAt: number }
-  | { kind: 'event'; requestId: string; type: string; deadline?: number; remainingMs?: number };
+export type { DurableWait };
 
-/** Options of `ctx.waitFor`. */
-export interface WaitForOptions<E = WorkflowEvent> {
-  /** Take only events for which this returns true (default: the first of the type). */
-  match?: (event: E) => boolean;
-  /** ms of unpaused time after which the wait resolves `undefined`. */
-  timeout?: number;
-}
+export type { WaitForOptions };
 
 interface Wait {
   entry: DurableWait;

@@ -42,16 +42,22 @@ export const snapshotSchema = z.object({
   inFlight: z.array(z.object({ step: z.string(), invocationId: z.string(), envelope: envelopeSchema })),
   collected: z.record(z.string(), z.array(eventSchema)),
   waiting: z.array(
-    z.object({
-      requestId: z.string(),
-      prompt: z.string(),
-      metadata: z.unknown().optional(),
-      deadline: z.number().optional(),
-      /** ms of unpaused time left before the deadline (the clock stops while paused). */
-      remainingMs: z.number().optional(),
-      /** Set when the request came from a returned InputRequestEvent rather than `ctx.requestInput`. */
-      routed: z.boolean().optional(),
-    }),
+    z.union([
+      z.object({
+        kind: z.literal('input').optional(),
+        requestId: z.string(),
+        prompt: z.string(),
+        metadata: z.unknown().optional(),
+        deadline: z.number().optional(),
+        /** ms of unpaused time left before the deadline (the clock stops while paused). */
+        remainingMs: z.number().optional(),
+        /** Set when the request came from a returned InputRequestEvent rather than `ctx.requestInput`. */
+        routed: z.boolean().optional(),
+      }),
+      // Durable waits (ctx.sleep, ctx.waitFor; DESIGN §6.6): the shape the v2 schema gives them.
+      z.object({ kind: z.literal('sleep'), requestId: z.string(), dueAt: z.number() }),
+      z.object({ kind: z.literal('event'), requestId: z.string(), type: z.string(), deadline: z.number().optional(), remainingMs: z.number().optional() }),
+    ]),
   ),
   /** Responses already given to requests whose invocation is still in flight (re-delivered on resume). */
   answered: z.record(z.string(), z.unknown()).default({}),
@@ -77,7 +83,7 @@ export interface Snapshot {
   pending: Envelope[];
   inFlight: InFlightEntry[];
   collected: Record<string, WorkflowEvent[]>;
-  waiting: WaitingEntry[];
+  waiting: (WaitingEntry | DurableWait)[];
   answered: Record<string, unknown>;
   seq: number;
   elapsedMs: number;
@@ -92,7 +98,14 @@ export interface InFlightEntry {
   envelope: Envelope;
 }
 
+/** A durable wait (`ctx.sleep`, `ctx.waitFor`) in `snapshot.waiting`. */
+export type DurableWait =
+  // `remainingMs` never: a sleep's due time is absolute (readers of deadline clocks can skip it).
+  | { kind: 'sleep'; requestId: string; dueAt: number; remainingMs?: never }
+  | { kind: 'event'; requestId: string; type: string; deadline?: number; remainingMs?: number };
+
 export interface WaitingEntry {
+  kind?: 'input';
   requestId: string;
   prompt: string;
   metadata: unknown;
