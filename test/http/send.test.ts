@@ -7,6 +7,14 @@ import { runEvents, start, type TestServer } from './support.js';
 
 const Letter = event('Letter', z.object({ text: z.string() }));
 
+const Paid = event('Paid', z.object({ total: z.number() }));
+
+/** Waits for a payment no step accepts: only its ctx.waitFor takes it. */
+const till = workflow('till', { timeout: null }).step('await', { accepts: [StartEvent] }, async (_ev, ctx) => {
+  const paid = await ctx.waitFor(Paid);
+  return StopEvent.of({ result: paid?.data.total });
+});
+
 /** Opens, then idles until a Letter arrives; ends with its text. */
 const mailbox = workflow('mailbox', { timeout: null })
   .step('open', { accepts: [StartEvent] }, () => undefined)
@@ -104,5 +112,22 @@ describe('POST /api/runs/:id/send', () => {
     expect(events.at(-1)).toMatchObject({ kind: 'run_completed', result: 'from afar' });
     await server.registry.flush();
     expect((await store.load(runId))?.status).toBe('completed');
+  });
+
+  it('delivers to a ctx.waitFor of a stored run an event no step accepts', async () => {
+    const store = new MemoryStore();
+    const elsewhere = till.run();
+    await new Promise<void>((done) => elsewhere.status$.subscribe((s) => s === 'waiting' && done()));
+    await store.save(elsewhere.snapshot());
+    elsewhere.abort('the process died');
+
+    server = await start({ workflows: [till], store });
+    const stray = await server.call('POST', `/api/runs/${elsewhere.id}/send`, { event: { type: 'Letter', data: { text: 'x' } } });
+    expect([stray.status, stray.body.error.code]).toEqual([400, 'invalid_event']);
+    const res = await server.call('POST', `/api/runs/${elsewhere.id}/send`, { event: { type: 'Paid', data: { total: 42 } } });
+    expect(res.status).toBe(200);
+    const events = runEvents(await (await server.events(elsewhere.id)).rest());
+    expect(events.find((e) => e.kind === 'event_routed' && e.event.type === 'Paid')).toMatchObject({ steps: [], waiters: [expect.stringMatching(/:1$/)] });
+    expect(events.at(-1)).toMatchObject({ kind: 'run_completed', result: 42 });
   });
 });
