@@ -106,6 +106,51 @@ describe('flow control of a whole run', () => {
     expect(events.at(-1)).toMatchObject({ kind: 'run_completed', result: [1, 2, 3] });
   });
 
+  it('resumes a debounced job from snapshot → JSON at its due time, and a job held by a per-key limit at once', () => {
+    const byCustomer = (ev: { data: { customer: string } }) => ev.data.customer;
+    const debounced = (vt: VirtualTime) => jobs(vt, [['a', 1], ['a', 2]], { debounce: { ms: 6, key: byCustomer } }, 0, 1);
+    const limited = (vt: VirtualTime) => jobs(vt, [['a', 1], ['a', 2]], { concurrency: { limit: 1, key: byCustomer } }, 4);
+    const snaps: Snapshot[] = [];
+    for (const [make, frame] of [[debounced, 2], [limited, 2]] as const) {
+      const vt = newVirtualTime();
+      vt.run(() => {
+        const run = vt.start(make(vt));
+        at(vt, frame, () => {
+          snaps.push(JSON.parse(JSON.stringify(run.snapshot())) as Snapshot);
+          run.abort();
+        });
+      });
+    }
+    const [d, l] = snaps as [Snapshot, Snapshot];
+    expect(d.pending.map((p) => [p.to, p.event.data, p.dueAt])).toEqual([['work', { customer: 'a', n: 2 }, 6]]);
+    expect(l.inFlight.map((f) => f.envelope.event.data)).toEqual([{ customer: 'a', n: 1 }]);
+    expect(l.pending.map((p) => [p.to, p.event.data, p.dueAt])).toEqual([['work', { customer: 'a', n: 2 }, undefined]]);
+
+    const vt1 = newVirtualTime();
+    let events: RunEvent[] = [];
+    vt1.run(() => (events = record(debounced(vt1).onScheduler(vt1.scheduler).resume(d))));
+    const resumed = events.slice(events.findIndex((e) => e.kind === 'run_resumed'));
+    expect(starts(resumed)).toEqual([6]);
+    expect(resumed.some((e) => e.kind === 'event_dropped')).toBe(false);
+
+    const vt2 = newVirtualTime();
+    vt2.run(() => (events = record(limited(vt2).onScheduler(vt2.scheduler).resume(l))));
+    // The in-flight job is re-delivered first; the held one starts when its key's slot frees.
+    expect(starts(events.slice(events.findIndex((e) => e.kind === 'run_resumed')))).toEqual([0, 4]);
+  });
+
+  it('stops a debounce timer while paused: it keeps its remaining time', () => {
+    const vt = newVirtualTime();
+    let events: RunEvent[] = [];
+    vt.run(() => {
+      const run = vt.start(jobs(vt, [['a', 1]], { debounce: { ms: 5 } }));
+      events = record(run);
+      at(vt, 2, () => void run.pause());
+      at(vt, 10, () => run.resume());
+    });
+    expect(starts(events)).toEqual([13]);
+  });
+
   it('refuses bad flow options when the step is added', () => {
     expect(() => workflow('w').step('s', { accepts: [StartEvent], rateLimit: { limit: 1, interval: 0 } }, () => undefined)).toThrow(
       expect.objectContaining({ code: 'invalid_workflow', step: 's' }),
