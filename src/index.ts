@@ -18,9 +18,10 @@ export type {
 } from './workflow/types.js';
 export type { RetryPolicy } from './workflow/types.js';
 export type { SubworkflowOptions, Branch } from './workflow/compose.js';
+export type { ConcurrencyOption, RateLimitOption, DebounceOption, FlowOptions, FlowKey } from './workflow/flowOptions.js';
 
 // Steps' view
-export type { StepContext, InputRequestOptions } from './context/types.js';
+export type { StepContext, InputRequestOptions, WaitForOptions } from './context/types.js';
 export type { RunState } from './context/state.js';
 
 // Runs
@@ -32,7 +33,7 @@ export type { RunEvent, RunEventKind, RunEventOf } from './telemetry/runEvent.js
 
 // Snapshots and stores
 export { parseSnapshot, SNAPSHOT_VERSION } from './snapshot/schema.js';
-export type { Snapshot, InFlightEntry, WaitingEntry } from './snapshot/schema.js';
+export type { Snapshot, InFlightEntry, WaitingEntry, DurableWait } from './snapshot/schema.js';
 export { MemoryStore, FileStore } from './stores/index.js';
 export type { MemoryStoreOptions, FileStoreOptions } from './stores/index.js';
 export type { CheckpointStore, RunSummary, ListFilter, PruneFilter } from './stores/CheckpointStore.js';
