@@ -6,7 +6,7 @@ import type { FlowClock } from './flowClock.js';
 import type { Holding } from './holding.js';
 import { debounceByKey } from './operators/debounceByKey.js';
 import { mergeMapByKey } from './operators/mergeMapByKey.js';
-import { RateWindow } from './operators/rateLimit.js';
+import { RateWindow, rateLimitWith } from './operators/rateLimit.js';
 
 /** What a step's flow control needs from its run. */
 export interface FlowHost {
@@ -71,9 +71,15 @@ export class StepFlowControl {
           }),
         );
       }
-      return flow.concurrencyKey === undefined
-        ? survivors$.pipe(mergeMap(start, flow.concurrency))
-        : survivors$.pipe(mergeMapByKey(start, { limit: flow.concurrency, key: this.keyOf('concurrency', flow.concurrencyKey) }));
+      if (flow.concurrencyKey !== undefined) {
+        return survivors$.pipe(mergeMapByKey(start, { limit: flow.concurrency, key: this.keyOf('concurrency', flow.concurrencyKey) }));
+      }
+      if (window !== undefined && flow.concurrency === Number.POSITIVE_INFINITY) {
+        // No slot to wait for: a granted rate slot is a start, so the waiting values need no inner
+        // subscription each (mergeMap's removal is quadratic in them, notes/rxjs-performance.md).
+        return survivors$.pipe(rateLimitWith(window), mergeMap(invoke));
+      }
+      return survivors$.pipe(mergeMap(start, flow.concurrency));
     };
   }
 

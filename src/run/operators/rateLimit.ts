@@ -151,25 +151,51 @@ export function rateLimit<T>(options: RateLimitOptions<T>): MonoTypeOperatorFunc
   return (source) =>
     new Observable<T>((subscriber) => {
       const window = new RateWindow(options);
-      let done = false;
-      const start = (value: T) => {
-        subscriber.next(value);
-        if (done && window.waiting === 0) subscriber.complete();
-      };
       subscriber.add(() => window.close());
+      subscriber.add(source.pipe(rateLimitWith(window)).subscribe(subscriber));
+    });
+}
+
+/**
+ * {@link rateLimit} through a window that outlives the subscription (a run keeps its windows across
+ * hibernation); unsubscribing withdraws the values still waiting, the slots already used stay counted.
+ *
+ * @example
+ * ```ts
+ * envelopes$.pipe(rateLimitWith(window), mergeMap(invoke))
+ * ```
+ */
+export function rateLimitWith<T>(window: RateWindow<T>): MonoTypeOperatorFunction<T> {
+  return (source) =>
+    new Observable<T>((subscriber) => {
+      const tickets = new Set<Unsubscribable>();
+      let done = false;
+      subscriber.add(() => {
+        for (const ticket of tickets) ticket.unsubscribe();
+        tickets.clear();
+      });
       subscriber.add(
         source.subscribe({
           next: (value) => {
+            let ticket: Unsubscribable | undefined;
+            let started = false;
             try {
-              window.take(value, start);
+              ticket = window.take(value, (v) => {
+                started = true;
+                if (ticket !== undefined) tickets.delete(ticket);
+                subscriber.next(v);
+                if (done && tickets.size === 0) subscriber.complete();
+              });
             } catch (thrown) {
               subscriber.error(thrown);
+              return;
             }
+            if (!started) tickets.add(ticket);
           },
           error: (error: unknown) => subscriber.error(error),
           complete: () => {
             done = true;
-            if (window.waiting === 0) subscriber.complete();
+            if (tickets.size === 0) subscriber.complete();
           },
         }),
       );
