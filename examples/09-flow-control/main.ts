@@ -12,7 +12,7 @@ const chargeStarts: number[] = [];
 const running = new Map<string, number>();
 let mostPerCustomer = 0;
 
-const shop = workflow('shop', { timeout: 10_000 })
+const shop = workflow('shop', { timeout: 60_000 })
   .step('take', { accepts: [StartEvent] }, () => [
     ...[1, 2, 3, 4].map((id) => Order.of({ id, customer: id === 3 ? 'bob' : 'ann' })),
     ...[1, 2, 3].map((rev) => Edit.of({ doc: 'terms', rev })),
@@ -38,8 +38,8 @@ const shop = workflow('shop', { timeout: 10_000 })
   })
   .step('ship', { accepts: [Charged] }, async (ev, ctx) => {
     if (ev.data.id !== 4) return;
-    // Park until a payment is sent to the run (run.send, or POST /api/runs/:id/send), at most 5 s.
-    const paid = await ctx.waitFor(Paid, { match: (p) => p.data.total > 0, timeout: 5_000 });
+    // Park until a payment is sent to the run (run.send, or POST /api/runs/:id/send), at most a minute.
+    const paid = await ctx.waitFor(Paid, { match: (p) => p.data.total > 0, timeout: 60_000 });
     return StopEvent.of({ result: paid === undefined ? 'no payment' : `shipped after a payment of ${paid.data.total}` });
   });
 
