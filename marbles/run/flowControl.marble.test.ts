@@ -151,6 +151,20 @@ describe('flow control of a whole run', () => {
     expect(starts(events)).toEqual([13]);
   });
 
+  it('limits a sub-workflow step the same way (rateLimit on .subworkflow)', () => {
+    const vt = newVirtualTime();
+    const child = workflow('child').step('echo', { accepts: [StartEvent] }, (ev) => StopEvent.of({ result: (ev.data as { n: number }).n }));
+    let total = 0;
+    const parent = workflow('parent', { timeout: null })
+      .step('split', { accepts: [StartEvent] }, () => [1, 2, 3].map((n) => Job.of({ customer: 'a', n })))
+      .subworkflow('sub', { accepts: [Job], workflow: child, rateLimit: { limit: 1, interval: 4 } })
+      .step('join', { accepts: ['sub.output'] }, () => (++total === 3 ? StopEvent.of({ result: total }) : undefined));
+    let events: RunEvent[] = [];
+    vt.run(() => (events = record(vt.start(parent))));
+    expect(events.flatMap((e) => (e.kind === 'step_started' && e.step === 'sub' ? [e.at] : []))).toEqual([0, 4, 8]);
+    expect(events.at(-1)).toMatchObject({ kind: 'run_completed', result: 3 });
+  });
+
   it('refuses bad flow options when the step is added', () => {
     expect(() => workflow('w').step('s', { accepts: [StartEvent], rateLimit: { limit: 1, interval: 0 } }, () => undefined)).toThrow(
       expect.objectContaining({ code: 'invalid_workflow', step: 's' }),
