@@ -9,7 +9,7 @@ const LAYERS = [
   ['snapshot', '^src/snapshot/'],
   ['context', '^src/context/'],
   ['stores', '^src/stores/'],
-  ['workflow (types, spec, edges)', '^src/workflow/(types|spec|edges)\\.ts$'],
+  ['workflow (types, spec, edges, flowOptions)', '^src/workflow/(types|spec|edges|flowOptions)\\.ts$'],
   ['run', '^src/run/'],
   ['ops', '^src/ops/'],
   ['builder', '^src/workflow/(workflow|compose)\\.ts$'],

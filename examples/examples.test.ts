@@ -163,4 +163,15 @@ describe('examples', () => {
       'final status: completed, state: "Notes on sluice"',
     ]);
   });
+
+  it('09-flow-control limits charges per customer and per 50 ms, debounces edits, and waits for a payment', async () => {
+    expect(await run('09-flow-control')).toEqual([
+      'indexed terms at rev 3',
+      'status while the payment is awaited: waiting',
+      'charges started: 4, at most 2 within 50 ms',
+      'most charges at once for one customer: 1',
+      'edits superseded by a newer one: 2',
+      'result: shipped after a payment of 42',
+    ]);
+  });
 });

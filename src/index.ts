@@ -22,9 +22,10 @@ export type {
 } from './workflow/types.js';
 export type { RetryPolicy } from './workflow/types.js';
 export type { SubworkflowOptions, Branch } from './workflow/compose.js';
+export type { ConcurrencyOption, RateLimitOption, DebounceOption, FlowOptions, FlowKey } from './workflow/flowOptions.js';
 
 // Steps' view
-export type { StepContext, InputRequestOptions } from './context/types.js';
+export type { StepContext, InputRequestOptions, WaitForOptions } from './context/types.js';
 export type { RunState, TypedRunState, UntypedRunState, StateShape } from './context/state.js';
 
 // Runs
@@ -44,6 +45,7 @@ export type {
   InFlightEntry,
   WaitingEntry,
   WaitEntry,
+  DurableWait,
 } from './snapshot/schema.js';
 export { MemoryStore, FileStore } from './stores/index.js';
 export type { MemoryStoreOptions, FileStoreOptions } from './stores/index.js';

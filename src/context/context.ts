@@ -4,7 +4,7 @@ import { checkDuration, checkJson } from '../events/checks.js';
 import { isEvent, type EventType, type WorkflowEvent } from '../events/event.js';
 import { CHILD_RUNS, type ChildHandle, type ChildRuns, type ChildStarter } from './childRuns.js';
 import type { RunState } from './state.js';
-import type { InputRequestOptions, StepContext } from './types.js';
+import type { InputRequestOptions, StepContext, WaitForOptions } from './types.js';
 
 /** What a context needs from its run; the run loop implements it. */
 export interface ContextHost<I> {
@@ -16,6 +16,8 @@ export interface ContextHost<I> {
   writeFrom(invocation: I, event: WorkflowEvent): void;
   collect(type: string, n: number): WorkflowEvent[] | undefined;
   requestInput(invocation: I, prompt: string, options?: InputRequestOptions): Promise<unknown>;
+  sleep(invocation: I, ms: number): Promise<void>;
+  waitFor(invocation: I, type: string, options?: WaitForOptions): Promise<WorkflowEvent | undefined>;
   startChild(invocation: I, branch: string, starter: ChildStarter): ChildHandle;
   childRetried(invocation: I, failedAttempt: number, error: unknown): void;
 }
@@ -82,6 +84,15 @@ export class AttemptContext<I extends { readonly id: string }> implements StepCo
   requestInput<R = unknown>(prompt: string, options?: InputRequestOptions): Promise<R> {
     checkInputRequest(prompt, options);
     return this.host.requestInput(this.invocation, prompt, options) as Promise<R>;
+  }
+
+  sleep(ms: number): Promise<void> {
+    return this.host.sleep(this.invocation, ms);
+  }
+
+  waitFor<D, N extends string>(type: EventType<D, N, any> | N, options?: WaitForOptions<WorkflowEvent<D, N>>): Promise<WorkflowEvent<D, N> | undefined> {
+    const name = typeof type === 'string' ? type : type.type;
+    return this.host.waitFor(this.invocation, name, options as WaitForOptions | undefined) as Promise<WorkflowEvent<D, N> | undefined>;
   }
 
   // The sub-workflow hook (see context/childRuns.ts).

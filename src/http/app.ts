@@ -10,7 +10,7 @@ import { HttpError, stderrLogger, toHttpError, type HttpLogger } from './errors.
 import { DEFAULT_BODY_LIMIT, guard } from './guard.js';
 import { describeWorkflow } from './graph.js';
 import { INSPECTOR_CSP, INSPECTOR_CSS, INSPECTOR_HTML, INSPECTOR_JS } from './inspector/assets.js';
-import { RunRegistry } from './runs.js';
+import { RunRegistry, routeSend } from './runs.js';
 import { abortBody, check, lastEventId, listQuery, readBody, respondBody, startBody, startRunBody } from './schemas.js';
 import { streamRunEvents } from './sse.js';
 import { pageOfRuns, runView } from './views.js';
@@ -58,7 +58,7 @@ export interface SluiceApp {
  * Routes (JSON unless noted): `GET /` the inspector page (`/inspector.js`, `/inspector.css`) · `GET /api/workflows` · `POST /api/workflows/:name/runs`
  * `{ input?, state?, runId? }` → 201 (with a `runId` of an existing run: 200 and that run) · `POST /api/runs`
  * `{ workflow, input?, state?, runId? }` (the same) · `GET /api/schedules` (with a `dispatcher`) · `GET /api/runs?workflow=&status=&q=&limit=&offset=` · `GET /api/runs/:id` (with `result` / `error`) · `POST /api/runs/:id/pause`
- * · `/resume` · `/abort` `{ reason? }` · `/respond` `{ requestId, response }` · `GET /api/runs/:id/events` (SSE).
+ * · `/resume` · `/abort` `{ reason? }` · `/respond` `{ requestId, response }` · `/send` `{ event: { type, data? } }` · `GET /api/runs/:id/events` (SSE).
  * Errors are `{ error: { code, message, details? } }`: bad input 400, unknown run or workflow 404, a run
  * that has ended 409 `not_running`, a missing or wrong token 401.
  *
@@ -189,6 +189,8 @@ export function createSluiceApp(options: SluiceAppOptions): SluiceApp {
     run.respond(body.requestId, body.response);
     return c.json(runBody(run.id, run.status, true));
   });
+
+  routeSend(app, registry);
 
   app.get('/api/runs/:id/events', async (c) => {
     const id = c.req.param('id');

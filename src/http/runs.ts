@@ -1,5 +1,8 @@
+import type { Hono } from 'hono';
 import { Subject, type Observable } from 'rxjs';
+import { z } from 'zod';
 import { WorkflowError } from '../errors/WorkflowError.js';
+import { StopEvent, type WorkflowEvent } from '../events/event.js';
 import type { RunHandle } from '../run/RunHandle.js';
 import { isTerminal, type RunStatus } from '../run/status.js';
 import type { Snapshot } from '../snapshot/schema.js';
@@ -7,6 +10,7 @@ import { recover } from '../ops/recover.js';
 import type { CheckpointStore, ListFilter } from '../stores/CheckpointStore.js';
 import type { Workflow } from '../workflow/workflow.js';
 import { stderrLogger, type HttpLogger } from './errors.js';
+import { readBody } from './schemas.js';
 
 /** One row of `GET /api/runs`: the store's summary, with `live` telling whether this server drives the run. */
 export interface RunRow {
@@ -130,6 +134,31 @@ export class RunRegistry {
     return load;
   }
 
+  /**
+   * Send an event into a run (to the steps accepting its type and to the `ctx.waitFor`s waiting for it): the
+   * live run, or the run resumed from the store first. Refused with `invalid_event` — before a stored run is
+   * woken — when nothing could take the event (no step accepts its type and no wait of the run is for it),
+   * since the run would fail `no_handler`; `not_found` and `not_running` as for `control`.
+   */
+  async send(runId: string, event: WorkflowEvent): Promise<RunHandle> {
+    const live = this.handle(runId);
+    const current = live === undefined ? (await this.snapshot(runId)).snapshot : undefined;
+    if (current === undefined || !isTerminal(current.status)) {
+      const wf = this.workflow(live === undefined ? (current as Snapshot).workflow : (this.live.get(runId) as Live).workflow);
+      const accepted = event.type === StopEvent.type || wf.steps.some((step) => step.accepts.includes(event.type));
+      if (!accepted && !waitsFor((current ?? (live as RunHandle).snapshot()).waiting, event.type)) {
+        throw new WorkflowError(
+          'invalid_event',
+          `no step of '${wf.name}' accepts '${event.type}' and run '${runId}' waits for no such event; send a type a step accepts or one a ctx.waitFor waits for`,
+          { details: { runId, type: event.type } },
+        );
+      }
+    }
+    const run = await this.control(runId);
+    run.send(event);
+    return run;
+  }
+
   /** The store's runs with live status overlaid (and live runs not saved yet), newest first. */
   async list(filter: ListFilter = {}): Promise<RunRow[]> {
     const rows = new Map<string, RunRow>();
@@ -204,6 +233,28 @@ export class RunRegistry {
     this.opened.next(run);
     return run;
   }
+}
+
+/** `POST /api/runs/:id/send` — an event to route into the run: `{ event: { type, data? } }`. */
+export const sendBody = z.strictObject({
+  event: z.strictObject({ type: z.string().min(1), data: z.json().optional() }),
+});
+
+/**
+ * `POST /api/runs/:id/send` `{ event: { type, data? } }` → `{ runId, status, live: true }`: route an event into
+ * a live or stored run (see `RunRegistry.send`); an event failing its type's schema is 400 `invalid_event`.
+ */
+export function routeSend(app: Hono, registry: RunRegistry): void {
+  app.post('/api/runs/:id/send', async (c) => {
+    const { event } = await readBody(c, sendBody);
+    const run = await registry.send(c.req.param('id'), { type: event.type, data: event.data });
+    return c.json({ runId: run.id, status: run.status, live: true });
+  });
+}
+
+/** Whether an open wait (a `ctx.waitFor`, kind `'event'`) is for events of `type`. */
+function waitsFor(waiting: readonly object[], type: string): boolean {
+  return waiting.some((w) => (w as { kind?: unknown }).kind === 'event' && (w as { type?: unknown }).type === type);
 }
 
 function notFound(runId: string): WorkflowError {

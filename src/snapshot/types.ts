@@ -30,7 +30,7 @@ interface SnapshotFields {
  */
 export interface Snapshot extends SnapshotFields {
   version: 1;
-  waiting: WaitingEntry[];
+  waiting: (WaitingEntry | DurableWait)[];
   history: RunEvent[];
   children: Record<string, Snapshot>;
 }
@@ -69,6 +69,9 @@ export type WaitEntry =
   | (Omit<WaitingEntry, 'kind'> & { kind: 'input' })
   | { kind: 'sleep'; requestId: string; dueAt: number }
   | { kind: 'event'; requestId: string; type: string; deadline?: number; remainingMs?: number };
+
+/** A durable wait (`ctx.sleep`, `ctx.waitFor`) in `snapshot.waiting`. */
+export type DurableWait = Exclude<WaitEntry, { kind: 'input' }>;
 
 /** A stored snapshot of either version. */
 export type AnySnapshot = Snapshot | SnapshotV2;

@@ -4,6 +4,7 @@ import type { StateShape } from '../context/state.js';
 import { asStoreError, describeThrown, WorkflowError } from '../errors/WorkflowError.js';
 import type { EventType, WorkflowEvent } from '../events/event.js';
 import { startOnce } from '../ops/start.js';
+import { resolveFlow, type FlowOptions } from './flowOptions.js';
 import { LiveRun } from '../run/LiveRun.js';
 import type { RunHandle } from '../run/RunHandle.js';
 import { isTerminal } from '../run/status.js';
@@ -92,7 +93,7 @@ export class Workflow<
     const state = this.options.state;
     return this.with({
       ...baseStep(name, 'step', options.accepts, options.emits),
-      concurrency: options.concurrency ?? Number.POSITIVE_INFINITY,
+      ...flowOf(this.name, name, options),
       timeout: options.timeout,
       retry: options.retry,
       handler: state === undefined ? run : (ev, ctx) => run(ev, typedState(ctx, state)),
@@ -136,12 +137,12 @@ export class Workflow<
    */
   subworkflow<const A extends readonly Acceptable[]>(
     name: string,
-    options: { accepts: A; emits?: readonly Acceptable[] } & SubworkflowOptions<AcceptedEvent<A, I>>,
+    options: { accepts: A; emits?: readonly Acceptable[] } & SubworkflowOptions<AcceptedEvent<A, I>> & FlowOptions<AcceptedEvent<A, I>>,
   ): Workflow<R, I, S, In> {
     checkStepOptions(this.name, name, options);
     return this.with({
       ...baseStep(name, 'step', options.accepts, options.emits),
-      concurrency: Number.POSITIVE_INFINITY,
+      ...flowOf(this.name, name, options),
       timeout: undefined,
       retry: undefined,
       handler: (ev, ctx) => child$(name, 'child', options, ev as AcceptedEvent<A, I>, ctx),
@@ -159,7 +160,7 @@ export class Workflow<
    */
   parallel<const A extends readonly Acceptable[]>(
     name: string,
-    options: { accepts: A; emits?: readonly Acceptable[]; branches: readonly Branch<AcceptedEvent<A, I>>[]; join: 'all' | 'first' },
+    options: { accepts: A; emits?: readonly Acceptable[]; branches: readonly Branch<AcceptedEvent<A, I>>[]; join: 'all' | 'first' } & FlowOptions<AcceptedEvent<A, I>>,
   ): Workflow<R, I, S, In> {
     checkStepOptions(this.name, name, options);
     (options.branches ?? []).forEach((b, i) => {
@@ -172,7 +173,7 @@ export class Workflow<
     }
     return this.with({
       ...baseStep(name, 'step', options.accepts, options.emits),
-      concurrency: Number.POSITIVE_INFINITY,
+      ...flowOf(this.name, name, options),
       timeout: undefined,
       retry: undefined,
       handler: (ev, ctx) => parallel$(name, options.branches, options.join, ev as AcceptedEvent<A, I>, ctx),
@@ -418,9 +419,14 @@ function checkStepOptions(
     new WorkflowError('invalid_workflow', `workflow '${workflowName}', step '${name}': ${why}`, { step: name });
   if (typeof name !== 'string' || name.length === 0) throw fail('a step needs a non-empty name');
   if (!Array.isArray(options?.accepts) || options.accepts.length === 0) throw fail('`accepts` must list at least one event type');
-  const c = options.concurrency;
-  if (c !== undefined && (typeof c !== 'number' || !(c >= 1))) throw fail('`concurrency` must be a number >= 1');
   const what = `workflow '${workflowName}', step '${name}'`;
   checkDuration(options.timeout, `${what}: timeout`, 'invalid_workflow', { step: name });
   checkRetry(options.retry, what, { step: name });
+}
+
+/** A step's concurrency and, when it has per-key limits, a rate limit or a debounce, its `flow`. */
+function flowOf(workflowName: string, name: string, options: FlowOptions<any>): Pick<StepDef, 'concurrency' | 'flow'> {
+  const flow = resolveFlow(workflowName, name, options);
+  const plain = flow.concurrencyKey === undefined && flow.rateLimit === undefined && flow.debounce === undefined;
+  return plain ? { concurrency: flow.concurrency } : { concurrency: flow.concurrency, flow };
 }
