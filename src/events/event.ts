@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { describeThrown, WorkflowError } from '../errors/WorkflowError.js';
+import { describeThrown, engineError, WorkflowError } from '../errors/WorkflowError.js';
 import { describeJsonProblem, jsonProblem } from './json.js';
 
 /** An event is plain JSON: a routing `type` and its `data`. */
@@ -51,8 +51,13 @@ export function event<N extends string>(type: N, schema?: z.ZodType): EventType<
     type,
     schema,
     of(data: unknown) {
-      const ev = { type, data: schema === undefined ? checkJson(type, data) : validate(type, schema, data) };
-      validated.add(ev);
+      if (schema === undefined) {
+        const plain = { type, data: checkJson(type, data) };
+        validated.set(plain, null);
+        return plain;
+      }
+      const ev = { type, data: validate(type, schema, data) };
+      validated.set(ev, schema);
       return ev;
     },
     is(ev: unknown): ev is WorkflowEvent<unknown, N> {
@@ -67,18 +72,19 @@ export function event<N extends string>(type: N, schema?: z.ZodType): EventType<
   };
 }
 
-/** Events built by `.of()` are already checked; routing skips re-validating them. */
-const validated = new WeakSet<object>();
+/** Events built by `.of()` are already checked; routing skips re-validating them against the same schema. */
+// Keyed by the schema that checked it: a workflow may check a type again with another schema (its `result`).
+const validated = new WeakMap<object, z.ZodType | null>();
 
 /** Check a plain event's data against `schema` unless `.of()` already did; returns the event or throws `invalid_event`. */
 export function checkEvent(ev: WorkflowEvent, schema: z.ZodType | undefined): WorkflowEvent {
-  if (validated.has(ev)) return ev;
+  if (validated.get(ev) === (schema ?? null)) return ev;
   if (schema === undefined) {
     checkJson(ev.type, ev.data);
     return ev;
   }
   const checked = { type: ev.type, data: validate(ev.type, schema, ev.data) };
-  validated.add(checked);
+  validated.set(checked, schema);
   return checked;
 }
 
@@ -95,10 +101,15 @@ function validate(type: string, schema: z.ZodType, data: unknown): unknown {
     });
   }
   if (parsed.success) return checkJson(type, parsed.data);
-  throw new WorkflowError('invalid_event', `invalid data for event '${type}': ${z.prettifyError(parsed.error)}`, {
-    cause: parsed.error,
-    details: { type },
-  });
+  // Engine-made and not retryable: a bad payload built in a step fails the run `invalid_event`, as a returned
+  // literal does, and retrying the same code would build the same payload.
+  throw engineError(
+    new WorkflowError('invalid_event', `invalid data for event '${type}': ${z.prettifyError(parsed.error)}`, {
+      cause: parsed.error,
+      details: { type },
+      retryable: false,
+    }),
+  );
 }
 
 /** Event data is stored in snapshots: it must be plain JSON (an `undefined` property is left out, as JSON does). */

@@ -15,7 +15,53 @@ export function deepFreeze<T>(value: T): T {
   return value;
 }
 
-/** Is `value` plain JSON (what snapshots can hold)? Returns the path of the first offending part, or undefined. */
-export function findNonJson(value: unknown): string | undefined {
-  return jsonProblem(value)?.path;
+/** Is `value` plain JSON (what snapshots can hold)? Returns the path (from `root`) of the first offending part, or undefined. */
+export function findNonJson(value: unknown, root = '$'): string | undefined {
+  const found = jsonProblem(value);
+  return found === undefined ? undefined : root + found.path.slice(1);
+}
+
+/**
+ * A one-line sentence naming the non-JSON part of `value` (its path from `root`), what it is and how to store it
+ * instead, or undefined when it is JSON. The walk is {@link jsonProblem}'s; this only words the fix.
+ */
+export function explainNonJson(value: unknown, root: string): string | undefined {
+  const found = jsonProblem(value);
+  if (found === undefined) return undefined;
+  const path = root + found.path.slice(1);
+  const fix = found.path.includes('…') ? undefined : describe(at(value, found.path));
+  return fix === undefined ? `${path}: ${found.reason}, which is not JSON; store plain JSON instead` : `${path} is ${fix.what}, which is not JSON; ${fix.fix}`;
+}
+
+function at(value: unknown, path: string): unknown {
+  let current = value;
+  for (const key of path.split('.').slice(1)) current = (current as Record<string, unknown> | undefined)?.[key];
+  return current;
+}
+
+/** What a non-JSON leaf is and what to store instead; undefined for plain containers (a cycle, too deep). */
+function describe(value: unknown): { what: string; fix: string } | undefined {
+  if (value instanceof Date) return { what: 'a Date', fix: 'store date.toISOString() (or date.getTime()) instead' };
+  if (value instanceof Map) return { what: 'a Map', fix: 'store Object.fromEntries(map) (or [...map]) instead' };
+  if (value instanceof Set) return { what: 'a Set', fix: 'store [...set] instead' };
+  switch (typeof value) {
+    case 'number':
+      return { what: String(value), fix: 'store a finite number, or null' };
+    case 'bigint':
+      return { what: 'a bigint', fix: 'store String(n) (or Number(n)) instead' };
+    case 'undefined':
+      return { what: 'undefined', fix: 'leave the key out, or store null' };
+    case 'function':
+      return { what: 'a function', fix: 'store data, not code' };
+    case 'symbol':
+      return { what: 'a symbol', fix: 'store a string instead' };
+    case 'object': {
+      const name = (Object.getPrototypeOf(value) as { constructor?: { name?: string } } | null)?.constructor?.name;
+      return name !== undefined && name !== 'Object' && name !== 'Array'
+        ? { what: `an instance of ${name}`, fix: 'store a plain object with its fields instead' }
+        : undefined;
+    }
+    default:
+      return undefined;
+  }
 }

@@ -70,6 +70,7 @@ const STATUS: Record<WorkflowErrorCode, ContentfulStatusCode> = {
   invalid_workflow: 400,
   invalid_snapshot: 400,
   invalid_argument: 400,
+  invalid_state: 400,
   not_found: 404,
   not_running: 409,
   store_conflict: 409,
@@ -87,7 +88,7 @@ const STATUS: Record<WorkflowErrorCode, ContentfulStatusCode> = {
 /** Turn anything a route threw into an `HttpError` (unknown throws become a 500 without leaking detail). */
 export function toHttpError(error: unknown): HttpError {
   if (error instanceof HttpError) return error;
-  if (error instanceof WorkflowError) {
+  if (WorkflowError.is(error)) {
     // Store errors name files; a client needs neither the server's paths nor their layout.
     return new HttpError(STATUS[error.code] ?? 500, error.code, redactPaths(error.message), withoutPaths(error.details));
   }

@@ -35,8 +35,9 @@ export function guard(options: GuardOptions): MiddlewareHandler[] {
 
   const headers: MiddlewareHandler = async (c, next) => {
     await next();
-    let policy = API_POLICY;
-    if ((c.res.headers.get('content-type') ?? '').startsWith('text/html')) {
+    // A route that set its own policy (the inspector page) keeps it.
+    let policy = c.res.headers.get('Content-Security-Policy') ?? API_POLICY;
+    if (!c.res.headers.has('Content-Security-Policy') && (c.res.headers.get('content-type') ?? '').startsWith('text/html')) {
       // The page's policy hashes its own inline scripts, so it is read here (it is small) and sent again.
       const html = await c.res.text();
       policy = pagePolicy(html);
