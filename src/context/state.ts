@@ -160,13 +160,11 @@ export class StagedState implements RunState {
 }
 
 function checked(key: string, value: unknown, verb: string): unknown {
-  const bad = findNonJson(value);
+  const bad = findNonJson(value, key);
   if (bad !== undefined) {
-    throw new WorkflowError(
-      'invalid_snapshot',
-      `ctx.state.${verb}('${key}'): ${bad} is not plain JSON; state is part of every snapshot, so it must be JSON`,
-      { details: { key, path: bad } },
-    );
+    throw new WorkflowError('invalid_snapshot', `ctx.state.${verb}('${key}'): ${explainNonJson(value, key)} (state is part of every snapshot)`, {
+      details: { key, path: bad },
+    });
   }
   return value === undefined ? undefined : deepFreeze(structuredClone(value));
 }
