@@ -3,7 +3,7 @@ import { WorkflowError } from '../errors/WorkflowError.js';
 import { checkDuration, checkJson } from '../events/checks.js';
 import { isEvent, type EventType, type WorkflowEvent } from '../events/event.js';
 import { CHILD_RUNS, type ChildHandle, type ChildRuns, type ChildStarter } from './childRuns.js';
-import type { RunState } from './state.js';
+import { StagedState, type RunState } from './state.js';
 import type { InputRequestOptions, StepContext, WaitForOptions } from './types.js';
 
 /** What a context needs from its run; the run loop implements it. */
@@ -29,11 +29,14 @@ export interface ContextHost<I> {
 export class AttemptContext<I extends { readonly id: string }> implements StepContext, ChildRuns {
   private controller: AbortController | undefined;
   private ended: { reason: unknown } | undefined;
+  private staged: StagedState | undefined;
 
+  /** `transactional: false` for a pipe step, which lives as long as the run and never settles: its writes apply at once. */
   constructor(
     private readonly host: ContextHost<I>,
     private readonly invocation: I,
     readonly attempt: number,
+    private readonly transactional = true,
   ) {}
 
   get runId(): string {
@@ -48,8 +51,15 @@ export class AttemptContext<I extends { readonly id: string }> implements StepCo
     return this.invocation.id;
   }
 
+  /** This attempt's staged view of the run state (created on first use), committed when the invocation settles. */
   get state(): RunState {
-    return this.host.state;
+    if (!this.transactional) return this.host.state;
+    return (this.staged ??= new StagedState(this.host.state));
+  }
+
+  /** The invocation settled: its staged state writes reach the run's state (see `StagedState`). */
+  commitState(): void {
+    this.staged?.commit();
   }
 
   get signal(): AbortSignal {

@@ -1,4 +1,3 @@
-import { WorkflowError } from '../errors/WorkflowError.js';
 import type { RunEvent } from '../telemetry/runEvent.js';
 import type { DurableWait, Snapshot, SnapshotV2, WaitEntry, WaitingEntry } from './types.js';
 

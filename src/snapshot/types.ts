@@ -67,7 +67,7 @@ export interface WaitingEntry {
 /** What an invocation waits for in a version-2 snapshot: a human's input, a due time or an event. */
 export type WaitEntry =
   | (Omit<WaitingEntry, 'kind'> & { kind: 'input' })
-  | { kind: 'sleep'; requestId: string; dueAt: number }
+  | { kind: 'sleep'; requestId: string; dueAt: number; remainingMs?: never } // a sleep's due time is absolute
   | { kind: 'event'; requestId: string; type: string; deadline?: number; remainingMs?: number };
 
 /** A durable wait (`ctx.sleep`, `ctx.waitFor`) in `snapshot.waiting`. */
