@@ -30,7 +30,8 @@ async function serveWith(command: string, args: string[]): Promise<{ url: string
   storeDir = await mkdtemp(join(tmpdir(), 'sluice-copies-'));
   child = spawn(command, [...args, 'serve', 'examples/08-inspector/workflows.ts', '--port', '0', '--store', storeDir], {
     cwd: root,
-    env: { ...process.env, NODE_OPTIONS: '', TSX_TSCONFIG_PATH: join(root, 'tsconfig.json') },
+    // The ?raw imports of the inspector's page load under tsx through this hook (tsup inlines them in dist/).
+    env: { ...process.env, NODE_OPTIONS: `--import ${join(root, 'test', 'support', 'rawImports.mjs')}`, TSX_TSCONFIG_PATH: join(root, 'tsconfig.json') },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
