@@ -32,11 +32,19 @@ export type { RunStatus } from './run/status.js';
 export type { RunEvent, RunEventKind, RunEventOf } from './telemetry/runEvent.js';
 
 // Snapshots and stores
-export { parseSnapshot, SNAPSHOT_VERSION } from './snapshot/schema.js';
-export type { Snapshot, InFlightEntry, WaitingEntry } from './snapshot/schema.js';
+export { parseSnapshot, parseAnySnapshot, readSnapshot, SNAPSHOT_VERSION, SNAPSHOT_VERSIONS } from './snapshot/schema.js';
+export type {
+  Snapshot,
+  SnapshotV2,
+  AnySnapshot,
+  SnapshotOutcome,
+  InFlightEntry,
+  WaitingEntry,
+  WaitEntry,
+} from './snapshot/schema.js';
 export { MemoryStore, FileStore } from './stores/index.js';
 export type { MemoryStoreOptions, FileStoreOptions } from './stores/index.js';
-export type { CheckpointStore, RunSummary, ListFilter, PruneFilter } from './stores/CheckpointStore.js';
+export type { CheckpointStore, RunSummary, ListFilter, PruneFilter, EventsOptions } from './stores/CheckpointStore.js';
 
 // Errors
 export { WorkflowError, NonRetryableError } from './errors/WorkflowError.js';

@@ -11,6 +11,8 @@ export type WorkflowErrorCode =
   | 'invalid_event'
   | 'invalid_workflow'
   | 'invalid_snapshot'
+  /** A value handed to an engine call that could never be stored or honoured (a run id, a prompt, a timeout). */
+  | 'invalid_argument'
   /** A `ctx.state` value (or a `run()` state seed) that does not fit the workflow's `state` schema. */
   | 'invalid_state'
   | 'snapshot_version'

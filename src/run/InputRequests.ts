@@ -1,6 +1,7 @@
 import { map, type Observable, type SchedulerLike, type Subscription } from 'rxjs';
 import type { InputRequestOptions } from '../context/types.js';
 import { WorkflowError } from '../errors/WorkflowError.js';
+import { checkJson } from '../events/checks.js';
 import type { WaitingEntry } from '../snapshot/schema.js';
 import type { RunEventBody } from '../telemetry/runEvent.js';
 import type { Invocation } from './invocation.js';
@@ -109,6 +110,8 @@ export class InputRequests {
         { details: { requestId, open } },
       );
     }
+    // The answer is kept in snapshots until the asking invocation settles: it must load back.
+    checkJson(response, `run.respond('${requestId}', response): the response`, 'invalid_argument');
     this.waiting.delete(requestId);
     req.timer?.unsubscribe();
     this.host.emit({ kind: 'input_received', requestId });

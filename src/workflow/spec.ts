@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import { WorkflowError } from '../errors/WorkflowError.js';
 import { InputRequestEvent, InputResponseEvent, StartEvent, StopEvent } from '../events/event.js';
+import { isDuration } from '../events/checks.js';
 import { stopSchema } from './edges.js';
 import type { StepDef, WorkflowOptions } from './types.js';
 
@@ -39,6 +40,10 @@ export function compile(name: string, options: WorkflowOptions, steps: readonly 
   const limit = options.historyLimit;
   if (limit !== undefined && !(Number.isInteger(limit) && limit >= 0)) {
     throw invalid(name, `historyLimit must be a non-negative integer, got ${String(limit)}`);
+  }
+  const timeout = options.timeout;
+  if (timeout !== undefined && timeout !== null && !isDuration(timeout)) {
+    throw invalid(name, `timeout must be a finite number of ms >= 0 or null (no timeout), got ${String(timeout)}`);
   }
   const names = new Set<string>();
   const routes = new Map<string, StepDef[]>();

@@ -6,16 +6,19 @@ import type { EventType, WorkflowEvent } from '../events/event.js';
 import { LiveRun } from '../run/LiveRun.js';
 import type { RunHandle } from '../run/RunHandle.js';
 import { isTerminal } from '../run/status.js';
+import { checkSnapshotAgainst, checkSnapshotJson } from '../snapshot/check.js';
 import { parseSnapshot, type Snapshot } from '../snapshot/schema.js';
 import type { CheckpointStore } from '../stores/CheckpointStore.js';
 import type { RunEvent } from '../telemetry/runEvent.js';
 import { child$, parallel$, type Branch, type SubworkflowOptions } from './compose.js';
+import { checkDuration, checkJson, checkRetry, checkRunId } from '../events/checks.js';
 import { compile, type WorkflowSpec } from './spec.js';
 import type {
   Acceptable,
   AcceptedEvent,
   PipeOperator,
   PipeOptions,
+  RetryPolicy,
   StepDef,
   StepHandler,
   StateSchema,
@@ -158,6 +161,11 @@ export class Workflow<
     options: { accepts: A; emits?: readonly Acceptable[]; branches: readonly Branch<AcceptedEvent<A, I>>[]; join: 'all' | 'first' },
   ): Workflow<R, I, S, In> {
     checkStepOptions(this.name, name, options);
+    (options.branches ?? []).forEach((b, i) => {
+      const what = `workflow '${this.name}', step '${name}', branch ${i}`;
+      checkDuration(b.timeout, `${what}: timeout`, 'invalid_workflow', { step: name });
+      checkRetry(b.retry, what, { step: name });
+    });
     if (options.join !== 'all' && options.join !== 'first') {
       throw new WorkflowError('invalid_workflow', `workflow '${this.name}', step '${name}': join must be 'all' or 'first'`, { step: name });
     }
@@ -206,17 +214,32 @@ export class Workflow<
    * `invalid_event` / `invalid_state` for an input or state seed that does not fit the workflow's schemas.
    */
   run(...args: RunArgs<In, S>): RunHandle<R> {
-    const spec = this.spec();
     const [given, options = {}] = args as [unknown, RunOptions<S>?];
+    checkRunOptions(given, options as RunOptions);
+    const spec = this.spec();
     const input = this.options.input === undefined ? given : checkInput(this.name, this.options.input, given);
     const seed = this.options.state === undefined || options.state === undefined ? options.state : checkStateSeed(this.name, this.options.state, options.state);
     const start = { kind: 'new' as const, ...(options as RunOptions), input, ...(seed === undefined ? {} : { state: seed }) };
     return new LiveRun(spec, start) as RunHandle<R>;
   }
 
-  /** Continue a run from a snapshot; throws `invalid_snapshot`, `snapshot_version` or `not_running`. */
+  /**
+   * Continue a run from a snapshot; throws `invalid_snapshot` (also when the snapshot does not fit this
+   * workflow: unknown steps, types a step does not accept, data its schema refuses…), `snapshot_version` or
+   * `not_running` — never anything but a `WorkflowError`.
+   */
   resume(snapshot: unknown, options: ResumeOptions = {}): RunHandle<R> {
+    try {
+      return this.resumeChecked(snapshot, options);
+    } catch (error) {
+      if (error instanceof WorkflowError) throw error;
+      throw new WorkflowError('invalid_snapshot', `this snapshot cannot be resumed: ${describeThrown(error)}`, { cause: error });
+    }
+  }
+
+  private resumeChecked(snapshot: unknown, options: ResumeOptions): RunHandle<R> {
     const spec = this.spec();
+    checkSnapshotJson(snapshot);
     let snap = parseSnapshot(snapshot, this.name);
     if (snap.workflowVersion !== spec.version) {
       if (options.migrate === undefined) {
@@ -240,6 +263,7 @@ export class Workflow<
           cause: error,
         });
       }
+      checkSnapshotJson(migrated);
       snap = parseSnapshot(migrated, this.name);
       if (snap.workflowVersion !== spec.version) {
         throw new WorkflowError(
@@ -252,6 +276,7 @@ export class Workflow<
     if (isTerminal(snap.status)) {
       throw new WorkflowError('not_running', `run ${snap.runId} already ended (${snap.status}); nothing to resume`);
     }
+    checkSnapshotAgainst(spec, snap);
     return new LiveRun(spec, { kind: 'resume', snapshot: snap }) as RunHandle<R>;
   }
 
@@ -354,10 +379,29 @@ function baseStep(
   };
 }
 
-function checkStepOptions(workflowName: string, name: string, options: { accepts?: unknown; concurrency?: unknown }): void {
-  const fail = (why: string) => new WorkflowError('invalid_workflow', `workflow '${workflowName}', step '${name}': ${why}`, { step: name });
+/** Input, state and run id go into every checkpoint: refuse at the call what could not be stored or loaded. */
+function checkRunOptions(input: unknown, options: RunOptions): void {
+  if (options.runId !== undefined) checkRunId(options.runId, 'wf.run()');
+  checkJson(input, 'wf.run(input): the input', 'invalid_event');
+  const state = options.state as unknown;
+  if (state !== undefined && (typeof state !== 'object' || state === null || Array.isArray(state))) {
+    throw new WorkflowError('invalid_argument', 'wf.run(input, { state }): state must be a plain object of JSON values');
+  }
+  if (state !== undefined) checkJson(state, 'wf.run(input, { state })', 'invalid_snapshot', false);
+}
+
+function checkStepOptions(
+  workflowName: string,
+  name: string,
+  options: { accepts?: unknown; concurrency?: unknown; timeout?: unknown; retry?: RetryPolicy | undefined },
+): void {
+  const fail = (why: string) =>
+    new WorkflowError('invalid_workflow', `workflow '${workflowName}', step '${name}': ${why}`, { step: name });
   if (typeof name !== 'string' || name.length === 0) throw fail('a step needs a non-empty name');
   if (!Array.isArray(options?.accepts) || options.accepts.length === 0) throw fail('`accepts` must list at least one event type');
   const c = options.concurrency;
   if (c !== undefined && (typeof c !== 'number' || !(c >= 1))) throw fail('`concurrency` must be a number >= 1');
+  const what = `workflow '${workflowName}', step '${name}'`;
+  checkDuration(options.timeout, `${what}: timeout`, 'invalid_workflow', { step: name });
+  checkRetry(options.retry, what, { step: name });
 }
