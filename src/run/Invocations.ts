@@ -230,6 +230,7 @@ export class Invocations implements InvocationHost {
     const error = isEngineError(thrown)
       ? thrown
       : new WorkflowError('step_failed', `step '${inv.step.name}' failed: ${describeThrown(thrown)}`, { step: inv.step.name, cause: thrown });
+    inv.ctx?.abort(error); // the failed step's own signal: work it left running can stop
     this.host.fail(error); // before announcing, as for a stop
     this.host.log.emit({ kind: 'step_failed', ...stepFields(inv), error: error.toInfo(), durationMs: this.host.scheduler.now() - inv.startedAt });
     this.host.settle();
