@@ -183,7 +183,8 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
         this.routed(env, []);
         return this.inputs().openRouted(to.request);
       case 'no_handler':
-        return this.propose({ status: 'failed', error: to.error });
+        this.propose({ status: 'failed', error: to.error });
+        return this.routed(env, []); // reported, so the event that nobody took is visible
       case 'steps':
         (this.collected[env.event.type] ??= []).push(env.event);
         this.routed(env, to.names as string[]);
