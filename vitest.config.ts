@@ -18,6 +18,8 @@ export default defineConfig({
     exclude: ['test/bench/**', 'node_modules/**'],
     typecheck: { enabled: true, include: ['test/**/*.test-d.ts'] },
     testTimeout: 20_000,
+    // Vitest blanks CSS imports unless told; the inspector imports its stylesheet as text (`inspector.css?raw`).
+    css: { include: [/src\/http\/inspector\/.*\.css/] },
     // Starts redis-server and PostgreSQL on loopback when the server-store tests need them.
     globalSetup: ['./test/support/globalSetup.ts'],
   },

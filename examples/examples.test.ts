@@ -14,7 +14,8 @@ const run = async (example: string, cwd = root) => {
   // tsx resolves `import … from 'sluice'` through tsconfig paths, as for a user running the file.
   const { stdout } = await promisify(execFile)(join(root, 'node_modules', '.bin', 'tsx'), [script], {
     cwd,
-    env: { ...process.env, NODE_OPTIONS: '', TSX_TSCONFIG_PATH: join(root, 'tsconfig.json') },
+    // The ?raw imports of the inspector's page load under tsx through this hook (tsup inlines them in dist/).
+    env: { ...process.env, NODE_OPTIONS: `--import ${join(root, 'test', 'support', 'rawImports.mjs')}`, TSX_TSCONFIG_PATH: join(root, 'tsconfig.json') },
   });
   return stdout.trim().split('\n');
 };

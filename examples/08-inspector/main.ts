@@ -1,6 +1,7 @@
 // The HTTP API and inspector: serve a workflow, then drive one run over HTTP as a client would —
 // start it, follow its RunEvents as Server-Sent Events, answer its input request, read its final state.
-// `npx tsx examples/08-inspector/main.ts --keep` leaves the server running: open the printed URL.
+// `npx tsx --import ./test/support/rawImports.mjs examples/08-inspector/main.ts --keep` leaves the server
+// running: open the printed URL (the hook loads the inspector page's files, which the build inlines).
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -8,10 +8,11 @@ import type { Workflow } from '../workflow/workflow.js';
 import { bearerToken } from './auth.js';
 import { HttpError, toHttpError } from './errors.js';
 import { describeWorkflow } from './graph.js';
-import { INSPECTOR_HTML } from './inspector.js';
+import { INSPECTOR_CSP, INSPECTOR_CSS, INSPECTOR_HTML, INSPECTOR_JS } from './inspector/assets.js';
 import { RunRegistry } from './runs.js';
 import { abortBody, check, lastEventId, listQuery, readBody, respondBody, startBody } from './schemas.js';
 import { streamRunEvents } from './sse.js';
+import { pageOfRuns, runView } from './views.js';
 
 export interface SluiceAppOptions {
   /** The workflows the API can start, by name (names must be unique). */
@@ -39,8 +40,9 @@ export interface SluiceApp {
 /**
  * Build the HTTP API and the inspector page for some workflows.
  *
- * Routes (JSON unless noted): `GET /` the inspector page · `GET /api/workflows` · `POST /api/workflows/:name/runs`
- * `{ input?, state? }` → 201 · `GET /api/runs?workflow=&status=` · `GET /api/runs/:id` · `POST /api/runs/:id/pause`
+ * Routes (JSON unless noted): `GET /` the inspector page (`/inspector.js`, `/inspector.css`) · `GET /api/workflows`
+ * · `POST /api/workflows/:name/runs` `{ input?, state? }` → 201 · `GET /api/runs?workflow=&status=&q=&limit=&offset=`
+ * · `GET /api/runs/:id` (with `result` / `error`) · `POST /api/runs/:id/pause`
  * · `/resume` · `/abort` `{ reason? }` · `/respond` `{ requestId, response }` · `GET /api/runs/:id/events` (SSE).
  * Errors are `{ error: { code, message, details? } }`: bad input 400, unknown run or workflow 404, a run
  * that has ended 409 `not_running`, a missing or wrong token 401.
@@ -63,9 +65,13 @@ export function createSluiceApp(options: SluiceAppOptions): SluiceApp {
     return c.json(http.toBody(), http.status);
   });
   app.notFound((c) => c.json(new HttpError(404, 'not_found', `no route ${c.req.method} ${c.req.path}`).toBody(), 404));
+  // The inspector's script and style are public static files (no run data), served before the token check
+  // so the page opened as `/?access_token=…` can load them.
+  app.get('/inspector.js', (c) => c.body(INSPECTOR_JS, 200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'no-cache' }));
+  app.get('/inspector.css', (c) => c.body(INSPECTOR_CSS, 200, { 'content-type': 'text/css; charset=utf-8', 'cache-control': 'no-cache' }));
   if (options.token !== undefined) app.use('*', bearerToken(options.token));
 
-  app.get('/', (c) => c.html(INSPECTOR_HTML));
+  app.get('/', (c) => c.html(INSPECTOR_HTML, 200, { 'content-security-policy': INSPECTOR_CSP }));
 
   app.get('/api/workflows', (c) => c.json({ workflows: registry.all().map(describeWorkflow) }));
 
@@ -79,13 +85,13 @@ export function createSluiceApp(options: SluiceAppOptions): SluiceApp {
   });
 
   app.get('/api/runs', async (c) => {
-    const filter = check(listQuery, dropToken(c.req.query()), 'query');
-    return c.json({ runs: await registry.list(definedOnly(filter)) });
+    const query = check(listQuery, dropToken(c.req.query()), 'query');
+    return c.json(await pageOfRuns(registry, definedOnly(query)));
   });
 
   app.get('/api/runs/:id', async (c) => {
     const { snapshot, live } = await registry.snapshot(c.req.param('id'));
-    return c.json({ runId: snapshot.runId, workflow: snapshot.workflow, status: snapshot.status, live, snapshot });
+    return c.json(runView(snapshot, live));
   });
 
   app.post('/api/runs/:id/pause', async (c) => {

@@ -5,6 +5,7 @@ export { serve } from './server.js';
 export type { ServeOptions, SluiceServer } from './server.js';
 export { RunRegistry } from './runs.js';
 export type { RunRow } from './runs.js';
+export type { RunView, RunsPage, RunsQuery } from './views.js';
 export { describeWorkflow } from './graph.js';
 export type { WorkflowView, StepView, EdgeView } from './graph.js';
 export { HttpError } from './errors.js';

@@ -19,10 +19,13 @@ export const respondBody = z.strictObject({
 /** `POST /api/runs/:id/abort` — an optional reason, kept in the error's `details.reason`. */
 export const abortBody = z.strictObject({ reason: z.string().max(1_000).optional() });
 
-/** `GET /api/runs?workflow=&status=` */
+/** `GET /api/runs?workflow=&status=&q=&limit=&offset=` */
 export const listQuery = z.strictObject({
   workflow: z.string().min(1).optional(),
   status: z.enum(statuses).optional(),
+  q: z.string().max(200).optional(),
+  limit: z.coerce.number().int().min(1).max(500).optional(),
+  offset: z.coerce.number().int().nonnegative().optional(),
 });
 
 /** `Last-Event-ID` header (or `?lastEventId=` for clients that cannot set headers): the last seq seen. */

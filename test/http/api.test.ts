@@ -175,6 +175,56 @@ describe('runs', () => {
     const bad = await server.call('GET', '/api/runs?status=sleeping');
     expect([bad.status, bad.body.error.code]).toEqual([400, 'invalid_request']);
   });
+
+  it('pages the runs list, searches it by run id or workflow, and counts each status', async () => {
+    server = await start({ workflows: [echo, boom] });
+    for (let i = 0; i < 7; i++) await server.registry.start('echo', i, undefined).result;
+    const failed = server.registry.start('boom', undefined, undefined);
+    await failed.result.catch(() => undefined);
+    await server.registry.flush();
+    const newestFirst = (await server.call('GET', '/api/runs')).body.runs.map((r: { runId: string }) => r.runId);
+    expect(newestFirst).toHaveLength(8);
+
+    const page2 = await server.call('GET', '/api/runs?limit=3&offset=3');
+    expect(page2.body).toMatchObject({ total: 8, offset: 3, limit: 3, counts: { completed: 7, failed: 1 } });
+    expect(page2.body.runs.map((r: { runId: string }) => r.runId)).toEqual(newestFirst.slice(3, 6));
+    for (const row of page2.body.runs) expect(row.createdAt).toBeLessThanOrEqual(row.updatedAt);
+
+    const boomOnly = await server.call('GET', '/api/runs?q=BOO&limit=10');
+    expect(boomOnly.body).toMatchObject({ total: 1, counts: { failed: 1 }, runs: [{ runId: failed.id, workflow: 'boom' }] });
+    const byId = await server.call('GET', `/api/runs?q=${failed.id.slice(0, 8)}`);
+    expect(byId.body.runs.map((r: { runId: string }) => r.runId)).toEqual([failed.id]);
+    // The counts ignore the status filter, so every status chip can show its number.
+    const onlyFailed = await server.call('GET', '/api/runs?status=failed&limit=5');
+    expect(onlyFailed.body).toMatchObject({ total: 1, counts: { completed: 7, failed: 1 } });
+
+    for (const query of ['limit=0', 'limit=501', 'offset=-1', 'limit=x']) {
+      const bad = await server.call('GET', `/api/runs?${query}`);
+      expect([query, bad.status, bad.body.error.code]).toEqual([query, 400, 'invalid_request']);
+    }
+  });
+
+  it('puts a run’s result or error at the top level of GET /api/runs/:id', async () => {
+    server = await start({ workflows: [approval, echo, boom] });
+    const done = server.registry.start('echo', 'hi', undefined);
+    await done.result;
+    const failed = server.registry.start('boom', undefined, undefined);
+    await failed.result.catch(() => undefined);
+    await server.registry.flush();
+    const ok = await server.call('GET', `/api/runs/${done.id}`);
+    expect(ok.body).toMatchObject({ runId: done.id, status: 'completed', result: 'HI' });
+    expect(ok.body).not.toHaveProperty('error');
+    expect(ok.body.updatedAt).toBeGreaterThanOrEqual(ok.body.createdAt);
+    const bad = await server.call('GET', `/api/runs/${failed.id}`);
+    expect(bad.body).toMatchObject({ status: 'failed', error: { code: 'step_failed', step: 'explode' } });
+    expect(bad.body.error.message).toContain('kaboom');
+    expect(bad.body).not.toHaveProperty('result');
+    const { runId } = await startWaiting(server);
+    const open = await server.call('GET', `/api/runs/${runId}`);
+    expect(open.body.status).toBe('waiting');
+    expect(open.body).not.toHaveProperty('result');
+    expect(open.body).not.toHaveProperty('error');
+  });
 });
 
 describe('runs not live on this server', () => {

@@ -27,7 +27,8 @@ async function serveWith(command: string, args: string[]): Promise<string> {
   storeDir = await mkdtemp(join(tmpdir(), 'sluice-cli-'));
   child = spawn(command, [...args, 'serve', workflows, '--port', '0', '--store', storeDir, '--token', 'cli-token'], {
     cwd: root,
-    env: { ...process.env, NODE_OPTIONS: '', TSX_TSCONFIG_PATH: join(root, 'tsconfig.json') },
+    // The ?raw imports of the inspector's page load under tsx through this hook (tsup inlines them in dist/).
+    env: { ...process.env, NODE_OPTIONS: `--import ${join(root, 'test', 'support', 'rawImports.mjs')}`, TSX_TSCONFIG_PATH: join(root, 'tsconfig.json') },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   for await (const line of createInterface({ input: child.stdout! })) {

@@ -1,0 +1,64 @@
+import { lastValueFrom, toArray } from 'rxjs';
+import { describe, expect, it } from 'vitest';
+import type { RunEvent } from 'sluice';
+import model from '../../src/http/inspector/client/model.js?raw';
+import { nested, payment, pipeline } from './inspectorFixtures.js';
+
+interface Inv {
+  step: string;
+  status: string;
+  input: { type: string; data: unknown } | undefined;
+  attempts: { attempt: number; status: string; error: { message: string } | null }[];
+  outputs: { type: string; data: unknown }[];
+  streams: { type: string; data: unknown }[];
+  children: { runId: string; model: Model }[];
+}
+interface Model {
+  workflow: string;
+  order: Inv[];
+  failedStep: string | null;
+  outcome: { status: string; result?: unknown; error?: { code: string } } | null;
+}
+// The page's model is a browser script; its functions are pure, so they run here as they do in the page.
+const page = new Function(`${model}\nreturn { newModel, applyEvent, stepCounts };`)() as {
+  newModel(runId: string): Model;
+  applyEvent(m: Model, ev: RunEvent): void;
+  stepCounts(m: Model): Record<string, { running: number; done: number; failed: number; waiting: number }>;
+};
+
+const modelOf = (events: RunEvent[]) => {
+  const m = page.newModel(events[0]!.runId);
+  for (const ev of events) page.applyEvent(m, ev);
+  return m;
+};
+
+describe("the inspector page's run model", () => {
+  it('gives each invocation its input event, attempts, own outputs and ctx.write stream under concurrency', async () => {
+    const run = pipeline.run('three chunks');
+    const m = modelOf(await lastValueFrom(run.events$.pipe(toArray())));
+    const counts = m.order.filter((i) => i.step === 'count');
+    expect(counts.map((i) => i.input?.data)).toEqual([{ n: 1 }, { n: 2 }, { n: 3 }]);
+    expect(counts.map((i) => i.attempts.map((a) => a.status))).toEqual([['done'], ['retried', 'done'], ['done']]);
+    expect(counts[1]!.attempts[0]!.error?.message).toBe('chunk 2: connection reset');
+    expect(counts.map((i) => i.outputs.map((o) => o.data))).toEqual([[{ n: 1, words: 100 }], [{ n: 2, words: 200 }], [{ n: 3, words: 300 }]]);
+    expect(counts[1]!.streams.map((s) => s.data)).toEqual([{ chunk: 2, attempt: 1 }, { chunk: 2, attempt: 2 }]);
+    expect(page.stepCounts(m)).toEqual({ split: { running: 0, done: 1, failed: 0, waiting: 0 }, count: { running: 0, done: 3, failed: 0, waiting: 0 }, total: { running: 0, done: 3, failed: 0, waiting: 0 } });
+    expect(m.outcome).toEqual({ status: 'completed', result: { words: 600 } });
+  });
+
+  it('nests a sub-workflow run under the invocation that started it', async () => {
+    const m = modelOf(await lastValueFrom(nested.run('tides').events$.pipe(toArray())));
+    const research = m.order.find((i) => i.step === 'research')!;
+    expect(research.children).toHaveLength(1);
+    const child = research.children[0]!.model;
+    expect([child.workflow, child.order.map((i) => i.step), child.outcome]).toEqual(['researcher', ['search', 'summarize'], { status: 'completed', result: '5 pages' }]);
+    expect(m.order.map((i) => i.step)).toEqual(['plan', 'research', 'write']);
+  });
+
+  it('marks the failing step and the run’s error', async () => {
+    const run = payment.run({ amount: 1 });
+    const m = modelOf(await lastValueFrom(run.events$.pipe(toArray())));
+    expect([m.failedStep, m.outcome?.status, m.outcome?.error?.code]).toEqual(['charge', 'failed', 'step_failed']);
+    expect(page.stepCounts(m)['charge']).toEqual({ running: 0, done: 0, failed: 1, waiting: 0 });
+  });
+});
