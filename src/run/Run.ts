@@ -55,6 +55,7 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
   protected readonly collected: Record<string, WorkflowEvent[]>;
   protected readonly clock: Stopwatch;
   private readonly bus = new Subject<Envelope>();
+  private readonly origin = new WeakMap<Envelope, string>();
   protected readonly queue: DispatchQueue<Envelope>;
   protected readonly invocations = new Invocations(this);
   private readonly outcome: OutcomeRace;
@@ -121,8 +122,6 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
     });
     if (!started) this.subscription.add(first);
   }
-
-  // ── the loop ────────────────────────────────────────────────────────────────────────────────────
 
   /** Subscribe the pipelines. A paused, quiescent run drops them (`hibernate`); `resume()` connects again. */
   protected connect(): void {
@@ -194,7 +193,8 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
 
   private routed(env: Envelope, steps: string[]): void {
     const { event, source } = env;
-    this.log.emit(source === undefined ? { kind: 'event_routed', event, steps } : { kind: 'event_routed', event, source, steps });
+    const invocationId = source === undefined ? undefined : this.origin.get(env); // a yield may route it after others completed
+    this.log.emit(invocationId !== undefined ? { kind: 'event_routed', event, source: source as string, invocationId, steps } : source === undefined ? { kind: 'event_routed', event, steps } : { kind: 'event_routed', event, source, steps });
   }
 
   private deliver(env: Envelope): void {
@@ -203,10 +203,12 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
   }
 
   /** @internal Route an event a step produced (returned or `ctx.send`), checking it first. */
-  enqueue(value: unknown, step: StepDef | undefined): void {
+  enqueue(value: unknown, step: StepDef | undefined, from?: string): void {
     if (this.ended) return;
     try {
-      this.queue.push(envelopeOf(checkOutput(this.spec, value, step), this.scheduler.now(), step?.name));
+      const env = envelopeOf(checkOutput(this.spec, value, step), this.scheduler.now(), step?.name);
+      if (from !== undefined) this.origin.set(env, from);
+      this.queue.push(env);
     } catch (error) {
       this.fail(error as WorkflowError);
     }
@@ -282,13 +284,11 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
   /** @internal */ wake(): void { this.pump(); }
   /** @internal */ canDispatch(): boolean { return this.gate.value && !this.control.closing; }
   /** @internal */ fail(error: WorkflowError): void { this.propose({ status: 'failed', error }); }
-
   protected inputs(): InputRequests {
     this.requests ??= new InputRequests(this.inputHost());
     return this.requests;
   }
 
-  /** The plain-JSON picture of the run right now. */
   abstract snapshot(): Snapshot;
   protected abstract inputHost(): InputHost;
   protected abstract checkpointHooks(): CheckpointHooks;

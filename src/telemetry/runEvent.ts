@@ -17,7 +17,8 @@ interface StepBase extends Base {
 
 export type RunEvent =
   | (Base & { kind: 'run_started'; workflow: string; input: unknown })
-  | (Base & { kind: 'event_routed'; event: WorkflowEvent; source?: string; steps: string[] })
+  /** `invocationId`: the invocation that produced the event, when a step invocation did. */
+  | (Base & { kind: 'event_routed'; event: WorkflowEvent; source?: string; invocationId?: string; steps: string[] })
   | (StepBase & { kind: 'step_started'; attempt: number })
   | (StepBase & { kind: 'step_completed'; durationMs: number })
   | (StepBase & { kind: 'step_failed'; error: ErrorInfo; durationMs: number })
