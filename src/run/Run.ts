@@ -296,5 +296,5 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
 
 /** An error on the bus is a bug or a bad snapshot; it fails the run with a code instead of stalling it. */
 function busError(error: unknown): WorkflowError {
-  return error instanceof WorkflowError ? error : new WorkflowError('step_failed', `the run loop failed: ${describeThrown(error)}`, { cause: error });
+  return WorkflowError.is(error) ? error : new WorkflowError('step_failed', `the run loop failed: ${describeThrown(error)}`, { cause: error });
 }
