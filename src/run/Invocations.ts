@@ -21,7 +21,7 @@ export interface LoopHost {
   /** What each attempt's context calls. */
   readonly contexts: ContextHost<Invocation>;
   /** Check and queue what `step` produced. */
-  enqueue(value: unknown, step: StepDef): void;
+  enqueue(value: unknown, step: StepDef, from?: string): void;
   /** Dispatch what is queued, then recompute status. */
   pump(): void;
   /** Recompute status (release pause waiters, checkpoint). */
@@ -142,7 +142,7 @@ export class Invocations implements InvocationHost {
   /** A final batch settles its invocation before its outputs are queued, so no snapshot shows both. */
   outputs(inv: Invocation, { events, last }: StepOutput): void {
     if (last) this.complete(inv);
-    for (const ev of events) this.host.enqueue(ev, inv.step);
+    for (const ev of events) this.host.enqueue(ev, inv.step, inv.id);
     this.host.pump();
   }
 
@@ -237,6 +237,7 @@ export class Invocations implements InvocationHost {
     const error = isEngineError(thrown)
       ? withStep(thrown, inv.step.name)
       : new WorkflowError('step_failed', `step '${inv.step.name}' failed: ${describeThrown(thrown)}`, { step: inv.step.name, cause: thrown });
+    inv.ctx?.abort(error); // the failed step's own signal: work it left running can stop
     this.host.fail(error); // before announcing, as for a stop
     this.host.log.emit({ kind: 'step_failed', ...stepFields(inv), error: error.toInfo(), durationMs: this.host.scheduler.now() - inv.startedAt });
     this.host.settle();

@@ -184,7 +184,7 @@ export class LiveRun extends Run implements RunHandle, ContextHost<Invocation> {
 
   /** @internal */
   sendFrom(inv: Invocation, event: WorkflowEvent): void {
-    this.enqueue(event, inv.step);
+    this.enqueue(event, inv.step, inv.id);
     this.pump();
   }
 

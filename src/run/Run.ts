@@ -8,6 +8,7 @@ import { freshStart, redelivery, restoreSnapshot } from '../snapshot/restore.js'
 import type { DurableWait, Snapshot, WaitingEntry } from '../snapshot/schema.js';
 import { isTerminal, type RunStatus } from '../snapshot/status.js';
 import { attachLogger } from '../telemetry/logger.js';
+import type { RunEventOf } from '../telemetry/runEvent.js';
 import type { StepDef } from '../workflow/types.js';
 import type { WorkflowSpec } from '../workflow/spec.js';
 import { Checkpointer, type CheckpointHooks } from './Checkpointer.js';
@@ -59,6 +60,7 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
   protected readonly collected: Record<string, WorkflowEvent[]>;
   protected readonly clock: Stopwatch;
   private readonly bus = new Subject<Envelope>();
+  private readonly origin = new WeakMap<Envelope, string>();
   protected readonly queue: DispatchQueue<Envelope>;
   protected readonly invocations = new Invocations(this);
   private readonly outcome: OutcomeRace;
@@ -136,8 +138,6 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
     });
     if (!started) this.subscription.add(first);
   }
-
-  // ── the loop ────────────────────────────────────────────────────────────────────────────────────
 
   /** Subscribe the pipelines. A paused, quiescent run drops them (`hibernate`); `resume()` connects again. */
   protected connect(): void {
@@ -240,9 +240,9 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
         this.routed(env, []);
         return this.inputs().openRouted(to.request);
       case 'no_handler': {
-        // An event only a waiter takes is not unhandled (§6.4).
+        // An event only a waiter takes is not unhandled (§6.4); one nobody takes is reported, then fails the run.
         const waiters = this.waits?.offer(env.event) ?? [];
-        if (waiters.length === 0) return this.propose({ status: 'failed', error: to.error });
+        if (waiters.length === 0) this.propose({ status: 'failed', error: to.error });
         return this.routed(env, [], waiters);
       }
       case 'steps': {
@@ -256,8 +256,14 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
 
   private routed(env: Envelope, steps: string[], waiters: string[] = []): void {
     const { event, source } = env;
-    const base = source === undefined ? { kind: 'event_routed' as const, event, steps } : { kind: 'event_routed' as const, event, source, steps };
-    this.log.emit(waiters.length === 0 ? base : { ...base, waiters });
+    const ev: Omit<RunEventOf<'event_routed'>, 'runId' | 'seq' | 'at'> = { kind: 'event_routed', event, steps };
+    if (source !== undefined) {
+      ev.source = source;
+      const invocationId = this.origin.get(env); // a yield may route it after others of its step completed
+      if (invocationId !== undefined) ev.invocationId = invocationId;
+    }
+    if (waiters.length > 0) ev.waiters = waiters;
+    this.log.emit(ev);
   }
 
   private deliver(env: Envelope): void {
@@ -266,10 +272,12 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
   }
 
   /** @internal Route an event a step produced (returned or `ctx.send`), checking it first. */
-  enqueue(value: unknown, step: StepDef | undefined): void {
+  enqueue(value: unknown, step: StepDef | undefined, from?: string): void {
     if (this.ended) return;
     try {
-      this.queue.push(envelopeOf(checkOutput(this.spec, value, step), this.scheduler.now(), step?.name));
+      const env = envelopeOf(checkOutput(this.spec, value, step), this.scheduler.now(), step?.name);
+      if (from !== undefined) this.origin.set(env, from);
+      this.queue.push(env);
     } catch (error) {
       this.fail(error as WorkflowError);
     }
@@ -363,7 +371,6 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
     return this.requests;
   }
 
-  /** The plain-JSON picture of the run right now. */
   abstract snapshot(): Snapshot;
   protected abstract inputHost(): InputHost;
   protected abstract waitHost(): WaitHost;

@@ -1,4 +1,4 @@
-import type { SchedulerLike, Subscription, Unsubscribable } from 'rxjs';
+import { config, type SchedulerLike, type Subscription, type Unsubscribable } from 'rxjs';
 
 /** A pending deadline; `unsubscribe()` cancels it. */
 class Deadline implements Unsubscribable {
@@ -57,14 +57,22 @@ class TimerQueue {
     this.action = undefined;
     this.actionDue = Number.POSITIVE_INFINITY;
     const now = this.scheduler.now();
+    let failures: unknown[] | undefined;
     while (this.heap.length > 0 && (this.heap[0] as Deadline).due <= now) {
       const deadline = this.pop();
       if (deadline.cancelled) continue;
       deadline.cancelled = true;
       this.live--;
-      deadline.fire();
+      // One throwing callback must not stop the later deadlines on this scheduler.
+      try {
+        deadline.fire();
+      } catch (error) {
+        (failures ??= []).push(error);
+      }
     }
     this.arm();
+    // Reported as RxJS reports an error nobody handles, after the queue is armed again.
+    for (const error of failures ?? []) reportUnhandledError(error);
   };
 
   private arm(): void {
@@ -73,8 +81,10 @@ class TimerQueue {
     if (next === undefined) return this.disarm();
     if (this.action !== undefined && next.due >= this.actionDue) return;
     this.disarm();
-    this.actionDue = next.due;
-    this.action = this.scheduler.schedule(this.flush, Math.max(0, next.due - this.scheduler.now()));
+    // Timers cannot wait longer than MAX_DELAY at once (Node turns more into 1 ms): chain the waits.
+    const wait = Math.min(Math.max(0, next.due - this.scheduler.now()), MAX_DELAY);
+    this.actionDue = Math.min(next.due, this.scheduler.now() + wait);
+    this.action = this.scheduler.schedule(this.flush, wait);
   }
 
   private disarm(): void {
@@ -123,6 +133,18 @@ class TimerQueue {
 }
 
 const queues = new WeakMap<SchedulerLike, TimerQueue>();
+
+/** The longest delay a timer takes at once (2^31 − 1 ms, about 24.8 days). */
+export const MAX_DELAY = 2 ** 31 - 1;
+
+function reportUnhandledError(error: unknown): void {
+  const handler = config.onUnhandledError;
+  if (handler !== null) handler(error);
+  else
+    setTimeout(() => {
+      throw error;
+    });
+}
 
 /**
  * Call `fire` after `delay` ms of `scheduler` time; the result's `unsubscribe()` cancels it. Deadlines on

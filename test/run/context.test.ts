@@ -225,6 +225,24 @@ describe('ctx.state', () => {
   });
 });
 
+describe('ctx.signal of a failing step', () => {
+  it("aborts the failing step's own signal with its error, while another step is still in flight", async () => {
+    let own: AbortSignal | undefined;
+    const wf = workflow('own-signal')
+      .step('fails', { accepts: [StartEvent] }, async (_ev, ctx) => {
+        own = ctx.signal;
+        await Promise.resolve();
+        throw new Error('broke');
+      })
+      .step('slow', { accepts: [StartEvent] }, () => new Promise<never>(() => {}));
+    const run = wf.run();
+    await expect(run.result).rejects.toMatchObject({ code: 'step_failed' });
+    expect(own?.aborted).toBe(true);
+    expect((own?.reason as WorkflowError).code).toBe('step_failed');
+    expect((own?.reason as WorkflowError).step).toBe('fails');
+  });
+});
+
 describe('ctx.signal', () => {
   it('is aborted when the run fails', async () => {
     let signal: AbortSignal | undefined;

@@ -131,8 +131,13 @@ describe('routing', () => {
     await expect(run.result).rejects.toMatchObject({ code: 'no_handler' });
     await expect(run.result).rejects.toBeInstanceOf(WorkflowError);
     expect(run.status).toBe('failed');
-    const last = (await historyOf(run)).at(-1);
-    expect(last).toMatchObject({ kind: 'run_failed', error: { code: 'no_handler' } });
+    const history = await historyOf(run);
+    expect(history.at(-1)).toMatchObject({ kind: 'run_failed', error: { code: 'no_handler' } });
+    // The event nobody accepts is reported like any other, with no steps, before the run fails.
+    expect(routed(history).map((e) => [e.event.type, e.steps])).toEqual([
+      ['StartEvent', ['s']],
+      ['Orphan', []],
+    ]);
   });
 
   it('fails the run with no_handler when no step accepts an event sent from outside', async () => {

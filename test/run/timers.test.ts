@@ -1,5 +1,7 @@
+import { asyncScheduler, config } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { StartEvent, workflow, type WorkflowError } from 'sluice';
 import { after } from '../../src/run/timers.js';
 
 const scheduler = () => new TestScheduler((a, b) => expect(a).toEqual(b));
@@ -61,5 +63,62 @@ describe('after (shared deadlines)', () => {
       expect(keep).toBeDefined();
     });
     expect(fired).toEqual([500]);
+  });
+});
+
+describe('after: robustness (issue 17)', () => {
+  it('a callback that throws does not stop later deadlines; the error is reported as unhandled', () => {
+    const s = scheduler();
+    const fired: string[] = [];
+    const reported: unknown[] = [];
+    const previous = config.onUnhandledError;
+    config.onUnhandledError = (e) => reported.push(e);
+    try {
+      s.run(({ flush }) => {
+        after(s, 10, () => {
+          throw new Error('bad callback');
+        });
+        after(s, 10, () => fired.push(`same@${s.now()}`));
+        after(s, 20, () => fired.push(`later@${s.now()}`));
+        flush();
+      });
+    } finally {
+      config.onUnhandledError = previous;
+    }
+    expect(fired).toEqual(['same@10', 'later@20']);
+    expect(reported.map((e) => (e as Error).message)).toEqual(['bad callback']);
+  });
+
+  describe('with fake timers', () => {
+    beforeEach(() => vi.useFakeTimers({ now: 1_000 }));
+    afterEach(() => vi.useRealTimers());
+
+    it('waits exactly for a delay above 2^31 − 1 ms, chaining real timers, without a busy loop or warning', () => {
+      const warn = vi.spyOn(process, 'emitWarning');
+      const firedAt: number[] = [];
+      const day = 24 * 3_600_000;
+      after(asyncScheduler, 30 * day, () => firedAt.push(Date.now()));
+      expect(vi.getTimerCount()).toBe(1);
+      vi.advanceTimersByTime(30 * day - 1);
+      expect(firedAt).toEqual([]);
+      // Chained: at most a couple of wake-ups over 30 days, never one per millisecond.
+      expect(vi.getTimerCount()).toBe(1);
+      vi.advanceTimersByTime(1);
+      expect(firedAt).toEqual([1_000 + 30 * day]);
+      expect(vi.getTimerCount()).toBe(0);
+      expect(warn.mock.calls.filter(([w]) => String((w as Error)?.name ?? w).includes('TimeoutOverflow'))).toEqual([]);
+      warn.mockRestore();
+    });
+
+    it('a workflow timeout of 30 days fires at its exact time', async () => {
+      const day = 24 * 3_600_000;
+      const wf = workflow('long', { timeout: 30 * day }).step('wait', { accepts: [StartEvent] }, () => new Promise<never>(() => {}));
+      const run = wf.run();
+      const failure = run.result.then(() => undefined, (e: unknown) => e as WorkflowError);
+      await vi.advanceTimersByTimeAsync(30 * day - 1);
+      expect(run.status).toBe('running');
+      await vi.advanceTimersByTimeAsync(1);
+      expect((await failure)?.code).toBe('timeout');
+    });
   });
 });
