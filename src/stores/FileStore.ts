@@ -40,7 +40,6 @@ const IO_BATCH = 32;
 const HEADER_BYTES = 4_096;
 const NAME = 'FileStore';
 
-
 /**
  * A `CheckpointStore` keeping files per run in a directory: the embedded default, with no dependency beyond
  * `node:fs`. `<encodeURIComponent(runId)>.json` holds `{ updatedAt, rev, writer, seq, journalBytes,
