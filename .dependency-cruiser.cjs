@@ -12,7 +12,7 @@ const LAYERS = [
   ['workflow (types, spec, edges, flowOptions)', '^src/workflow/(types|spec|edges|flowOptions)\\.ts$'],
   ['run', '^src/run/'],
   ['ops', '^src/ops/'],
-  ['builder', '^src/workflow/(workflow|compose)\\.ts$'],
+  ['builder', '^src/workflow/(workflow|builder|compose|stepDefs|resumable)\\.ts$'],
   ['subpaths', '^src/(index\\.ts|cli\\.ts|testing/|http/|bullmq/|otel/)'],
 ];
 

@@ -4,8 +4,10 @@ export type { EventType, WorkflowEvent, DataOf, EventOf } from './events/event.j
 export type { Envelope } from './events/envelope.js';
 
 // Workflows
-export { workflow, Workflow } from './workflow/workflow.js';
-export type { RunOptions, ResumeOptions, RunArgs, UntypedWorkflowOptions } from './workflow/workflow.js';
+export { Workflow } from './workflow/workflow.js';
+export { workflow } from './workflow/builder.js';
+export type { RunOptions, ResumeOptions, RunArgs } from './workflow/workflow.js';
+export type { UntypedWorkflowOptions } from './workflow/builder.js';
 export { recover } from './ops/recover.js';
 export type { RecoverOptions } from './ops/recover.js';
 export type { WorkflowLike } from './ops/registry.js';

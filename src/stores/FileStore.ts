@@ -5,7 +5,7 @@ import { WorkflowError, asStoreError, describeThrown } from '../errors/WorkflowE
 import type { Snapshot } from '../snapshot/schema.js';
 import type { RunEvent } from '../telemetry/runEvent.js';
 import type { CheckpointStore, EventsOptions, ListFilter, PruneFilter, RunSummary } from './CheckpointStore.js';
-import { type Header, cutAt, decode, encode, headerOf, invalid, isMissing, readHead, safeParse, withFile } from './fileFormat.js';
+import { type Header, cutAt, decode, encode, headerOf, invalid, isMissing, parseJournal, readHead, safeParse, stderrWarn, withFile } from './fileFormat.js';
 import { KeyedQueue, acquireLock, sweepTemps } from './fileLock.js';
 import {
   WriterClaims,
@@ -30,12 +30,6 @@ export interface FileStoreOptions {
   writerId?: string;
 }
 
-const stderrWarn = {
-  warn(fields: Record<string, unknown>, message: string) {
-    console.warn(`sluice FileStore: ${message}`, fields);
-  },
-};
-
 const RUN_SUFFIX = '.json';
 const JOURNAL_SUFFIX = '.journal.ndjson';
 const LOCK_SUFFIX = '.lock';
@@ -45,7 +39,6 @@ const IO_BATCH = 32;
 /** The header fields come first in a run file, so a save reads only this much of the file before it. */
 const HEADER_BYTES = 4_096;
 const NAME = 'FileStore';
-
 
 /**
  * A `CheckpointStore` keeping files per run in a directory: the embedded default, with no dependency beyond
@@ -272,14 +265,7 @@ export class FileStore implements CheckpointStore {
   async #journal(name: string, runId: string, bytes: number): Promise<RunEvent[]> {
     const file = this.#path(name + JOURNAL_SUFFIX);
     const text = (await this.#read(file, bytes)) ?? '';
-    const out: RunEvent[] = [];
-    for (const line of text.split('\n')) {
-      if (line === '') continue;
-      const ev = safeParse(line);
-      if (typeof ev !== 'object' || ev === null) throw invalid(file, `a journal line of run '${runId}' is not JSON`);
-      out.push(ev as RunEvent);
-    }
-    return out;
+    return parseJournal(text, file, runId);
   }
 
   /** The file's text (its first `bytes` bytes when given), or `undefined` when it does not exist. */

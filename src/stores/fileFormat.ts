@@ -1,5 +1,6 @@
 import { open, readFile } from 'node:fs/promises';
 import { WorkflowError } from '../errors/WorkflowError.js';
+import type { RunEvent } from '../telemetry/runEvent.js';
 
 /* The FileStore's file format: run-file header, names, and the journal cut. */
 
@@ -98,3 +99,22 @@ export async function readHead(file: string, bytes: number): Promise<string | un
     throw error;
   }
 }
+
+/** A journal's text (NDJSON, one RunEvent a line) as RunEvents; a line that is not JSON is `invalid_snapshot`. */
+export function parseJournal(text: string, file: string, runId: string): RunEvent[] {
+  const out: RunEvent[] = [];
+  for (const line of text.split('\n')) {
+    if (line === '') continue;
+    const ev = safeParse(line);
+    if (typeof ev !== 'object' || ev === null) throw invalid(file, `a journal line of run '${runId}' is not JSON`);
+    out.push(ev as RunEvent);
+  }
+  return out;
+}
+
+/** The FileStore's default logger for what it skips or cleans up: one line on stderr. */
+export const stderrWarn = {
+  warn(fields: Record<string, unknown>, message: string): void {
+    console.warn(`sluice FileStore: ${message}`, fields);
+  },
+};

@@ -1,33 +1,31 @@
 import { Observable, type SchedulerLike } from 'rxjs';
-import type { z } from 'zod';
 import type { StateShape } from '../context/state.js';
 import { asStoreError, describeThrown, WorkflowError } from '../errors/WorkflowError.js';
-import type { EventType, WorkflowEvent } from '../events/event.js';
+import type { WorkflowEvent } from '../events/event.js';
 import { startOnce } from '../ops/start.js';
-import { resolveFlow, type FlowOptions } from './flowOptions.js';
+import type { FlowOptions } from './flowOptions.js';
+import { baseStep, checkRunOptions, checkStepOptions, flowOf } from './stepDefs.js';
+import { resumable } from './resumable.js';
 import { LiveRun } from '../run/LiveRun.js';
 import type { RunHandle } from '../run/RunHandle.js';
-import { isTerminal } from '../run/status.js';
-import { checkSnapshotAgainst, checkSnapshotJson } from '../snapshot/check.js';
-import { parseSnapshot, type Snapshot } from '../snapshot/schema.js';
+import type { Snapshot } from '../snapshot/schema.js';
 import type { CheckpointStore } from '../stores/CheckpointStore.js';
 import type { RunEvent } from '../telemetry/runEvent.js';
 import { child$, parallel$, type Branch, type SubworkflowOptions } from './compose.js';
-import { checkDuration, checkJson, checkRetry, checkRunId } from '../events/checks.js';
+import { checkDuration, checkRetry } from '../events/checks.js';
 import { compile, type WorkflowSpec } from './spec.js';
 import type {
   Acceptable,
   AcceptedEvent,
   PipeOperator,
   PipeOptions,
-  RetryPolicy,
   StepDef,
   StepHandler,
   StateSchema,
   StepOptions,
   WorkflowOptions,
 } from './types.js';
-import { checkInput, checkStateSeed, typedState, versionChanges } from './edges.js';
+import { checkInput, checkStateSeed, typedState } from './edges.js';
 
 export interface RunOptions<S extends StateShape = StateShape> {
   /** Seeds `ctx.state` (checked against the workflow's `state` schema, if any). */
@@ -252,52 +250,14 @@ export class Workflow<
     try {
       return this.resumeChecked(snapshot, options);
     } catch (error) {
-      if (error instanceof WorkflowError) throw error;
+      if (WorkflowError.is(error)) throw error;
       throw new WorkflowError('invalid_snapshot', `this snapshot cannot be resumed: ${describeThrown(error)}`, { cause: error });
     }
   }
 
   private resumeChecked(snapshot: unknown, options: ResumeOptions): RunHandle<R> {
     const spec = this.spec();
-    checkSnapshotJson(snapshot);
-    let snap = parseSnapshot(snapshot, this.name);
-    if (snap.workflowVersion !== spec.version) {
-      if (options.migrate === undefined) {
-        const changes = versionChanges(snap, spec.steps);
-        const steps = spec.steps.map((s) => `${s.name} [${s.accepts.join(', ')}]`).join(', ');
-        throw new WorkflowError(
-          'snapshot_version',
-          `snapshot of '${this.name}' was taken with workflow version ${snap.workflowVersion}, this one is ${spec.version} ` +
-            `(steps now: ${steps}). ` +
-            (changes.length === 0
-              ? 'Its in-flight and queued events still fit these steps; if resuming it is safe, pass { migrate: (s) => ({ ...s, workflowVersion: wf.version }) }'
-              : `What it needs changed: ${changes.join('; ')}. Pass { migrate } to move those events to the new steps`),
-          { details: { snapshot: snap.workflowVersion, workflow: spec.version, changes } },
-        );
-      }
-      let migrated: unknown;
-      try {
-        migrated = options.migrate(snap);
-      } catch (error) {
-        throw new WorkflowError('snapshot_version', `migrate() failed for run ${snap.runId}: ${describeThrown(error)}`, {
-          cause: error,
-        });
-      }
-      checkSnapshotJson(migrated);
-      snap = parseSnapshot(migrated, this.name);
-      if (snap.workflowVersion !== spec.version) {
-        throw new WorkflowError(
-          'snapshot_version',
-          `migrate() returned workflow version ${snap.workflowVersion}, but this workflow is ${spec.version}`,
-          { details: { snapshot: snap.workflowVersion, workflow: spec.version } },
-        );
-      }
-    }
-    if (isTerminal(snap.status)) {
-      throw new WorkflowError('not_running', `run ${snap.runId} already ended (${snap.status}); nothing to resume`);
-    }
-    checkSnapshotAgainst(spec, snap);
-    return new LiveRun(spec, { kind: 'resume', snapshot: snap }) as RunHandle<R>;
+    return new LiveRun(spec, { kind: 'resume', snapshot: resumable(this.name, spec, snapshot, options.migrate) }) as RunHandle<R>;
   }
 
   /** Load a run's latest checkpoint and continue it; rejects `not_found` for an unknown id. */
@@ -337,96 +297,4 @@ export class Workflow<
     this.compiled ??= compile(this.name, this.options, this.steps);
     return this.compiled;
   }
-}
-
-type Out<T> = T extends z.ZodType ? z.output<T> : unknown;
-type In<T> = T extends z.ZodType ? z.input<T> : unknown;
-type StateOf<T> = T extends StateSchema ? z.output<T> : StateShape;
-
-/** Options without schemas: `workflow<R>()` then types only the result, unchecked. */
-export type UntypedWorkflowOptions = WorkflowOptions & { input?: undefined; result?: undefined; state?: undefined };
-
-/**
- * Start building a workflow. Give it zod schemas for its edges and they type and check them: `input` types
- * `StartEvent`'s data in handlers and `run()`'s argument, `result` types `run.result`, `state` types `ctx.state`.
- * `workflow<R>(name)` without schemas still types the result as `R`, unchecked.
- *
- * @example
- * ```ts
- * import { z } from 'zod';
- * import { StartEvent, StopEvent, workflow } from 'sluice';
- * const hello = workflow('hello', { input: z.string(), result: z.string() })
- *   .step('greet', { accepts: [StartEvent] }, (ev) => StopEvent.of({ result: `hi ${ev.data}` }));
- * const greeting: string = await hello.run('Ada').result;
- * ```
- */
-export function workflow<R = unknown>(name: string, options?: UntypedWorkflowOptions): Workflow<R>;
-export function workflow<
-  IS extends z.ZodType | undefined = undefined,
-  RS extends z.ZodType | undefined = undefined,
-  SS extends StateSchema | undefined = undefined,
->(
-  name: string,
-  options: WorkflowOptions & { input?: IS; result?: RS; state?: SS },
-): Workflow<Out<RS>, Out<IS>, StateOf<SS>, In<IS>>;
-export function workflow(name: string, options: WorkflowOptions = {}): Workflow<unknown> {
-  if (typeof name !== 'string' || name.length === 0) {
-    throw new WorkflowError('invalid_workflow', 'workflow(name): name must be a non-empty string');
-  }
-  return new Workflow(name, options);
-}
-
-function typeName(a: Acceptable): string {
-  return typeof a === 'string' ? a : a.type;
-}
-
-function baseStep(
-  name: string,
-  kind: StepDef['kind'],
-  accepts: readonly Acceptable[],
-  emits: readonly Acceptable[] | undefined,
-): Pick<StepDef, 'name' | 'kind' | 'accepts' | 'emits' | 'schemas'> {
-  const schemas = new Map<string, z.ZodType>();
-  for (const a of accepts) {
-    if (typeof a !== 'string' && a.schema !== undefined) schemas.set(a.type, (a as EventType).schema as z.ZodType);
-  }
-  return {
-    name,
-    kind,
-    accepts: [...new Set(accepts.map(typeName))],
-    emits: emits === undefined ? undefined : new Set(emits.map(typeName)),
-    schemas,
-  };
-}
-
-/** Input, state and run id go into every checkpoint: refuse at the call what could not be stored or loaded. */
-function checkRunOptions(input: unknown, options: RunOptions): void {
-  if (options.runId !== undefined) checkRunId(options.runId, 'wf.run()');
-  checkJson(input, 'wf.run(input): the input', 'invalid_event');
-  const state = options.state as unknown;
-  if (state !== undefined && (typeof state !== 'object' || state === null || Array.isArray(state))) {
-    throw new WorkflowError('invalid_argument', 'wf.run(input, { state }): state must be a plain object of JSON values');
-  }
-  if (state !== undefined) checkJson(state, 'wf.run(input, { state })', 'invalid_snapshot', false);
-}
-
-function checkStepOptions(
-  workflowName: string,
-  name: string,
-  options: { accepts?: unknown; concurrency?: unknown; timeout?: unknown; retry?: RetryPolicy | undefined },
-): void {
-  const fail = (why: string) =>
-    new WorkflowError('invalid_workflow', `workflow '${workflowName}', step '${name}': ${why}`, { step: name });
-  if (typeof name !== 'string' || name.length === 0) throw fail('a step needs a non-empty name');
-  if (!Array.isArray(options?.accepts) || options.accepts.length === 0) throw fail('`accepts` must list at least one event type');
-  const what = `workflow '${workflowName}', step '${name}'`;
-  checkDuration(options.timeout, `${what}: timeout`, 'invalid_workflow', { step: name });
-  checkRetry(options.retry, what, { step: name });
-}
-
-/** A step's concurrency and, when it has per-key limits, a rate limit or a debounce, its `flow`. */
-function flowOf(workflowName: string, name: string, options: FlowOptions<any>): Pick<StepDef, 'concurrency' | 'flow'> {
-  const flow = resolveFlow(workflowName, name, options);
-  const plain = flow.concurrencyKey === undefined && flow.rateLimit === undefined && flow.debounce === undefined;
-  return plain ? { concurrency: flow.concurrency } : { concurrency: flow.concurrency, flow };
 }
