@@ -1,5 +1,5 @@
 import type { ErrorInfo } from '../errors/WorkflowError.js';
-import type { RunStatus } from '../run/status.js';
+import type { RunStatus } from '../snapshot/status.js';
 import type { Snapshot } from '../snapshot/schema.js';
 import type { RunEvent } from '../telemetry/runEvent.js';
 import type { RunRegistry, RunRow } from './runs.js';

@@ -7,7 +7,7 @@ import { StartEvent, type WorkflowEvent } from '../events/event.js';
 import type { InFlightEntry } from '../snapshot/schema.js';
 import type { StepDef } from '../workflow/types.js';
 import type { EventLog } from './eventLog.js';
-import { errorInfo, invocationId, InvocationObserver, stepFields, type Invocation, type InvocationHost } from './invocation.js';
+import { errorInfo, invocationId, InvocationObserver, stepErrorInfo, stepFields, type Invocation, type InvocationHost } from './invocation.js';
 import { invokeStep, runStep, type StepOutput } from './invokeStep.js';
 import { deadline } from './operators/deadline.js';
 import { retryWithBackoff } from './operators/retryWithBackoff.js';
@@ -171,7 +171,7 @@ export class Invocations implements InvocationHost {
       attempt$ = attempt$.pipe(
         retryWithBackoff(step.retry, this.host.scheduler, (error, failedAttempt) => {
           inv.ctx?.abort();
-          this.host.log.emit({ kind: 'step_retried', ...stepFields(inv), attempt: failedAttempt, error: errorInfo(error) });
+          this.host.log.emit({ kind: 'step_retried', ...stepFields(inv), attempt: failedAttempt, error: stepErrorInfo(error, errorInfo(error)) });
         }),
       );
     }
@@ -231,7 +231,7 @@ export class Invocations implements InvocationHost {
       ? thrown
       : new WorkflowError('step_failed', `step '${inv.step.name}' failed: ${describeThrown(thrown)}`, { step: inv.step.name, cause: thrown });
     this.host.fail(error); // before announcing, as for a stop
-    this.host.log.emit({ kind: 'step_failed', ...stepFields(inv), error: error.toInfo(), durationMs: this.host.scheduler.now() - inv.startedAt });
+    this.host.log.emit({ kind: 'step_failed', ...stepFields(inv), error: stepErrorInfo(thrown, error.toInfo()), durationMs: this.host.scheduler.now() - inv.startedAt });
     this.host.settle();
   }
 

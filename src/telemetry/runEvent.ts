@@ -8,6 +8,16 @@ interface Base {
   readonly at: number;
 }
 
+/**
+ * A step's error in `step_failed` and `step_retried`: the error's code, message and step, plus — when a step
+ * threw an `Error` — its stack (cut to 4 096 characters) and its `cause` (name and message, cut to 1 000), so
+ * a journal stays bounded.
+ */
+export interface StepErrorInfo extends ErrorInfo {
+  stack?: string;
+  cause?: { name: string; message: string };
+}
+
 interface StepBase extends Base {
   readonly step: string;
   readonly invocationId: string;
@@ -20,8 +30,8 @@ export type RunEvent =
   | (Base & { kind: 'event_routed'; event: WorkflowEvent; source?: string; steps: string[] })
   | (StepBase & { kind: 'step_started'; attempt: number })
   | (StepBase & { kind: 'step_completed'; durationMs: number })
-  | (StepBase & { kind: 'step_failed'; error: ErrorInfo; durationMs: number })
-  | (StepBase & { kind: 'step_retried'; attempt: number; error: ErrorInfo })
+  | (StepBase & { kind: 'step_failed'; error: StepErrorInfo; durationMs: number })
+  | (StepBase & { kind: 'step_retried'; attempt: number; error: StepErrorInfo })
   | (Base & { kind: 'run_paused' })
   | (Base & { kind: 'run_resumed' })
   | (Base & { kind: 'input_requested'; requestId: string; prompt: string; metadata: unknown; deadline?: number })
