@@ -185,7 +185,10 @@ describe.skipIf('reason' in browser)('inspector in chromium', { timeout: 60_000 
       expect(await attrs(p, '#graph g.node[data-step] .counts', 'data-counts')).toEqual(['0/1/0', '0/0/1']);
       expect(await p.locator('#waterfall .wf-row[data-step="charge"] .bar.failed').count()).toBe(1);
       await p.locator('#timeline li[data-kind="step_failed"]').click();
-      expect(await p.locator('#detail .error pre').first().textContent()).toBe("step_failed: step 'charge' failed: card declined");
+      const errorLines = await texts(p, '#detail .error pre');
+      expect(errorLines[0]).toBe("step_failed: step 'charge' failed: card declined");
+      expect(errorLines[1]).toContain('"message": "issuer unavailable (503)"'); // the thrown error's cause
+      expect(errorLines[2]).toMatch(/^Error: card declined\n\s+at /); // and its stack
       expect(await p.getByRole('button', { name: 'Abort', exact: true }).isDisabled()).toBe(true);
     });
 
