@@ -9,7 +9,7 @@ const LAYERS = [
   ['snapshot', '^src/snapshot/'],
   ['context', '^src/context/'],
   ['stores', '^src/stores/'],
-  ['workflow (types, spec)', '^src/workflow/(types|spec)\\.ts$'],
+  ['workflow (types, spec, edges)', '^src/workflow/(types|spec|edges)\\.ts$'],
   ['run', '^src/run/'],
   ['builder', '^src/workflow/(workflow|compose)\\.ts$'],
   ['subpaths', '^src/(index\\.ts|cli\\.ts|testing/|http/|bullmq/|otel/)'],

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { createServer, type AddressInfo } from 'node:net';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -106,6 +107,25 @@ describe('examples', () => {
       'order-8: resumed from its checkpoint on the other worker: true',
     ]);
   }, 60_000);
+
+  it('07-distributed stops at once with what to do when Redis cannot be reached', async () => {
+    // A port nothing listens on: take a free one and close it again.
+    const server = createServer();
+    await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+    const { port } = server.address() as AddressInfo;
+    await new Promise((done) => server.close(done));
+    const failure = await promisify(execFile)(join(root, 'node_modules', '.bin', 'tsx'), [join(root, 'examples', '07-distributed', 'main.ts')], {
+      cwd: root,
+      env: { ...process.env, NODE_OPTIONS: '', TSX_TSCONFIG_PATH: join(root, 'tsconfig.json'), SLUICE_REDIS_URL: `redis://127.0.0.1:${port}` },
+      timeout: 20_000,
+    }).then(
+      () => ({ code: 0, stderr: '' }),
+      (e: { code: number; stderr: string }) => e,
+    );
+    expect(failure.code).toBe(1);
+    expect(failure.stderr).toContain(`07-distributed needs Redis, and redis://127.0.0.1:${port} cannot be reached`);
+    expect(failure.stderr).toContain('point SLUICE_REDIS_URL at yours');
+  });
 
   it('08-inspector serves the API, follows the run over SSE, answers its question over HTTP', async () => {
     const lines = await run('08-inspector');

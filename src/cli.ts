@@ -13,7 +13,8 @@ const USAGE = `usage: sluice serve <workflows.js> [--port 8080] [--host 127.0.0.
   --port          TCP port (default 8080; 0 picks a free one)
   --host          interface to listen on (default 127.0.0.1; 0.0.0.0 exposes it)
   --store         FileStore directory for checkpoints (default ./.sluice)
-  --token         require "Authorization: Bearer <token>" on every route (or set SLUICE_TOKEN)`;
+  --token         require "Authorization: Bearer <token>" on every route (or set SLUICE_TOKEN)
+  --allow-host    without a token only loopback Host names are served; add a name this server is reached by`;
 
 async function main(argv: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
@@ -24,6 +25,7 @@ async function main(argv: string[]): Promise<void> {
       host: { type: 'string', default: '127.0.0.1' },
       store: { type: 'string', default: './.sluice' },
       token: { type: 'string' },
+      'allow-host': { type: 'string', multiple: true },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -46,6 +48,7 @@ async function main(argv: string[]): Promise<void> {
     store: new FileStore(values.store),
     port,
     hostname: values.host,
+    allowedHosts: values['allow-host'] ?? [],
     ...(token === undefined || token === '' ? {} : { token }),
   });
   console.log(`sluice: serving ${workflows.map((w) => w.name).join(', ')} on ${server.url}/ (store ${values.store}${token ? ', token required' : ''})`);

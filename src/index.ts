@@ -5,7 +5,7 @@ export type { Envelope } from './events/envelope.js';
 
 // Workflows
 export { workflow, Workflow } from './workflow/workflow.js';
-export type { RunOptions, ResumeOptions } from './workflow/workflow.js';
+export type { RunOptions, ResumeOptions, RunArgs, UntypedWorkflowOptions } from './workflow/workflow.js';
 export type {
   Acceptable,
   AcceptedEvent,
@@ -15,13 +15,14 @@ export type {
   PipeOperator,
   StepReturn,
   WorkflowOptions,
+  StateSchema,
 } from './workflow/types.js';
 export type { RetryPolicy } from './workflow/types.js';
 export type { SubworkflowOptions, Branch } from './workflow/compose.js';
 
 // Steps' view
 export type { StepContext, InputRequestOptions } from './context/types.js';
-export type { RunState } from './context/state.js';
+export type { RunState, TypedRunState, UntypedRunState, StateShape } from './context/state.js';
 
 // Runs
 export { runWorkflow } from './run/operators/runWorkflow.js';
@@ -31,12 +32,20 @@ export type { RunStatus } from './run/status.js';
 export type { RunEvent, RunEventKind, RunEventOf } from './telemetry/runEvent.js';
 
 // Snapshots and stores
-export { parseSnapshot, SNAPSHOT_VERSION } from './snapshot/schema.js';
-export type { Snapshot, InFlightEntry, WaitingEntry } from './snapshot/schema.js';
+export { parseSnapshot, parseAnySnapshot, readSnapshot, SNAPSHOT_VERSION, SNAPSHOT_VERSIONS } from './snapshot/schema.js';
+export type {
+  Snapshot,
+  SnapshotV2,
+  AnySnapshot,
+  SnapshotOutcome,
+  InFlightEntry,
+  WaitingEntry,
+  WaitEntry,
+} from './snapshot/schema.js';
 export { MemoryStore, FileStore } from './stores/index.js';
 export type { MemoryStoreOptions, FileStoreOptions } from './stores/index.js';
-export type { CheckpointStore, RunSummary, ListFilter, PruneFilter } from './stores/CheckpointStore.js';
+export type { CheckpointStore, RunSummary, ListFilter, PruneFilter, EventsOptions } from './stores/CheckpointStore.js';
 
 // Errors
-export { WorkflowError } from './errors/WorkflowError.js';
-export type { WorkflowErrorCode, ErrorInfo } from './errors/WorkflowError.js';
+export { WorkflowError, NonRetryableError } from './errors/WorkflowError.js';
+export type { WorkflowErrorCode, ErrorInfo, WorkflowErrorOptions } from './errors/WorkflowError.js';

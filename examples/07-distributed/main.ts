@@ -4,6 +4,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
 import { filter, firstValueFrom, map, take, toArray } from 'rxjs';
 import { Dispatcher, worker } from 'sluice/bullmq';
 import { RedisStore } from 'sluice/redis';
@@ -21,6 +22,7 @@ if (process.argv[2] === 'worker') {
   console.log('ready');
   process.once('SIGTERM', () => void w.close().then(() => store.close()));
 } else {
+  await checkRedis(url);
   const queue = `example-07-${randomUUID().slice(0, 8)}`;
   const prefix = `${queue}:`;
   const start = (name: string) =>
@@ -75,4 +77,22 @@ function stopped(child: ChildProcess): Promise<unknown> {
     child.once('exit', resolve);
     if (!child.killed) child.kill('SIGTERM');
   });
+}
+
+/** Fail at once, saying what to do, when Redis is not there (BullMQ would otherwise retry the connection forever). */
+async function checkRedis(redisUrl: string): Promise<void> {
+  const probe = new Redis(redisUrl, { lazyConnect: true, connectTimeout: 2_000, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  probe.on('error', () => {}); // reported below
+  try {
+    await probe.connect();
+    await probe.ping();
+  } catch (error) {
+    console.error(
+      `07-distributed needs Redis, and ${redisUrl} cannot be reached (${(error as Error).message}).\n` +
+        'Start one (e.g. `redis-server` or `docker run -p 6379:6379 redis:7`) or point SLUICE_REDIS_URL at yours.',
+    );
+    process.exit(1);
+  } finally {
+    probe.disconnect();
+  }
 }

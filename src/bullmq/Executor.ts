@@ -153,7 +153,7 @@ export class Executor {
     try {
       run = this.#workflow(snapshot.workflow).withOptions({ store: jobStore }).resume(snapshot);
     } catch (error) {
-      if (error instanceof WorkflowError) return refused(runId, snapshot.status, error.code, error.message);
+      if (WorkflowError.is(error)) return refused(runId, snapshot.status, error.code, error.message);
       throw error;
     }
     jobStore.attach(run);
@@ -199,7 +199,7 @@ export class Executor {
       if (jobStore.lastSaveFailed || jobStore.saved?.status !== status) await jobStore.save(run.snapshot());
     } catch (error) {
       // Another worker checkpointed the run meanwhile: look at it again from the store.
-      if (error instanceof WorkflowError && error.code === 'store_conflict') return later(job, token, 0);
+      if (WorkflowError.is(error) && error.code === 'store_conflict') return later(job, token, 0);
       // Anything else (the store is down) fails this attempt; BullMQ retries it from the last checkpoint.
       throw error;
     } finally {
@@ -283,7 +283,7 @@ function respond(run: RunHandle, requestId: string, response: unknown): JobOutco
     run.respond(requestId, response);
     return { runId: run.id, status: run.status };
   } catch (error) {
-    if (error instanceof WorkflowError) return { runId: run.id, status: run.status, refused: error.toInfo() };
+    if (WorkflowError.is(error)) return { runId: run.id, status: run.status, refused: error.toInfo() };
     throw error;
   }
 }

@@ -3,7 +3,7 @@ import { WorkflowError } from '../errors/WorkflowError.js';
 import type { RunHandle } from '../run/RunHandle.js';
 import { isTerminal, type RunStatus } from '../run/status.js';
 import type { Snapshot } from '../snapshot/schema.js';
-import type { CheckpointStore, ListFilter, PruneFilter, RunSummary } from '../stores/CheckpointStore.js';
+import type { CheckpointStore, EventsOptions, ListFilter, PruneFilter, RunSummary } from '../stores/CheckpointStore.js';
 import type { RunEvent } from '../telemetry/runEvent.js';
 import type { Publisher } from './publisher.js';
 
@@ -67,7 +67,7 @@ export class JobStore implements CheckpointStore {
       await this.#write(snapshot, false);
       return true;
     } catch (error) {
-      if (!(error instanceof WorkflowError) || error.code !== 'store_conflict') throw error;
+      if (!(WorkflowError.is(error)) || error.code !== 'store_conflict') throw error;
       this.fence();
       return false;
     }
@@ -79,10 +79,10 @@ export class JobStore implements CheckpointStore {
     this.#events?.unsubscribe();
   }
 
-  /** The engine's checkpoint. */
-  async save(snapshot: Snapshot): Promise<void> {
+  /** The engine's checkpoint (with the journal delta, passed on to the worker's store). */
+  async save(snapshot: Snapshot, journal?: readonly RunEvent[]): Promise<void> {
     try {
-      await this.#write(snapshot, true);
+      await this.#write(snapshot, true, journal);
       this.lastSaveFailed = false;
     } catch (error) {
       this.lastSaveFailed = true;
@@ -93,7 +93,7 @@ export class JobStore implements CheckpointStore {
   }
 
   /** Queue one save (and, with `publish`, the publishing of what it covers) behind those asked before. */
-  #write(snapshot: Snapshot, publish: boolean): Promise<void> {
+  #write(snapshot: Snapshot, publish: boolean, journal?: readonly RunEvent[]): Promise<void> {
     this.#asked = Math.max(this.#asked, snapshot.seq);
     this.#saving++;
     const done = this.#chain.then(async () => {
@@ -104,7 +104,7 @@ export class JobStore implements CheckpointStore {
         // A store outage is not the run's outcome: the job fails instead and is retried from the last checkpoint.
         throw new WorkflowError('store_failed', `run '${this.runId}' ended on a store failure; not recording that as its outcome`);
       }
-      await this.inner.save(snapshot);
+      await this.inner.save(snapshot, journal);
       this.saved = { seq: snapshot.seq, status: snapshot.status };
       if (publish) await this.#publish(snapshot.seq);
     });
@@ -143,6 +143,10 @@ export class JobStore implements CheckpointStore {
 
   load(runId: string): Promise<Snapshot | undefined> {
     return this.inner.load(runId);
+  }
+
+  events(runId: string, options?: EventsOptions): Promise<RunEvent[]> {
+    return this.inner.events(runId, options);
   }
 
   list(filter?: ListFilter): Promise<RunSummary[]> {

@@ -1,4 +1,5 @@
 import type { Observable, SchedulerLike } from 'rxjs';
+import type { RunStatus } from '../snapshot/status.js';
 import type { Snapshot } from '../snapshot/schema.js';
 import type { RunEvent } from '../telemetry/runEvent.js';
 
@@ -13,7 +14,9 @@ export interface ChildHandle {
   readonly id: string;
   readonly events$: Observable<RunEvent>;
   readonly result$: Observable<unknown>;
+  readonly status: RunStatus;
   snapshot(): Snapshot;
+  /** Throws `not_running` once the child has ended. */
   resume(): void;
   abort(reason?: unknown): void;
 }

@@ -1,5 +1,7 @@
 import type { SchedulerLike } from 'rxjs';
-import type { EventType, WorkflowEvent } from '../events/event.js';
+import { WorkflowError } from '../errors/WorkflowError.js';
+import { checkDuration, checkJson } from '../events/checks.js';
+import { isEvent, type EventType, type WorkflowEvent } from '../events/event.js';
 import { CHILD_RUNS, type ChildHandle, type ChildRuns, type ChildStarter } from './childRuns.js';
 import type { RunState } from './state.js';
 import type { InputRequestOptions, StepContext } from './types.js';
@@ -68,6 +70,8 @@ export class AttemptContext<I extends { readonly id: string }> implements StepCo
   }
 
   write(event: WorkflowEvent): void {
+    // Written events go to the journal: refuse here what could not be stored (a routed event is checked on routing).
+    if (isEvent(event)) checkJson(event.data, `ctx.write(): the data of event '${event.type}'`, 'invalid_event');
     this.host.writeFrom(this.invocation, event);
   }
 
@@ -76,6 +80,7 @@ export class AttemptContext<I extends { readonly id: string }> implements StepCo
   }
 
   requestInput<R = unknown>(prompt: string, options?: InputRequestOptions): Promise<R> {
+    checkInputRequest(prompt, options);
     return this.host.requestInput(this.invocation, prompt, options) as Promise<R>;
   }
 
@@ -95,4 +100,17 @@ export class AttemptContext<I extends { readonly id: string }> implements StepCo
   retried(failedAttempt: number, error: unknown): void {
     this.host.childRetried(this.invocation, failedAttempt, error);
   }
+}
+
+/** A request is stored in every checkpoint until answered: refuse at the call what could not be loaded back. */
+function checkInputRequest(prompt: unknown, options: InputRequestOptions | undefined): void {
+  if (typeof prompt !== 'string') {
+    throw new WorkflowError('invalid_argument', `ctx.requestInput(prompt): the prompt must be a string, got ${prompt === null ? 'null' : typeof prompt}; put structured data in { metadata }`);
+  }
+  if (options === undefined) return;
+  if (typeof options !== 'object' || options === null) {
+    throw new WorkflowError('invalid_argument', 'ctx.requestInput(prompt, options): options must be { metadata?, timeout? }');
+  }
+  checkDuration(options.timeout, 'ctx.requestInput(prompt, { timeout })', 'invalid_argument');
+  checkJson(options.metadata, 'ctx.requestInput(prompt, { metadata })', 'invalid_argument');
 }

@@ -1,5 +1,36 @@
 import { WorkflowError } from '../errors/WorkflowError.js';
-import { deepFreeze, findNonJson } from '../events/freeze.js';
+import { deepFreeze, explainNonJson, findNonJson } from '../events/freeze.js';
+
+/** `ctx.state` of a workflow without a `state` schema (see {@link RunState}). */
+export interface UntypedRunState {
+  get<T = unknown>(key: string): T | undefined;
+  set(key: string, value: unknown): void;
+  update<T = unknown>(key: string, fn: (current: T | undefined) => T): T;
+}
+
+/** The shape of a run's state when the workflow declares none: any key, values unknown. */
+export type StateShape = Record<string, unknown>;
+
+/**
+ * `ctx.state` typed by the workflow's `state` schema: keys and value types come from it. (Without a schema
+ * it is {@link UntypedRunState}, whose `get<T>()` is a cast.)
+ *
+ * @example
+ * ```ts
+ * import { z } from 'zod';
+ * import { StartEvent, StopEvent, workflow } from 'sluice';
+ * workflow('count', { state: z.object({ seen: z.number() }) })
+ *   .step('count', { accepts: [StartEvent] }, (_ev, ctx) => {
+ *     const seen = ctx.state.update('seen', (n = 0) => n + 1); // number
+ *     return StopEvent.of({ result: seen });
+ *   });
+ * ```
+ */
+export interface TypedRunState<S extends StateShape> {
+  get<K extends keyof S & string>(key: K): S[K] | undefined;
+  set<K extends keyof S & string>(key: K, value: S[K]): void;
+  update<K extends keyof S & string>(key: K, fn: (current: S[K] | undefined) => S[K]): S[K];
+}
 
 /**
  * The run's shared key/value state (`ctx.state`). Values must be plain JSON because they are part of
@@ -7,19 +38,21 @@ import { deepFreeze, findNonJson } from '../events/freeze.js';
  *
  * @example
  * ```ts
- * ctx.state.set('seen', 1);
- * ctx.state.update('seen', (n = 0) => n + 1);
- * ctx.state.get('seen'); // 2
+ * import type { RunState } from 'sluice';
+ * function bump(state: RunState): number {
+ *   state.set('seen', 1);
+ *   return state.update<number>('seen', (n = 0) => n + 1); // 2
+ * }
  * ```
  */
-export interface RunState {
-  get<T = unknown>(key: string): T | undefined;
-  set(key: string, value: unknown): void;
-  update<T = unknown>(key: string, fn: (current: T | undefined) => T): T;
-}
+export type RunState<S extends StateShape = StateShape> = 0 extends 1 & S
+  ? any // a `Workflow<any>`'s steps: any state
+  : string extends keyof S
+    ? UntypedRunState
+    : TypedRunState<S>;
 
 /** The state record behind `ctx.state`; `record` is what snapshots carry. */
-export class StateStore implements RunState {
+export class StateStore implements UntypedRunState {
   readonly record: Record<string, unknown>;
   private sealed = false;
 
@@ -41,11 +74,11 @@ export class StateStore implements RunState {
     if (this.sealed) {
       throw new WorkflowError('not_running', `ctx.state.set('${key}'): the run has ended; its state is final`, { details: { key } });
     }
-    const bad = findNonJson(value);
+    const bad = findNonJson(value, key);
     if (bad !== undefined) {
       throw new WorkflowError(
         'invalid_snapshot',
-        `ctx.state.set('${key}'): ${bad} is not plain JSON; state is part of every snapshot, so it must be JSON`,
+        `ctx.state.set('${key}'): ${explainNonJson(value, key)} (state is part of every snapshot)`,
         { details: { key, path: bad } },
       );
     }

@@ -1,5 +1,5 @@
 import type { EventType, WorkflowEvent } from '../events/event.js';
-import type { RunState } from './state.js';
+import type { RunState, StateShape } from './state.js';
 
 export interface InputRequestOptions {
   /** Free-form JSON shown with the request (e.g. to a UI). */
@@ -19,7 +19,7 @@ export interface InputRequestOptions {
  * })
  * ```
  */
-export interface StepContext {
+export interface StepContext<S extends StateShape = StateShape> {
   readonly runId: string;
   readonly workflowName: string;
   /** Aborted when the run ends (stop, failure, timeout, abort) or this attempt timed out. */
@@ -28,7 +28,8 @@ export interface StepContext {
   readonly invocationId: string;
   /** 1 for the first attempt, 2 for the first retry… */
   readonly attempt: number;
-  readonly state: RunState;
+  /** The run's state, typed by the workflow's `state` schema when it has one. */
+  readonly state: RunState<S>;
   /** Route an event (any time while the run is active; ignored once it has ended). */
   send(event: WorkflowEvent): void;
   /** Publish an event to `events$` as a `stream` RunEvent, without routing it. */

@@ -11,6 +11,10 @@ export type WorkflowErrorCode =
   | 'invalid_event'
   | 'invalid_workflow'
   | 'invalid_snapshot'
+  /** A value handed to an engine call that could never be stored or honoured (a run id, a prompt, a timeout). */
+  | 'invalid_argument'
+  /** A `ctx.state` value (or a `run()` state seed) that does not fit the workflow's `state` schema. */
+  | 'invalid_state'
   | 'snapshot_version'
   | 'unknown_request'
   | 'input_timeout'
@@ -31,29 +35,56 @@ export interface WorkflowErrorOptions {
   step?: string;
   cause?: unknown;
   details?: Record<string, unknown>;
+  /** A failing step's error that must not be retried (see `NonRetryableError`). */
+  retryable?: boolean;
 }
+
+/**
+ * The brand every `WorkflowError` carries, registered globally with `Symbol.for` so that two copies of sluice in
+ * one process (an ESM and a CommonJS build, or a `.ts` module served through tsx) recognise each other's errors.
+ */
+const BRAND: unique symbol = Symbol.for('sluice.WorkflowError') as never;
 
 /**
  * The one error class sluice throws or rejects with.
  *
+ * `WorkflowError.is(x)` and `x instanceof WorkflowError` recognise errors made by any copy of sluice loaded in the
+ * process (they check a `Symbol.for` brand, not the class identity).
+ *
  * @example
  * ```ts
- * try { await run.result } catch (e) {
- *   if (e instanceof WorkflowError && e.code === 'step_timeout') console.log('slow step', e.step);
+ * import { WorkflowError } from 'sluice';
+ * function explain(e: unknown): string {
+ *   return WorkflowError.is(e) && e.code === 'step_timeout' ? `slow step ${e.step}` : String(e);
  * }
  * ```
  */
 export class WorkflowError extends Error {
-  override readonly name = 'WorkflowError';
+  override readonly name: string = 'WorkflowError';
   readonly code: WorkflowErrorCode;
   readonly step: string | undefined;
   readonly details: Record<string, unknown> | undefined;
+  /** `false` when a failing step must not be retried (its remaining attempts are skipped). */
+  readonly retryable: boolean;
+  declare readonly [BRAND]: true;
 
   constructor(code: WorkflowErrorCode, message: string, options: WorkflowErrorOptions = {}) {
     super(message, 'cause' in options ? { cause: options.cause } : undefined);
     this.code = code;
     this.step = options.step;
     this.details = options.details;
+    this.retryable = options.retryable ?? true;
+    Object.defineProperty(this, BRAND, { value: true });
+  }
+
+  /** Whether `value` is a `WorkflowError` from this or any other copy of sluice in the process. */
+  static is(value: unknown): value is WorkflowError {
+    return typeof value === 'object' && value !== null && (value as { [BRAND]?: unknown })[BRAND] === true;
+  }
+
+  /** `instanceof WorkflowError` uses the brand, so it holds across copies; subclasses keep the usual check. */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return this === WorkflowError ? WorkflowError.is(value) : Function.prototype[Symbol.hasInstance].call(this, value);
   }
 
   /**
@@ -90,18 +121,41 @@ export function describeThrown(value: unknown): string {
 
 /** Wrap anything a store threw into `store_failed`, keeping `WorkflowError`s as they are. */
 export function asStoreError(value: unknown, what: string): WorkflowError {
-  if (value instanceof WorkflowError) return value;
+  if (WorkflowError.is(value)) return value;
   return new WorkflowError('store_failed', `${what}: ${describeThrown(value)}`, { cause: value });
 }
 
-/** Errors the engine itself raises inside a step (its timeouts, sub-workflow failures); users' throws are wrapped. */
-const engineMade = new WeakSet<WorkflowError>();
+/**
+ * Errors the engine itself raises inside a step (its timeouts, sub-workflow failures, `EventType.of` validation);
+ * users' throws are wrapped. A `Symbol.for` mark, so it holds across copies of sluice like the brand.
+ */
+const ENGINE = Symbol.for('sluice.engineError');
 
 /** Mark an error as raised by the engine, so a failing step reports it with its own code. */
 export function engineError(error: WorkflowError): WorkflowError {
-  engineMade.add(error);
+  Object.defineProperty(error, ENGINE, { value: true });
   return error;
 }
 
 export const isEngineError = (value: unknown): value is WorkflowError =>
-  value instanceof WorkflowError && engineMade.has(value);
+  WorkflowError.is(value) && (value as unknown as Record<symbol, unknown>)[ENGINE] === true;
+
+/**
+ * Throw it from a step to fail the step at once: its remaining retry attempts are skipped. The run fails with
+ * `step_failed` (the error is its `cause`), as for any step failure.
+ *
+ * @example
+ * ```ts
+ * import { NonRetryableError } from 'sluice';
+ * function charge(card: string): void {
+ *   if (card.length !== 16) throw new NonRetryableError(`card number ${card} is malformed; retrying will not help`);
+ * }
+ * ```
+ */
+export class NonRetryableError extends WorkflowError {
+  override readonly name: string = 'NonRetryableError';
+
+  constructor(message: string, options: Omit<WorkflowErrorOptions, 'retryable'> = {}) {
+    super('step_failed', message, { ...options, retryable: false });
+  }
+}

@@ -11,4 +11,6 @@ export interface Envelope {
   readonly source?: string;
   readonly at: number;
   readonly to?: string;
+  /** When an envelope held back by a step's debounce or rate limit is due (scheduler epoch ms). */
+  readonly dueAt?: number;
 }

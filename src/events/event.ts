@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { WorkflowError } from '../errors/WorkflowError.js';
+import { describeThrown, engineError, WorkflowError } from '../errors/WorkflowError.js';
+import { describeJsonProblem, jsonProblem } from './json.js';
 
 /** An event is plain JSON: a routing `type` and its `data`. */
 export interface WorkflowEvent<D = unknown, N extends string = string> {
@@ -50,35 +51,73 @@ export function event<N extends string>(type: N, schema?: z.ZodType): EventType<
     type,
     schema,
     of(data: unknown) {
-      if (schema === undefined) return { type, data };
+      if (schema === undefined) {
+        const plain = { type, data: checkJson(type, data) };
+        validated.set(plain, null);
+        return plain;
+      }
       const ev = { type, data: validate(type, schema, data) };
-      validated.add(ev);
+      validated.set(ev, schema);
       return ev;
     },
     is(ev: unknown): ev is WorkflowEvent<unknown, N> {
       if (!isEvent(ev) || ev.type !== type) return false;
-      return schema === undefined || schema.safeParse(ev.data).success;
+      if (schema === undefined) return true;
+      try {
+        return schema.safeParse(ev.data).success;
+      } catch {
+        return false; // nested beyond the stack: not an event of this type
+      }
     },
   };
 }
 
-/** Events built by `.of()` are already checked; routing skips re-validating them. */
-const validated = new WeakSet<object>();
+/** Events built by `.of()` are already checked; routing skips re-validating them against the same schema. */
+// Keyed by the schema that checked it: a workflow may check a type again with another schema (its `result`).
+const validated = new WeakMap<object, z.ZodType | null>();
 
 /** Check a plain event's data against `schema` unless `.of()` already did; returns the event or throws `invalid_event`. */
 export function checkEvent(ev: WorkflowEvent, schema: z.ZodType | undefined): WorkflowEvent {
-  if (schema === undefined || validated.has(ev)) return ev;
+  if (validated.get(ev) === (schema ?? null)) return ev;
+  if (schema === undefined) {
+    checkJson(ev.type, ev.data);
+    return ev;
+  }
   const checked = { type: ev.type, data: validate(ev.type, schema, ev.data) };
-  validated.add(checked);
+  validated.set(checked, schema);
   return checked;
 }
 
 function validate(type: string, schema: z.ZodType, data: unknown): unknown {
-  const parsed = schema.safeParse(data);
-  if (parsed.success) return parsed.data;
-  throw new WorkflowError('invalid_event', `invalid data for event '${type}': ${z.prettifyError(parsed.error)}`, {
-    cause: parsed.error,
-    details: { type },
+  let parsed: ReturnType<z.ZodType['safeParse']>;
+  try {
+    parsed = schema.safeParse(data);
+  } catch (error) {
+    // Only a value nested past the stack gets here (zod reports every other problem as an issue).
+    const found = jsonProblem(data);
+    throw new WorkflowError('invalid_event', `invalid data for event '${type}': ${found === undefined ? describeThrown(error) : describeJsonProblem(found)}`, {
+      cause: error,
+      details: { type },
+    });
+  }
+  if (parsed.success) return checkJson(type, parsed.data);
+  // Engine-made and not retryable: a bad payload built in a step fails the run `invalid_event`, as a returned
+  // literal does, and retrying the same code would build the same payload.
+  throw engineError(
+    new WorkflowError('invalid_event', `invalid data for event '${type}': ${z.prettifyError(parsed.error)}`, {
+      cause: parsed.error,
+      details: { type },
+      retryable: false,
+    }),
+  );
+}
+
+/** Event data is stored in snapshots: it must be plain JSON (an `undefined` property is left out, as JSON does). */
+function checkJson(type: string, data: unknown): unknown {
+  const found = jsonProblem(data, { allowUndefined: true });
+  if (found === undefined) return data;
+  throw new WorkflowError('invalid_event', `the data of event '${type}' is not plain JSON at ${describeJsonProblem(found)}; events are stored in snapshots, so send JSON values`, {
+    details: { type, path: found.path },
   });
 }
 

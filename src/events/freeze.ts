@@ -1,33 +1,67 @@
-/** Deep-freeze a JSON-like value in place so no step can change what another step sees. */
+import { jsonProblem } from './json.js';
+
+/** Deep-freeze a JSON-like value in place so no step can change what another step sees (iterative: any depth). */
 export function deepFreeze<T>(value: T): T {
   if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return value;
-  Object.freeze(value);
-  for (const key of Object.keys(value)) deepFreeze((value as Record<string, unknown>)[key]);
+  const stack: object[] = [value];
+  while (stack.length > 0) {
+    const v = stack.pop()!;
+    Object.freeze(v);
+    for (const key of Object.keys(v)) {
+      const child = (v as Record<string, unknown>)[key];
+      if (typeof child === 'object' && child !== null && !Object.isFrozen(child)) stack.push(child);
+    }
+  }
   return value;
 }
 
-/** Is `value` plain JSON (what snapshots can hold)? Returns the path of the first offending part, or undefined. */
-export function findNonJson(value: unknown, path = '$', seen = new Set<object>()): string | undefined {
+/** Is `value` plain JSON (what snapshots can hold)? Returns the path (from `root`) of the first offending part, or undefined. */
+export function findNonJson(value: unknown, root = '$'): string | undefined {
+  const found = jsonProblem(value);
+  return found === undefined ? undefined : root + found.path.slice(1);
+}
+
+/**
+ * A one-line sentence naming the non-JSON part of `value` (its path from `root`), what it is and how to store it
+ * instead, or undefined when it is JSON. The walk is {@link jsonProblem}'s; this only words the fix.
+ */
+export function explainNonJson(value: unknown, root: string): string | undefined {
+  const found = jsonProblem(value);
+  if (found === undefined) return undefined;
+  const path = root + found.path.slice(1);
+  const fix = found.path.includes('…') ? undefined : describe(at(value, found.path));
+  return fix === undefined ? `${path}: ${found.reason}, which is not JSON; store plain JSON instead` : `${path} is ${fix.what}, which is not JSON; ${fix.fix}`;
+}
+
+function at(value: unknown, path: string): unknown {
+  let current = value;
+  for (const key of path.split('.').slice(1)) current = (current as Record<string, unknown> | undefined)?.[key];
+  return current;
+}
+
+/** What a non-JSON leaf is and what to store instead; undefined for plain containers (a cycle, too deep). */
+function describe(value: unknown): { what: string; fix: string } | undefined {
+  if (value instanceof Date) return { what: 'a Date', fix: 'store date.toISOString() (or date.getTime()) instead' };
+  if (value instanceof Map) return { what: 'a Map', fix: 'store Object.fromEntries(map) (or [...map]) instead' };
+  if (value instanceof Set) return { what: 'a Set', fix: 'store [...set] instead' };
   switch (typeof value) {
-    case 'string':
-    case 'boolean':
-      return undefined;
     case 'number':
-      return Number.isFinite(value) ? undefined : path;
+      return { what: String(value), fix: 'store a finite number, or null' };
+    case 'bigint':
+      return { what: 'a bigint', fix: 'store String(n) (or Number(n)) instead' };
+    case 'undefined':
+      return { what: 'undefined', fix: 'leave the key out, or store null' };
+    case 'function':
+      return { what: 'a function', fix: 'store data, not code' };
+    case 'symbol':
+      return { what: 'a symbol', fix: 'store a string instead' };
     case 'object': {
-      if (value === null) return undefined;
-      if (seen.has(value)) return path;
-      const proto = Object.getPrototypeOf(value);
-      if (!Array.isArray(value) && proto !== Object.prototype && proto !== null) return path;
-      seen.add(value);
-      for (const [key, child] of Object.entries(value)) {
-        const bad = findNonJson(child, `${path}.${key}`, seen);
-        if (bad !== undefined) return bad;
-      }
-      seen.delete(value);
-      return undefined;
+      const name = (Object.getPrototypeOf(value) as { constructor?: { name?: string } } | null)?.constructor?.name;
+      return name !== undefined && name !== 'Object' && name !== 'Array'
+        ? { what: `an instance of ${name}`, fix: 'store a plain object with its fields instead' }
+        : undefined;
     }
     default:
-      return path;
+      return undefined;
   }
 }

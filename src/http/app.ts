@@ -6,7 +6,8 @@ import type { CheckpointStore } from '../stores/CheckpointStore.js';
 import { WorkflowError } from '../errors/WorkflowError.js';
 import type { Workflow } from '../workflow/workflow.js';
 import { bearerToken } from './auth.js';
-import { HttpError, toHttpError } from './errors.js';
+import { HttpError, stderrLogger, toHttpError, type HttpLogger } from './errors.js';
+import { DEFAULT_BODY_LIMIT, guard } from './guard.js';
 import { describeWorkflow } from './graph.js';
 import { INSPECTOR_CSP, INSPECTOR_CSS, INSPECTOR_HTML, INSPECTOR_JS } from './inspector/assets.js';
 import { RunRegistry } from './runs.js';
@@ -26,6 +27,18 @@ export interface SluiceAppOptions {
   token?: string;
   /** ms between keep-alive comments on event streams (default 15 000). */
   heartbeatMs?: number;
+  /** Largest request body in bytes (default 1 MB = 1 048 576); a larger one is refused with 413 `body_too_large`. */
+  bodyLimit?: number;
+  /**
+   * Without a token, requests must name a loopback host (`localhost`, `127.x.x.x`, `::1`) in `Host` (else 421
+   * `host_not_allowed`) and, when they carry an `Origin`, come from such a host (else 403 `origin_not_allowed`):
+   * this stops DNS rebinding and cross-site requests. List other names this server is reached by here.
+   */
+  allowedHosts?: readonly string[];
+  /** Origins allowed besides the allowed hosts' own, e.g. `['https://ops.example.com']` (only checked without a token). */
+  allowedOrigins?: readonly string[];
+  /** Where failed requests (every 5xx, with its cause) and failed final checkpoints are logged (default: stderr). */
+  logger?: HttpLogger;
 }
 
 /** The API and inspector as a fetch handler, to mount on any server (or use `serve()`). */
@@ -55,16 +68,28 @@ export interface SluiceApp {
  * ```
  */
 export function createSluiceApp(options: SluiceAppOptions): SluiceApp {
-  const registry = new RunRegistry(options.workflows, options.store ?? new MemoryStore());
+  const registry = new RunRegistry(options.workflows, options.store ?? new MemoryStore(), options.logger ?? stderrLogger);
   const open = new Set<() => Promise<void>>();
   const heartbeatMs = options.heartbeatMs ?? 15_000;
   const app = new Hono();
 
+  // Every route: errors as coded JSON (5xx logged with their cause), then the guards and the token.
+  const logger = options.logger ?? stderrLogger;
   app.onError((error, c) => {
     const http = toHttpError(error);
+    if (http.status >= 500) logger.error({ err: error, status: http.status, code: http.code, method: c.req.method, path: c.req.path }, `sluice http: ${http.status} ${http.code}`);
     return c.json(http.toBody(), http.status);
   });
   app.notFound((c) => c.json(new HttpError(404, 'not_found', `no route ${c.req.method} ${c.req.path}`).toBody(), 404));
+  app.use(
+    '*',
+    ...guard({
+      bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
+      checkHosts: options.token === undefined,
+      allowedHosts: options.allowedHosts ?? [],
+      allowedOrigins: options.allowedOrigins ?? [],
+    }),
+  );
   // The inspector's script and style are public static files (no run data), served before the token check
   // so the page opened as `/?access_token=…` can load them.
   app.get('/inspector.js', (c) => c.body(INSPECTOR_JS, 200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'no-cache' }));
@@ -150,7 +175,12 @@ export function createSluiceApp(options: SluiceAppOptions): SluiceApp {
     const source =
       live !== undefined
         ? { live }
-        : await registry.snapshot(id).then(({ snapshot }) => ({ history: snapshot.history, status: snapshot.status, runId: id }));
+        : await registry.snapshot(id).then(async ({ snapshot }) => ({
+            // A stored run replays its journal from the store, from where the client left off.
+            history: await registry.store.events(id, { afterSeq: after }),
+            status: snapshot.status,
+            runId: id,
+          }));
     return streamRunEvents(c, registry, source, after, { heartbeatMs, open });
   });
 
@@ -182,4 +212,3 @@ function dropToken(query: Record<string, string>): Record<string, string> {
 function definedOnly<T extends object>(value: T): { [K in keyof T]?: Exclude<T[K], undefined> } {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as never;
 }
-

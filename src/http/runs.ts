@@ -5,6 +5,7 @@ import { isTerminal, type RunStatus } from '../run/status.js';
 import type { Snapshot } from '../snapshot/schema.js';
 import type { CheckpointStore, ListFilter } from '../stores/CheckpointStore.js';
 import type { Workflow } from '../workflow/workflow.js';
+import { stderrLogger, type HttpLogger } from './errors.js';
 
 /** One row of `GET /api/runs`: the store's summary, with `live` telling whether this server drives the run. */
 export interface RunRow {
@@ -44,6 +45,7 @@ export class RunRegistry {
   constructor(
     workflows: Iterable<Workflow>,
     readonly store: CheckpointStore,
+    private readonly logger: HttpLogger = stderrLogger,
   ) {
     const byName = new Map<string, Workflow>();
     for (const wf of workflows) {
@@ -122,9 +124,29 @@ export class RunRegistry {
     return [...rows.values()].sort((a, b) => b.updatedAt - a.updatedAt || (a.runId < b.runId ? -1 : 1));
   }
 
-  /** Resolves once every live run's due checkpoints are written. */
+  /**
+   * Resolves once every live run's due checkpoints are written or have failed: a failure is logged (and
+   * the run keeps its own account of it in `checkpoint_failed` / `store_failed`), never thrown at the server.
+   */
   async flush(): Promise<void> {
-    await Promise.all([...this.live.values()].map((entry) => entry.run.flush()));
+    await Promise.all([...this.live.values()].map((entry) => this.flushRun(entry.run)));
+  }
+
+  /** Resolves `true` once the run's checkpoints are written, `false` (logged) when the store refused them. */
+  private flushRun(run: RunHandle): Promise<boolean> {
+    let flushed: Promise<void>;
+    try {
+      flushed = run.flush();
+    } catch (error) {
+      flushed = Promise.reject(error);
+    }
+    return flushed.then(
+      () => true,
+      (error: unknown) => {
+        this.logger.error({ err: error, runId: run.id, status: run.status }, 'sluice http: a checkpoint of the run could not be saved');
+        return false;
+      },
+    );
   }
 
   private async resumeStored(runId: string): Promise<RunHandle> {
@@ -139,12 +161,17 @@ export class RunRegistry {
   private track(workflow: string, run: RunHandle): RunHandle {
     const entry: Live = { workflow, run, updatedAt: Date.now() };
     this.live.set(run.id, entry);
-    run.events$.subscribe((ev) => {
-      entry.updatedAt = ev.at;
+    run.events$.subscribe({
+      next: (ev) => {
+        entry.updatedAt = ev.at;
+      },
+      error: () => undefined,
     });
+    // Once its final checkpoint is stored the store answers for the run. When that save fails the run stays
+    // here, so the API keeps reporting how it really ended rather than the store's older checkpoint.
     const forget = () => {
-      void run.flush().then(() => {
-        if (this.live.get(run.id) === entry) this.live.delete(run.id);
+      void this.flushRun(run).then((saved) => {
+        if (saved && this.live.get(run.id) === entry) this.live.delete(run.id);
       });
     };
     run.result.then(forget, forget);

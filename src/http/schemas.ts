@@ -1,5 +1,6 @@
 import type { Context } from 'hono';
 import { z } from 'zod';
+import { MAX_JSON_DEPTH, jsonTextDepth } from '../events/json.js';
 import { HttpError } from './errors.js';
 
 const statuses = ['running', 'paused', 'waiting', 'completed', 'failed', 'aborted', 'timed_out'] as const;
@@ -28,14 +29,27 @@ export const listQuery = z.strictObject({
   offset: z.coerce.number().int().nonnegative().optional(),
 });
 
-/** `Last-Event-ID` header (or `?lastEventId=` for clients that cannot set headers): the last seq seen. */
-export const lastEventId = z.coerce.number().int().nonnegative();
+/**
+ * `Last-Event-ID` header (or `?lastEventId=` for clients that cannot set headers): the last seq seen, in
+ * plain decimal digits only (`0x10`, `1e3`, ` 7` and `-0` are refused, never read as some other number).
+ */
+export const lastEventId = z.union([
+  z.number().int().nonnegative(),
+  z
+    .string()
+    .regex(/^(0|[1-9][0-9]{0,14})$/, 'must be a seq in decimal digits')
+    .transform(Number),
+]);
 
 /** Parse a JSON body (an empty body counts as `{}`) against `schema`; bad JSON or shape → 400 `invalid_request`. */
 export async function readBody<S extends z.ZodType>(c: Context, schema: S): Promise<z.output<S>> {
   const text = await c.req.text();
   let value: unknown = {};
   if (text.trim() !== '') {
+    // Counted before parsing, so a hostile depth is a 400 and never a stack overflow in the schema check.
+    if (jsonTextDepth(text) > MAX_JSON_DEPTH) {
+      throw new HttpError(400, 'invalid_request', `the request body nests arrays or objects deeper than ${MAX_JSON_DEPTH} levels`);
+    }
     try {
       value = JSON.parse(text);
     } catch {

@@ -37,8 +37,10 @@ export interface SluiceServer extends SluiceApp {
  * ```
  */
 export function serve(options: ServeOptions): Promise<SluiceServer> {
-  const sluice = createSluiceApp(options);
   const hostname = options.hostname ?? '127.0.0.1';
+  // The address it listens on is a name it is reached by (a wildcard address is not: list names in allowedHosts).
+  const own = hostname === '0.0.0.0' || hostname === '::' ? [] : [hostname.replace(/^\[|\]$/g, '').toLowerCase()];
+  const sluice = createSluiceApp({ ...options, allowedHosts: [...own, ...(options.allowedHosts ?? [])] });
   return new Promise((resolve, reject) => {
     const server = nodeServe({ fetch: sluice.fetch, port: options.port ?? 8080, hostname }, (info: AddressInfo) => {
       server.off('error', reject);

@@ -17,7 +17,7 @@ export interface EventStreamOptions {
  * `GET /api/runs/:id/events`: the run's RunEvents as Server-Sent Events, `id:` = `seq`, skipping every
  * seq <= `after` (the client's Last-Event-ID), so a reconnecting client continues where it stopped.
  *
- * A live run streams its replaying `events$`. A stored run replays its snapshot history; if it has not
+ * A live run streams its replaying `events$`. A stored run replays its journal (`store.events`); if it has not
  * ended, the stream then waits for the run to become live here (resumed from the inspector or the API) and
  * follows it. The stream ends with one `end` event `{ status }` once the run has ended: an `EventSource`
  * should `close()` on it, or it would reconnect. A replay `gap` event is forwarded only when the client

@@ -75,7 +75,7 @@ export class Checkpointer {
   private failed(thrown: unknown): void {
     this.failures++;
     const error =
-      thrown instanceof WorkflowError
+      WorkflowError.is(thrown)
         ? thrown
         : new WorkflowError('store_failed', `checkpoint failed: ${describeThrown(thrown)}`, { cause: thrown });
     this.lastError = error;

@@ -1,6 +1,7 @@
 import { map, type Observable, type SchedulerLike, type Subscription } from 'rxjs';
 import type { InputRequestOptions } from '../context/types.js';
 import { WorkflowError } from '../errors/WorkflowError.js';
+import { checkJson } from '../events/checks.js';
 import type { WaitingEntry } from '../snapshot/schema.js';
 import type { RunEventBody } from '../telemetry/runEvent.js';
 import type { Invocation } from './invocation.js';
@@ -78,6 +79,11 @@ export class InputRequests {
     return new Promise((resolve, reject) => {
       const req =
         this.waiting.get(requestId) ?? this.openNew({ requestId, prompt, metadata: options.metadata ?? null }, options.timeout);
+      if (!this.waiting.has(requestId) && !this.held.includes(req)) {
+        // Answered synchronously by an `input_requested` subscriber, before there was anyone to deliver it to.
+        resolve(this.answered.get(requestId));
+        return;
+      }
       req.invocation = inv;
       req.resolve = resolve;
       req.reject = reject;
@@ -96,10 +102,16 @@ export class InputRequests {
   respond(runId: string, requestId: string, response: unknown, paused: boolean): void {
     const req = this.waiting.get(requestId);
     if (req === undefined) {
-      throw new WorkflowError('unknown_request', `no open input request '${requestId}' in run ${runId}`, {
-        details: { requestId },
-      });
+      const open = [...this.waiting.keys()];
+      const which = open.length === 0 ? 'it has none open' : `the open ones are ${open.map((id) => `'${id}'`).join(', ')}`;
+      throw new WorkflowError(
+        'unknown_request',
+        `no open input request '${requestId}' in run ${runId}: ${which} (an id is answered once, and not after its deadline)`,
+        { details: { requestId, open } },
+      );
     }
+    // The answer is kept in snapshots until the asking invocation settles: it must load back.
+    checkJson(response, `run.respond('${requestId}', response): the response`, 'invalid_argument');
     this.waiting.delete(requestId);
     req.timer?.unsubscribe();
     this.host.emit({ kind: 'input_received', requestId });

@@ -228,7 +228,7 @@ export class Invocations implements InvocationHost {
     if (inv.settled) return;
     this.release(inv);
     const error = isEngineError(thrown)
-      ? thrown
+      ? withStep(thrown, inv.step.name)
       : new WorkflowError('step_failed', `step '${inv.step.name}' failed: ${describeThrown(thrown)}`, { step: inv.step.name, cause: thrown });
     this.host.fail(error); // before announcing, as for a stop
     this.host.log.emit({ kind: 'step_failed', ...stepFields(inv), error: stepErrorInfo(thrown, error.toInfo()), durationMs: this.host.scheduler.now() - inv.startedAt });
@@ -241,4 +241,16 @@ export class Invocations implements InvocationHost {
     this.inFlight.delete(inv);
     if (inv.requests > 0) this.host.forget(inv);
   }
+}
+
+/** An engine error raised without a step (an `EventType.of` validation inside a handler) gets the failing step's name. */
+function withStep(error: WorkflowError, step: string): WorkflowError {
+  if (error.step !== undefined) return error;
+  const named = new WorkflowError(error.code, `step '${step}': ${error.message}`, {
+    step,
+    cause: error.cause,
+    retryable: error.retryable,
+    ...(error.details === undefined ? {} : { details: error.details }),
+  });
+  return engineError(named);
 }

@@ -4,7 +4,7 @@ import type { ContextHost } from '../context/context.js';
 import type { InputRequestOptions } from '../context/types.js';
 import { describeThrown, WorkflowError } from '../errors/WorkflowError.js';
 import { InputResponseEvent, type WorkflowEvent } from '../events/event.js';
-import { deepFreeze, findNonJson } from '../events/freeze.js';
+import { deepFreeze, explainNonJson, findNonJson } from '../events/freeze.js';
 import { buildSnapshot } from '../snapshot/build.js';
 import type { Snapshot } from '../snapshot/schema.js';
 import { isTerminal, type RunStatus } from '../snapshot/status.js';
@@ -38,9 +38,11 @@ export class LiveRun extends Run implements RunHandle, ContextHost<Invocation> {
   }
 
   setMetadata(key: string, value: unknown): void {
-    const bad = findNonJson(value);
+    const bad = findNonJson(value, key);
     if (bad !== undefined) {
-      throw new WorkflowError('invalid_snapshot', `run.setMetadata('${key}'): ${bad} is not plain JSON`, { details: { key } });
+      throw new WorkflowError('invalid_snapshot', `run.setMetadata('${key}'): ${explainNonJson(value, key)} (metadata is part of every snapshot)`, {
+        details: { key, path: bad },
+      });
     }
     this.meta[key] = deepFreeze(structuredClone(value));
   }
@@ -91,7 +93,11 @@ export class LiveRun extends Run implements RunHandle, ContextHost<Invocation> {
   }
 
   resume(): void {
-    if (!this.control.paused || isTerminal(this.control.status)) return;
+    if (isTerminal(this.control.status)) {
+      // Like pause(), send() and respond(): after the end there is nothing to resume (abort() stays a no-op).
+      throw new WorkflowError('not_running', `run ${this.id} has ended (${this.control.status}); nothing to resume`);
+    }
+    if (!this.control.paused) return;
     this.apply({ type: 'resume' });
     if (this.wiring === undefined) this.connect();
     this.pauses.release(() => this.snapshot());

@@ -30,7 +30,7 @@ export type RunStart =
   | { kind: 'new'; input: unknown; runId?: string; state?: Record<string, unknown>; replay?: number }
   | { kind: 'resume'; snapshot: Snapshot };
 
-/** Dispatches per drain before yielding to the event loop. */
+/** Dispatches before the loop yields to the event loop (it also yields after about 5 ms). */
 const DISPATCH_BATCH = 1_000;
 
 /**
@@ -77,7 +77,8 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
     this.scheduler = spec.options.scheduler ?? asyncScheduler;
     const now = () => this.scheduler.now();
     const soon = zeroDelayScheduler(this.scheduler);
-    this.queue = new DispatchQueue<Envelope>(this, yieldScheduler(this.scheduler), DISPATCH_BATCH);
+    const clock = this.scheduler === asyncScheduler ? () => performance.now() : undefined; // a real clock only for real time
+    this.queue = new DispatchQueue<Envelope>(this, yieldScheduler(this.scheduler), clock === undefined ? { budget: DISPATCH_BATCH } : { budget: DISPATCH_BATCH, clock });
     this.outcome = new OutcomeRace(soon, { decided: (o) => this.halt(o), ended: (o) => this.announce(o) });
     const replay = (start.kind === 'new' ? start.replay : undefined) ?? spec.options.replay ?? 10_000;
     const history = spec.options.history ?? true;
@@ -294,5 +295,5 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
 
 /** An error on the bus is a bug or a bad snapshot; it fails the run with a code instead of stalling it. */
 function busError(error: unknown): WorkflowError {
-  return error instanceof WorkflowError ? error : new WorkflowError('step_failed', `the run loop failed: ${describeThrown(error)}`, { cause: error });
+  return WorkflowError.is(error) ? error : new WorkflowError('step_failed', `the run loop failed: ${describeThrown(error)}`, { cause: error });
 }

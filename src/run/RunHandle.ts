@@ -32,8 +32,12 @@ export interface RunHandle<R = unknown> {
   setMetadata(key: string, value: unknown): void;
   /** Stop dispatching now; resolves with an exact snapshot once in-flight steps have settled. */
   pause(): Promise<Snapshot>;
+  /** Continue a paused run (nothing happens if it is not paused); throws `not_running` once it has ended, as `pause`, `send` and `respond` do. */
   resume(): void;
-  /** End the run now as `aborted` (idempotent; nothing happens once the run has ended). */
+  /**
+   * End the run now as `aborted`. Idempotent, by design unlike the other controls: nothing happens once the run
+   * has ended, so cleanup code can always call it.
+   */
   abort(reason?: unknown): void;
   /** Inject an event from outside (no `source`). */
   send(event: WorkflowEvent): void;

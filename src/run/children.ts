@@ -1,6 +1,7 @@
 import type { SchedulerLike } from 'rxjs';
 import type { ChildHandle, ChildStarter } from '../context/childRuns.js';
 import type { Snapshot } from '../snapshot/schema.js';
+import { isTerminal } from '../snapshot/status.js';
 import type { EventLog } from './eventLog.js';
 import type { Invocation } from './invocation.js';
 
@@ -75,7 +76,7 @@ export class Children {
   resumeAll(): void {
     for (const child of this.live.values()) {
       this.unpark(child);
-      child.run.resume();
+      if (!isTerminal(child.run.status)) child.run.resume();
     }
   }
 

@@ -10,10 +10,20 @@ export interface DispatchTarget<T> {
   wake(): void;
 }
 
+/** When the queue yields: after `budget` dispatches, or once `sliceMs` of `clock` time passed, whichever first. */
+export interface YieldPolicy {
+  readonly budget: number;
+  /** A real clock (ms) for the time slice; without one only the count applies (virtual time stays exact). */
+  readonly clock?: () => number;
+  readonly sliceMs?: number;
+}
+
 /**
  * The run's mailbox: a FIFO drained by a trampoline (re-entrant `drain` calls return at once, so a
- * synchronous chain of any length never grows the stack) that yields to `yieldTo` after `budget` dispatches,
- * so pause, abort and snapshot are never starved by a busy queue.
+ * synchronous chain of any length never grows the stack) that yields to `yieldTo` after a budget of
+ * dispatches or a time slice, whichever comes first. The budget spans drains: steps that resolve in
+ * microtasks drain one envelope at a time, and still yield, so timers, I/O and control are never starved.
+ * While a yield is pending nothing is dispatched.
  *
  * Starts held: nothing is dispatched before `start()`, so a subscriber attached right after `run()` sees
  * every event.
@@ -22,11 +32,14 @@ export class DispatchQueue<T> {
   readonly items = new Queue<T>();
   private draining = true;
   private yielding: Unsubscribable | undefined;
+  /** Dispatches since the last yield, and when the first of them happened. */
+  private used = 0;
+  private sliceStart = 0;
 
   constructor(
     private readonly target: DispatchTarget<T>,
     private readonly yieldTo: SchedulerLike,
-    private readonly budget: number,
+    private readonly policy: YieldPolicy,
   ) {}
 
   get length(): number {
@@ -42,20 +55,24 @@ export class DispatchQueue<T> {
     this.draining = false;
   }
 
-  /** Dispatch while the target allows; yields after `budget` dispatches. */
+  /** Dispatch while the target allows, until the budget or the time slice is spent. */
   drain(): void {
-    if (this.draining) return;
+    if (this.draining || this.yielding !== undefined) return;
     this.draining = true;
-    let budget = this.budget;
+    const { budget, clock, sliceMs = 5 } = this.policy;
     try {
       while (this.target.canDispatch() && this.items.length > 0) {
-        if (budget-- === 0) {
-          this.yielding ??= this.yieldTo.schedule(() => {
+        if (this.used === 0) {
+          if (clock !== undefined) this.sliceStart = clock();
+        } else if (this.used >= budget || (clock !== undefined && clock() - this.sliceStart >= sliceMs)) {
+          this.yielding = this.yieldTo.schedule(() => {
             this.yielding = undefined;
+            this.used = 0;
             this.target.wake();
           });
           break;
         }
+        this.used++;
         this.target.dispatch(this.items.shift() as T);
       }
     } finally {

@@ -79,7 +79,7 @@ export function stepFields(inv: Invocation): { step: string; invocationId: strin
 
 /** A thrown value as a RunEvent's `error`: a WorkflowError's code, else `step_failed`. */
 export function errorInfo(error: unknown): ErrorInfo {
-  return error instanceof WorkflowError ? { code: error.code, message: error.message } : { code: 'step_failed', message: describeThrown(error) };
+  return WorkflowError.is(error) ? { code: error.code, message: error.message } : { code: 'step_failed', message: describeThrown(error) };
 }
 
 const STACK_LIMIT = 4_096;

@@ -1,11 +1,35 @@
 import { z } from 'zod';
 import { WorkflowError } from '../errors/WorkflowError.js';
-import type { Envelope } from '../events/envelope.js';
-import type { WorkflowEvent } from '../events/event.js';
-import { RUN_STATUSES, type RunStatus } from './status.js';
+import { RUN_STATUSES } from './status.js';
 import type { RunEvent } from '../telemetry/runEvent.js';
+import { downgrade, upgrade } from './migrate.js';
+import type { AnySnapshot, Snapshot, SnapshotV2 } from './types.js';
 
+export type {
+  AnySnapshot,
+  InFlightEntry,
+  Snapshot,
+  SnapshotOutcome,
+  SnapshotV2,
+  WaitEntry,
+  WaitingEntry,
+} from './types.js';
+
+/*
+ * Snapshot versions. Version 2 is the lean shape (DESIGN §6.1): the run's live state only, its history
+ * living in the store's journal. Version 1 (history inside) still loads: `readSnapshot` upgrades it and
+ * hands its history back separately, for the journal.
+ *
+ * The run loop still builds and restores the version-1 shape (`Snapshot`) until it is moved to version 2;
+ * `SnapshotV2` is the stored shape it moves to. The v1 shape already accepts the optional fields of v2
+ * (envelope `dueAt`, `inFlight[].collected`, waiting `kind`, `outcome`) so those can be built now.
+ */
+
+/** The snapshot version the run loop writes (version 1 until it writes the lean version 2). */
 export const SNAPSHOT_VERSION = 1;
+
+/** Every snapshot version this sluice reads. */
+export const SNAPSHOT_VERSIONS = [1, 2] as const;
 
 // JSON has no `undefined`: an event without data, or a run started without input, comes back without the key.
 const eventSchema = z.object({ type: z.string().min(1), data: z.unknown().optional() }).loose();
@@ -16,19 +40,57 @@ const envelopeSchema = z.object({
   source: z.string().optional(),
   at: z.number(),
   to: z.string().optional(),
+  /** When a debounced or rate-limited envelope is due (scheduler epoch ms). */
+  dueAt: z.number().optional(),
 });
 
 const statusSchema = z.enum(RUN_STATUSES);
 
-const runEventSchema = z
+export const runEventSchema = z
   .object({ kind: z.string(), runId: z.string(), seq: z.number().int().nonnegative(), at: z.number() })
   .loose();
 
-/** Children are snapshots too; declared first so the recursive schema has a type. */
-const childSnapshot: z.ZodType = z.lazy(() => snapshotSchema);
+const collectedSchema = z.record(z.string(), z.array(eventSchema));
 
-export const snapshotSchema = z.object({
-  version: z.literal(SNAPSHOT_VERSION),
+const inFlightSchema = z.object({
+  step: z.string(),
+  invocationId: z.string(),
+  envelope: envelopeSchema,
+  /** What this invocation took with `ctx.collect`, handed back as-is when it is re-delivered. */
+  collected: collectedSchema.optional(),
+});
+
+const inputWaitFields = {
+  requestId: z.string(),
+  prompt: z.string(),
+  metadata: z.unknown().optional(),
+  deadline: z.number().optional(),
+  /** ms of unpaused time left before the deadline (the clock stops while paused). */
+  remainingMs: z.number().optional(),
+  /** Set when the request came from a returned InputRequestEvent rather than `ctx.requestInput`. */
+  routed: z.boolean().optional(),
+};
+
+const waitingV2Schema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('input'), ...inputWaitFields }),
+  z.object({ kind: z.literal('sleep'), requestId: z.string(), dueAt: z.number() }),
+  z.object({
+    kind: z.literal('event'),
+    requestId: z.string(),
+    type: z.string(),
+    deadline: z.number().optional(),
+    remainingMs: z.number().optional(),
+  }),
+]);
+
+const errorInfoSchema = z.object({ code: z.string(), message: z.string(), step: z.string().optional() });
+const outcomeSchema = z.union([
+  z.object({ result: z.unknown() }).strict(),
+  z.object({ error: errorInfoSchema }).strict(),
+]);
+
+/** Fields both versions share. */
+const common = {
   workflow: z.string(),
   workflowVersion: z.string(),
   runId: z.string().min(1),
@@ -37,91 +99,68 @@ export const snapshotSchema = z.object({
   input: z.unknown().optional(),
   state: z.record(z.string(), z.unknown()),
   pending: z.array(envelopeSchema),
-  inFlight: z.array(z.object({ step: z.string(), invocationId: z.string(), envelope: envelopeSchema })),
-  collected: z.record(z.string(), z.array(eventSchema)),
-  waiting: z.array(
-    z.object({
-      requestId: z.string(),
-      prompt: z.string(),
-      metadata: z.unknown().optional(),
-      deadline: z.number().optional(),
-      /** ms of unpaused time left before the deadline (the clock stops while paused). */
-      remainingMs: z.number().optional(),
-      /** Set when the request came from a returned InputRequestEvent rather than `ctx.requestInput`. */
-      routed: z.boolean().optional(),
-    }),
-  ),
+  inFlight: z.array(inFlightSchema),
+  collected: collectedSchema,
   /** Responses already given to requests whose invocation is still in flight (re-delivered on resume). */
   answered: z.record(z.string(), z.unknown()).default({}),
   seq: z.number().int().nonnegative(),
   /** Running time already spent against the workflow timeout. */
   elapsedMs: z.number().nonnegative().default(0),
-  history: z.array(runEventSchema),
   metadata: z.record(z.string(), z.unknown()),
+  outcome: outcomeSchema.optional(),
+};
+
+/** Children are snapshots too; declared first so the recursive schemas have a type. */
+const childV1: z.ZodType = z.lazy(() => snapshotV1Schema);
+const childV2: z.ZodType = z.lazy(() => snapshotV2Schema);
+
+export const snapshotV1Schema = z.object({
+  version: z.literal(1),
+  ...common,
+  waiting: z.array(z.object({ kind: z.literal('input').optional(), ...inputWaitFields })),
+  history: z.array(runEventSchema),
   /** Snapshots of sub-workflow runs in flight, keyed `<invocationId>#<branch>`. */
-  children: z.record(z.string(), childSnapshot).default({}),
+  children: z.record(z.string(), childV1).default({}),
 });
 
-/** A plain-JSON picture of a run, enough to continue it in another process. */
-export interface Snapshot {
-  version: typeof SNAPSHOT_VERSION;
-  workflow: string;
-  workflowVersion: string;
-  runId: string;
-  status: RunStatus;
-  createdAt: number;
-  input: unknown;
-  state: Record<string, unknown>;
-  pending: Envelope[];
-  inFlight: InFlightEntry[];
-  collected: Record<string, WorkflowEvent[]>;
-  waiting: WaitingEntry[];
-  answered: Record<string, unknown>;
-  seq: number;
-  elapsedMs: number;
-  history: RunEvent[];
-  metadata: Record<string, unknown>;
-  children: Record<string, Snapshot>;
-}
+export const snapshotV2Schema = z.object({
+  version: z.literal(2),
+  ...common,
+  waiting: z.array(waitingV2Schema),
+  /** Snapshots of sub-workflow runs in flight, keyed `<invocationId>#<branch>`. */
+  children: z.record(z.string(), childV2).default({}),
+});
 
-export interface InFlightEntry {
-  step: string;
-  invocationId: string;
-  envelope: Envelope;
-}
 
-export interface WaitingEntry {
-  requestId: string;
-  prompt: string;
-  metadata: unknown;
-  deadline?: number;
-  remainingMs?: number;
-  routed?: boolean;
-}
-
-/**
- * Check an untrusted value is a snapshot sluice can load.
- * Throws `invalid_snapshot` (not a snapshot, or another workflow) or `snapshot_version` (unknown version).
- */
-export function parseSnapshot(value: unknown, expectedWorkflow?: string): Snapshot {
+/** Which version a value claims, or a coded error when it is not a snapshot sluice reads. */
+function versionOf(value: unknown): 1 | 2 {
   if (typeof value !== 'object' || value === null || !('version' in value)) {
     throw new WorkflowError('invalid_snapshot', 'not a sluice snapshot: the `version` field is missing');
   }
   const version = (value as { version: unknown }).version;
-  if (version !== SNAPSHOT_VERSION) {
+  if (version !== 1 && version !== 2) {
     throw new WorkflowError(
       'snapshot_version',
-      `snapshot version ${JSON.stringify(version)} is not supported (this sluice reads version ${SNAPSHOT_VERSION})`,
-      { details: { version, supported: SNAPSHOT_VERSION } },
+      `snapshot version ${JSON.stringify(version)} is not supported (this sluice reads versions ${SNAPSHOT_VERSIONS.join(' and ')})`,
+      { details: { version, supported: [...SNAPSHOT_VERSIONS] } },
     );
   }
-  const parsed = snapshotSchema.safeParse(value);
+  return version;
+}
+
+/**
+ * Check an untrusted value is a snapshot of either version; returns it as stored (version 1 or 2).
+ * Throws `invalid_snapshot` (not a snapshot, or another workflow) or `snapshot_version` (unknown version).
+ */
+export function parseAnySnapshot(value: unknown, expectedWorkflow?: string): AnySnapshot {
+  const schema = versionOf(value) === 1 ? snapshotV1Schema : snapshotV2Schema;
+  const parsed = schema.safeParse(value);
   if (!parsed.success) {
     throw new WorkflowError('invalid_snapshot', `malformed snapshot: ${z.prettifyError(parsed.error)}`, {
       cause: parsed.error,
     });
   }
-  const snapshot = parsed.data as unknown as Snapshot;
+  const snapshot = parsed.data as unknown as AnySnapshot;
   if (expectedWorkflow !== undefined && snapshot.workflow !== expectedWorkflow) {
     throw new WorkflowError(
       'invalid_snapshot',
@@ -131,3 +170,37 @@ export function parseSnapshot(value: unknown, expectedWorkflow?: string): Snapsh
   }
   return snapshot;
 }
+
+/**
+ * Read a snapshot of either version as version 2; a version-1 snapshot's history comes back separately
+ * (`history`, `[]` for version 2) so it can go to the journal.
+ *
+ * @example
+ * ```ts
+ * import { readSnapshot } from 'sluice';
+ * const { snapshot, history } = readSnapshot(JSON.parse(text));
+ * snapshot.version; // 2
+ * ```
+ */
+export function readSnapshot(value: unknown, expectedWorkflow?: string): { snapshot: SnapshotV2; history: RunEvent[] } {
+  const snapshot = parseAnySnapshot(value, expectedWorkflow);
+  return snapshot.version === 1 ? upgrade(snapshot) : { snapshot, history: [] };
+}
+
+/**
+ * Check an untrusted value is a snapshot the run loop can resume, in the shape it restores from (a
+ * version-2 snapshot comes back with an empty `history`).
+ * Throws `invalid_snapshot` (not a snapshot, or another workflow) or `snapshot_version` (unknown version).
+ */
+export function parseSnapshot(value: unknown, expectedWorkflow?: string): Snapshot {
+  const snapshot = parseAnySnapshot(value, expectedWorkflow);
+  return snapshot.version === 1 ? snapshot : downgrade(snapshot);
+}
+
+/** The stored snapshot as version 2 (history dropped): what its size and live state are made of. */
+export function leanSnapshot(snapshot: AnySnapshot): SnapshotV2 {
+  return snapshot.version === 1 ? upgrade(snapshot).snapshot : snapshot;
+}
+
+/** The version-1 snapshot schema's name kept for older imports. */
+export const snapshotSchema = snapshotV1Schema;

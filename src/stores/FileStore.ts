@@ -1,221 +1,314 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, readdir, rename, unlink, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, readdir, rename, truncate, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { z } from 'zod';
-import { WorkflowError, asStoreError } from '../errors/WorkflowError.js';
-import { parseSnapshot, snapshotSchema, type Snapshot } from '../snapshot/schema.js';
-import type { CheckpointStore, ListFilter, PruneFilter, RunSummary } from './CheckpointStore.js';
-import { checkSaveable } from './checkSaveable.js';
+import { WorkflowError, asStoreError, describeThrown } from '../errors/WorkflowError.js';
+import type { Snapshot } from '../snapshot/schema.js';
+import type { RunEvent } from '../telemetry/runEvent.js';
+import type { CheckpointStore, EventsOptions, ListFilter, PruneFilter, RunSummary } from './CheckpointStore.js';
+import { type Header, cutAt, decode, encode, headerOf, invalid, isMissing, readHead, safeParse, withFile } from './fileFormat.js';
+import { KeyedQueue, acquireLock, sweepTemps } from './fileLock.js';
+import {
+  WriterClaims,
+  checkSaveable,
+  conflictError,
+  eventsWindow,
+  isRunStatus,
+  journalDelta,
+  journalWindow,
+  listed,
+  pruneMatches,
+  rememberSuccess,
+  storedSnapshot,
+} from './shared.js';
 
 export interface FileStoreOptions {
   /** Clock stamping `updatedAt` (epoch ms); tests inject one instead of sleeping. Defaults to `Date.now`. */
   now?: () => number;
+  /** Told about files `list`/`prune` skip (not sluice checkpoints) and temp files cleaned up (default: stderr). */
+  logger?: { warn(fields: Record<string, unknown>, message: string): void };
+  /** This instance's writer id for the conflict check; a random UUID by default. */
+  writerId?: string;
 }
 
+const stderrWarn = {
+  warn(fields: Record<string, unknown>, message: string) {
+    console.warn(`sluice FileStore: ${message}`, fields);
+  },
+};
+
 const RUN_SUFFIX = '.json';
+const JOURNAL_SUFFIX = '.journal.ndjson';
+const LOCK_SUFFIX = '.lock';
 const TEMP_SUFFIX = '.tmp';
 /** How many files `list`/`prune` touch at once, so a large directory cannot exhaust file descriptors. */
 const IO_BATCH = 32;
+/** The header fields come first in a run file, so a save reads only this much of the file before it. */
+const HEADER_BYTES = 4_096;
+const NAME = 'FileStore';
 
-/** Just what `list` needs; `load` checks the whole snapshot with `parseSnapshot`. */
-const summarySchema = z.object({
-  updatedAt: z.number(),
-  snapshot: snapshotSchema.pick({ runId: true, workflow: true, status: true }),
-});
 
 /**
- * A `CheckpointStore` keeping one JSON file per run in a directory: the embedded default, with no
- * dependency beyond `node:fs`. Each file is `<encodeURIComponent(runId)>.json` holding `{ updatedAt, snapshot }`.
+ * A `CheckpointStore` keeping files per run in a directory: the embedded default, with no dependency beyond
+ * `node:fs`. `<encodeURIComponent(runId)>.json` holds `{ updatedAt, rev, writer, seq, journalBytes,
+ * journalSeq, snapshot }`; `<…>.journal.ndjson` is the run's journal, one RunEvent per line, append-only.
  *
- * Writes go to a unique temp file in the same directory and are then renamed over the run's file, so a
- * reader never sees half a snapshot and concurrent saves of one run leave whichever rename came last.
+ * A save appends the journal delta, then writes the snapshot to a unique temp file and renames it over the
+ * run's file, so a reader never sees half a snapshot. The run file says how many journal bytes it covers:
+ * what a crash left appended beyond that is never read, and the next save cuts it off before appending.
+ *
+ * Saves are optimistic, like the server stores' (DESIGN §6.6): a save is accepted when the run is new, when
+ * this instance wrote or loaded exactly the stored revision, or — for an instance that never saw the run —
+ * when the snapshot's seq is higher; otherwise it rejects with `store_conflict`. Processes sharing the
+ * directory take turns on a run through a lock file (`<…>.lock`, created exclusively; one left by a dead
+ * process is taken over), so two processes recovering one run cannot both advance it.
+ *
  * The directory is created on the first save. I/O failures reject with `store_failed`; a file that is not
  * a snapshot rejects with `invalid_snapshot` (or `snapshot_version` on `load`).
  *
  * @example
  * ```ts
+ * import { FileStore } from 'sluice';
  * const store = new FileStore('./.sluice');
- * await store.save(run.snapshot());
- * const snap = await store.load(runId);                      // undefined when missing
+ * const snap = await store.load('order-42');                  // undefined when missing
+ * const journal = await store.events('order-42');             // every RunEvent the checkpoints covered
  * const removed = await store.prune({ status: 'completed' }); // how many runs were deleted
  * ```
  */
 export class FileStore implements CheckpointStore {
   readonly dir: string;
   readonly #now: () => number;
-  #ready: Promise<unknown> | undefined;
+  readonly #log: NonNullable<FileStoreOptions['logger']>;
+  /** Temp files left by processes killed mid-save are removed once, when the store starts. */
+  readonly #swept: Promise<void>;
+  readonly #claims: WriterClaims;
+  readonly #queue = new KeyedQueue();
+  readonly #ensureDir: () => Promise<unknown>;
 
   constructor(dir: string, options: FileStoreOptions = {}) {
     this.dir = dir;
     this.#now = options.now ?? Date.now;
+    this.#log = options.logger ?? stderrWarn;
+    this.#swept = sweepTemps(dir).then((n) => {
+      if (n > 0) this.#log.warn({ dir, files: n }, `removed ${n} temp file(s) left by killed processes`);
+    });
+    this.#claims = new WriterClaims(options.writerId);
+    this.#ensureDir = rememberSuccess(() => mkdir(dir, { recursive: true }));
   }
 
-  async save(snapshot: Snapshot): Promise<void> {
-    checkSaveable(snapshot, 'FileStore');
-    const name = fileName(snapshot.runId);
-    const what = `FileStore: cannot save run '${snapshot.runId}' in ${this.dir}`;
+  /** The id this instance writes under (the `writer` field). */
+  get writerId(): string {
+    return this.#claims.writerId;
+  }
+
+  async save(snapshot: Snapshot, journal?: readonly RunEvent[]): Promise<void> {
+    checkSaveable(snapshot, NAME);
+    const delta = journalDelta(snapshot, journal, NAME);
+    return this.#queue.run(snapshot.runId, () => this.#save(snapshot, delta));
+  }
+
+  async #save(snapshot: Snapshot, delta: readonly RunEvent[]): Promise<void> {
+    const { runId } = snapshot;
+    const name = encode(runId);
+    const what = `${NAME}: cannot save run '${runId}' in ${this.dir}`;
     // pid + random keeps temp names unique across concurrent saves in this process and in others.
-    const temp = join(this.dir, `.${name}.${process.pid}.${randomBytes(6).toString('hex')}${TEMP_SUFFIX}`);
+    const temp = this.#path(`.${name}${RUN_SUFFIX}.${process.pid}.${randomBytes(6).toString('hex')}${TEMP_SUFFIX}`);
+    let release: (() => Promise<void>) | undefined;
     try {
-      const text = JSON.stringify({ updatedAt: this.#now(), snapshot });
+      await this.#swept;
       await this.#ensureDir();
-      await writeFile(temp, text, { flag: 'wx' });
-      await rename(temp, join(this.dir, name));
+      release = await acquireLock(this.#path(name + LOCK_SUFFIX));
+      const stored = await this.#header(name, runId);
+      if (!this.#claims.accepts(snapshot, stored)) {
+        this.#claims.lost(runId);
+        throw conflictError(NAME, snapshot, stored);
+      }
+      const journalFile = this.#path(name + JOURNAL_SUFFIX);
+      let { journalBytes, journalSeq } = stored ?? { journalBytes: 0, journalSeq: 0 };
+      if (journalSeq > snapshot.seq) ({ journalBytes, journalSeq } = await cutAt(journalFile, journalBytes, snapshot.seq));
+      const lines = delta.filter((ev) => ev.seq > journalSeq).map((ev) => `${JSON.stringify(ev)}\n`).join('');
+      if (lines.length > 0) {
+        // Whatever a crash left beyond the covered bytes goes first, so no seq is ever written twice.
+        await truncate(journalFile, journalBytes).catch((error: unknown) => {
+          if (!isMissing(error)) throw error;
+        });
+        await appendFile(journalFile, lines);
+        journalBytes += Buffer.byteLength(lines);
+        journalSeq = (delta.at(-1) as RunEvent).seq;
+      }
+      const header: Header = {
+        updatedAt: this.#now(),
+        rev: (stored?.rev ?? 0) + 1,
+        writer: this.writerId,
+        seq: snapshot.seq,
+        journalBytes,
+        journalSeq,
+      };
+      await writeFile(temp, JSON.stringify({ ...header, snapshot }), { flag: 'wx' });
+      await rename(temp, this.#path(name + RUN_SUFFIX));
+      this.#claims.saw(runId, header.rev);
     } catch (error) {
       await unlink(temp).catch(() => undefined);
       throw asStoreError(error, what);
+    } finally {
+      await release?.();
     }
   }
 
   async load(runId: string): Promise<Snapshot | undefined> {
-    const name = fileName(runId);
-    const text = await this.#read(name);
-    if (text === undefined) return undefined;
-    const record = parseJson(text, this.#path(name));
-    if (typeof record !== 'object' || record === null || !('snapshot' in record)) {
-      throw invalid(this.#path(name), 'not a sluice checkpoint file: the `snapshot` field is missing');
-    }
-    let snapshot: Snapshot;
-    try {
-      snapshot = parseSnapshot(record.snapshot);
-    } catch (error) {
-      throw withFile(error, this.#path(name));
-    }
-    if (snapshot.runId !== runId) {
-      // A file copied or renamed by hand would otherwise hand back another run under this id.
-      throw invalid(this.#path(name), `holds run '${snapshot.runId}', not '${runId}'`);
-    }
-    return snapshot;
+    const record = await this.#record(encode(runId), runId);
+    if (record === undefined) return undefined;
+    this.#claims.saw(runId, record.header.rev);
+    return record.snapshot;
+  }
+
+  async events(runId: string, options?: EventsOptions): Promise<RunEvent[]> {
+    const window = eventsWindow(options, NAME);
+    const name = encode(runId);
+    const record = await this.#record(name, runId);
+    if (record === undefined) return [];
+    const { header, snapshot } = record;
+    const journal = header.journalBytes === 0 ? [] : await this.#journal(name, runId, header.journalBytes);
+    return journalWindow([snapshot.history, journal], header.seq, window);
   }
 
   async list(filter: ListFilter = {}): Promise<RunSummary[]> {
-    const rows: RunSummary[] = [];
-    for (const row of await this.#summaries()) {
-      if (filter.workflow !== undefined && row.workflow !== filter.workflow) continue;
-      if (filter.status !== undefined && row.status !== filter.status) continue;
-      rows.push(row);
-    }
-    return rows;
+    return listed(await this.#summaries(), filter);
   }
 
   async delete(runId: string): Promise<void> {
-    await this.#remove(fileName(runId), runId);
+    await this.#remove(encode(runId), runId);
+    this.#claims.forget(runId);
   }
 
   async prune(filter: PruneFilter = {}): Promise<number> {
-    const doomed = (await this.#summaries()).filter(
-      (row) =>
-        (filter.olderThan === undefined || row.updatedAt < filter.olderThan) &&
-        (filter.status === undefined || row.status === filter.status),
-    );
+    const doomed = (await this.#summaries()).filter((row) => pruneMatches(row, filter));
     let removed = 0;
-    for (const batch of chunks(doomed, IO_BATCH)) {
-      const done = await Promise.all(batch.map((row) => this.#remove(fileName(row.runId), row.runId)));
+    for (let i = 0; i < doomed.length; i += IO_BATCH) {
+      const batch = doomed.slice(i, i + IO_BATCH);
+      const done = await Promise.all(batch.map((row) => this.#remove(encode(row.runId), row.runId)));
+      for (const row of batch) this.#claims.forget(row.runId);
       removed += done.filter(Boolean).length;
     }
     return removed;
   }
 
-  /** Every run's summary, sorted by `updatedAt` then `runId` so the order never depends on the file system. */
+  /** Every run's summary (unsorted). */
   async #summaries(): Promise<RunSummary[]> {
+    await this.#swept;
     let names: string[];
     try {
       names = await readdir(this.dir);
     } catch (error) {
       if (isMissing(error)) return [];
-      throw asStoreError(error, `FileStore: cannot list ${this.dir}`);
+      throw asStoreError(error, `${NAME}: cannot list ${this.dir}`);
     }
-    // Temp files end in `.tmp`, so this also skips saves that are still being written.
+    // Temp files end in `.tmp`, journals in `.ndjson`, locks in `.lock`: only run files end in `.json`.
     const runFiles = names.filter((name) => name.endsWith(RUN_SUFFIX));
     const rows: RunSummary[] = [];
-    for (const batch of chunks(runFiles, IO_BATCH)) {
-      for (const row of await Promise.all(batch.map((name) => this.#summary(name)))) {
-        if (row !== undefined) rows.push(row);
-      }
+    for (let i = 0; i < runFiles.length; i += IO_BATCH) {
+      const batch = runFiles.slice(i, i + IO_BATCH).map((file) => this.#summary(file.slice(0, -RUN_SUFFIX.length)));
+      for (const row of await Promise.all(batch)) if (row !== undefined) rows.push(row);
     }
-    return rows.sort((a, b) => a.updatedAt - b.updatedAt || (a.runId < b.runId ? -1 : a.runId > b.runId ? 1 : 0));
+    return rows;
   }
 
+  /** One run's summary; a file that is not one of this store's checkpoints is skipped (and logged), never fatal. */
   async #summary(name: string): Promise<RunSummary | undefined> {
-    const text = await this.#read(name);
-    // Deleted between readdir and read: it is simply no longer there.
-    if (text === undefined) return undefined;
-    const parsed = summarySchema.safeParse(parseJson(text, this.#path(name)));
-    if (!parsed.success) {
-      throw invalid(this.#path(name), `not a sluice checkpoint file: ${z.prettifyError(parsed.error)}`);
+    const runId = decode(name);
+    let record: { header: Header; snapshot: Snapshot } | undefined;
+    try {
+      record = await this.#record(name, runId === undefined ? name : runId, runId === undefined);
+    } catch (error) {
+      if (!WorkflowError.is(error) || error.code === 'store_failed') throw error;
+      this.#log.warn({ dir: this.dir, file: name, reason: describeThrown(error) }, `skipped ${name}: not a sluice checkpoint of this store`);
+      return undefined;
     }
-    const { updatedAt, snapshot } = parsed.data;
-    if (fileName(snapshot.runId) !== name) throw invalid(this.#path(name), `holds run '${snapshot.runId}'`);
-    return { runId: snapshot.runId, workflow: snapshot.workflow, status: snapshot.status, updatedAt };
+    // Deleted between readdir and read: it is simply no longer there.
+    if (record === undefined) return undefined;
+    const { snapshot, header } = record;
+    return { runId: snapshot.runId, workflow: snapshot.workflow, status: snapshot.status, updatedAt: header.updatedAt };
   }
 
-  /** The file's text, or `undefined` when it does not exist. */
-  async #read(name: string): Promise<string | undefined> {
+  /** The run file parsed and checked, or `undefined` when there is none. */
+  async #record(name: string, runId: string, badName = false): Promise<{ header: Header; snapshot: Snapshot } | undefined> {
+    const file = this.#path(name + RUN_SUFFIX);
+    const text = await this.#read(file);
+    if (text === undefined) return undefined;
+    if (badName) throw invalid(file, 'is not named after a run id');
+    let value: unknown;
     try {
-      return await readFile(this.#path(name), 'utf8');
+      value = JSON.parse(text) as unknown;
+    } catch (error) {
+      throw new WorkflowError('invalid_snapshot', `${file}: not valid JSON`, { cause: error, details: { file } });
+    }
+    if (typeof value !== 'object' || value === null || !('snapshot' in value)) {
+      throw invalid(file, 'not a sluice checkpoint file: the `snapshot` field is missing');
+    }
+    let snapshot: Snapshot;
+    try {
+      snapshot = storedSnapshot(value.snapshot, runId, file);
+    } catch (error) {
+      throw withFile(error, file);
+    }
+    const header = headerOf(value, snapshot.seq);
+    if (header === undefined || !isRunStatus(snapshot.status)) throw invalid(file, 'has no numeric updatedAt');
+    return { header, snapshot };
+  }
+
+  /** The header of the stored run file, reading only its start (the whole file for older files). */
+  async #header(name: string, runId: string): Promise<Header | undefined> {
+    const file = this.#path(name + RUN_SUFFIX);
+    const start = await readHead(file, HEADER_BYTES);
+    if (start === undefined) return undefined;
+    const end = start.indexOf(',"snapshot":');
+    if (end > 0) {
+      const header = headerOf(safeParse(`${start.slice(0, end)}}`), undefined);
+      if (header !== undefined) return header;
+    }
+    return (await this.#record(name, runId))?.header;
+  }
+
+  /** The journal's first `bytes` bytes, parsed line by line. */
+  async #journal(name: string, runId: string, bytes: number): Promise<RunEvent[]> {
+    const file = this.#path(name + JOURNAL_SUFFIX);
+    const text = (await this.#read(file, bytes)) ?? '';
+    const out: RunEvent[] = [];
+    for (const line of text.split('\n')) {
+      if (line === '') continue;
+      const ev = safeParse(line);
+      if (typeof ev !== 'object' || ev === null) throw invalid(file, `a journal line of run '${runId}' is not JSON`);
+      out.push(ev as RunEvent);
+    }
+    return out;
+  }
+
+  /** The file's text (its first `bytes` bytes when given), or `undefined` when it does not exist. */
+  async #read(file: string, bytes?: number): Promise<string | undefined> {
+    try {
+      return bytes === undefined ? await readFile(file, 'utf8') : await readHead(file, bytes);
     } catch (error) {
       if (isMissing(error)) return undefined;
-      throw asStoreError(error, `FileStore: cannot read ${this.#path(name)}`);
+      throw asStoreError(error, `${NAME}: cannot read ${file}`);
     }
   }
 
-  /** Resolves whether this call removed the file (false when it was already gone). */
+  /** Resolves whether this call removed the run (false when it was already gone). */
   async #remove(name: string, runId: string): Promise<boolean> {
-    try {
-      await unlink(this.#path(name));
-      return true;
-    } catch (error) {
-      if (isMissing(error)) return false;
-      throw asStoreError(error, `FileStore: cannot delete run '${runId}' from ${this.dir}`);
-    }
+    const gone = async (file: string): Promise<boolean> => {
+      try {
+        await unlink(this.#path(file));
+        return true;
+      } catch (error) {
+        if (isMissing(error)) return false;
+        throw asStoreError(error, `${NAME}: cannot delete run '${runId}' from ${this.dir}`);
+      }
+    };
+    const removed = await gone(name + RUN_SUFFIX);
+    await gone(name + JOURNAL_SUFFIX);
+    return removed;
   }
 
-  #ensureDir(): Promise<unknown> {
-    // Remember only success, so a directory that becomes writable later is picked up on the next save.
-    this.#ready ??= mkdir(this.dir, { recursive: true }).catch((error: unknown) => {
-      this.#ready = undefined;
-      throw error;
-    });
-    return this.#ready;
+  #path(file: string): string {
+    return join(this.dir, file);
   }
-
-  #path(name: string): string {
-    return join(this.dir, name);
-  }
-}
-
-/** `encodeURIComponent` escapes `/`, `\` and `%`, so no run id can name a path outside the directory. */
-function fileName(runId: string): string {
-  return `${encodeURIComponent(runId)}${RUN_SUFFIX}`;
-}
-
-function parseJson(text: string, file: string): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch (error) {
-    throw new WorkflowError('invalid_snapshot', `${file}: not valid JSON`, { cause: error, details: { file } });
-  }
-}
-
-function invalid(file: string, message: string): WorkflowError {
-  return new WorkflowError('invalid_snapshot', `${file}: ${message}`, { details: { file } });
-}
-
-/** Keep `parseSnapshot`'s code (`invalid_snapshot` / `snapshot_version`) and say which file it was. */
-function withFile(error: unknown, file: string): unknown {
-  if (!(error instanceof WorkflowError)) return error;
-  return new WorkflowError(error.code, `${file}: ${error.message}`, {
-    cause: error.cause,
-    details: { ...error.details, file },
-  });
-}
-
-function isMissing(error: unknown): boolean {
-  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'ENOENT';
-}
-
-function chunks<T>(items: readonly T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
 }

@@ -1,78 +1,129 @@
 import { asStoreError } from '../errors/WorkflowError.js';
 import type { Snapshot } from '../snapshot/schema.js';
-import type { CheckpointStore, ListFilter, PruneFilter, RunSummary } from './CheckpointStore.js';
-import { checkSaveable } from './checkSaveable.js';
+import type { RunEvent } from '../telemetry/runEvent.js';
+import type { CheckpointStore, EventsOptions, ListFilter, PruneFilter, RunSummary } from './CheckpointStore.js';
+import {
+  WriterClaims,
+  checkSaveable,
+  conflictError,
+  eventsWindow,
+  journalDelta,
+  journalWindow,
+  listed,
+  pruneMatches,
+} from './shared.js';
 
 export interface MemoryStoreOptions {
   /** Clock stamping `updatedAt` (epoch ms); tests inject one instead of sleeping. Defaults to `Date.now`. */
   now?: () => number;
+  /** This instance's writer id for the conflict check; a random UUID by default. */
+  writerId?: string;
 }
 
 interface Entry {
   updatedAt: number;
+  rev: number;
+  writer: string;
   snapshot: Snapshot;
+  /** The journal, in seq order, never beyond `snapshot.seq`. */
+  journal: RunEvent[];
 }
 
+const NAME = 'MemoryStore';
+
 /**
- * A `CheckpointStore` in a `Map`, for tests and single-process runs that need no persistence.
- * It keeps deep copies, so changing a snapshot after `save` or after `load` never changes what is stored.
+ * A `CheckpointStore` in a `Map`, for tests and single-process runs that need no persistence: the snapshot
+ * and an array per run for the journal. It keeps deep copies, so changing a snapshot after `save` or after
+ * `load` never changes what is stored. `openWriter()` gives another writer over the same data (to stand for
+ * a second process in tests): saves follow the conflict rule of every store (DESIGN §6.6).
  *
  * @example
  * ```ts
+ * import { MemoryStore } from 'sluice';
  * const store = new MemoryStore();
- * await store.save(run.snapshot());
  * const rows = await store.list({ status: 'paused' });   // [{ runId, workflow, status, updatedAt }]
+ * const events = await store.events('run-1');            // the run's journal
  * ```
  */
 export class MemoryStore implements CheckpointStore {
-  readonly #entries = new Map<string, Entry>();
+  readonly #entries: Map<string, Entry>;
   readonly #now: () => number;
+  readonly #claims: WriterClaims;
 
-  constructor(options: MemoryStoreOptions = {}) {
+  constructor(options: MemoryStoreOptions = {}, entries: Map<string, Entry> = new Map()) {
     this.#now = options.now ?? Date.now;
+    this.#claims = new WriterClaims(options.writerId);
+    this.#entries = entries;
   }
 
-  async save(snapshot: Snapshot): Promise<void> {
-    checkSaveable(snapshot, 'MemoryStore');
+  /** Another store instance (another writer, as if in another process) over this store's data. */
+  openWriter(options: MemoryStoreOptions = {}): MemoryStore {
+    return new MemoryStore({ now: this.#now, ...options }, this.#entries);
+  }
+
+  async save(snapshot: Snapshot, journal?: readonly RunEvent[]): Promise<void> {
+    checkSaveable(snapshot, NAME);
+    const { runId } = snapshot;
     let copy: Snapshot;
+    let delta: RunEvent[];
     try {
       copy = structuredClone(snapshot);
+      delta = structuredClone(journalDelta(snapshot, journal, NAME));
     } catch (error) {
       // A function or symbol inside a snapshot cannot be stored by any backend; say so like they would.
-      throw asStoreError(error, `MemoryStore: cannot save run '${snapshot.runId}'`);
+      throw asStoreError(error, `${NAME}: cannot save run '${runId}'`);
     }
-    this.#entries.set(snapshot.runId, { updatedAt: this.#now(), snapshot: copy });
+    const stored = this.#entries.get(runId);
+    const current = stored === undefined ? undefined : { rev: stored.rev, seq: stored.snapshot.seq, writer: stored.writer };
+    if (!this.#claims.accepts(snapshot, current)) {
+      this.#claims.lost(runId);
+      throw conflictError(NAME, snapshot, stored === undefined ? undefined : { seq: stored.snapshot.seq, rev: stored.rev });
+    }
+    const rev = (stored?.rev ?? 0) + 1;
+    // What the stored journal holds beyond the new snapshot's seq is not covered by it any more.
+    const kept = (stored?.journal ?? []).filter((ev) => ev.seq <= snapshot.seq);
+    const last = kept.at(-1)?.seq ?? 0;
+    for (const ev of delta) if (ev.seq > last) kept.push(ev);
+    this.#entries.set(runId, { updatedAt: this.#now(), rev, writer: this.#claims.writerId, snapshot: copy, journal: kept });
+    this.#claims.saw(runId, rev);
   }
 
   async load(runId: string): Promise<Snapshot | undefined> {
     const entry = this.#entries.get(runId);
-    return entry === undefined ? undefined : structuredClone(entry.snapshot);
+    if (entry === undefined) return undefined;
+    this.#claims.saw(runId, entry.rev);
+    return structuredClone(entry.snapshot);
+  }
+
+  async events(runId: string, options?: EventsOptions): Promise<RunEvent[]> {
+    const window = eventsWindow(options, NAME);
+    const entry = this.#entries.get(runId);
+    if (entry === undefined) return [];
+    return structuredClone(journalWindow([entry.snapshot.history, entry.journal], entry.snapshot.seq, window));
   }
 
   async list(filter: ListFilter = {}): Promise<RunSummary[]> {
-    const rows: RunSummary[] = [];
-    for (const [runId, { updatedAt, snapshot }] of this.#entries) {
-      if (filter.workflow !== undefined && snapshot.workflow !== filter.workflow) continue;
-      if (filter.status !== undefined && snapshot.status !== filter.status) continue;
-      rows.push({ runId, workflow: snapshot.workflow, status: snapshot.status, updatedAt });
-    }
-    // Insertion order would leak save order into callers; sort like every other store does.
-    return rows.sort((a, b) => a.updatedAt - b.updatedAt || (a.runId < b.runId ? -1 : a.runId > b.runId ? 1 : 0));
+    return listed([...this.#entries.values()].map(summary), filter);
   }
 
   async delete(runId: string): Promise<void> {
     this.#entries.delete(runId);
+    this.#claims.forget(runId);
   }
 
   async prune(filter: PruneFilter = {}): Promise<number> {
     let removed = 0;
-    for (const [runId, { updatedAt, snapshot }] of this.#entries) {
-      if (filter.olderThan !== undefined && !(updatedAt < filter.olderThan)) continue;
-      if (filter.status !== undefined && snapshot.status !== filter.status) continue;
+    for (const entry of this.#entries.values()) {
+      if (!pruneMatches(summary(entry), filter)) continue;
       // Deleting the current key while iterating a Map is safe: iteration continues with the next key.
-      this.#entries.delete(runId);
+      this.#entries.delete(entry.snapshot.runId);
+      this.#claims.forget(entry.snapshot.runId);
       removed += 1;
     }
     return removed;
   }
+}
+
+function summary({ snapshot, updatedAt }: Entry): RunSummary {
+  return { runId: snapshot.runId, workflow: snapshot.workflow, status: snapshot.status, updatedAt };
 }

@@ -6,7 +6,8 @@ import type { WorkflowEvent } from '../events/event.js';
 import type { RunHandle } from '../run/RunHandle.js';
 import type { RunStatus } from '../run/status.js';
 import type { RunEvent, RunEventKind } from '../telemetry/runEvent.js';
-import type { Workflow, RunOptions } from '../workflow/workflow.js';
+import type { RunArgs, Workflow } from '../workflow/workflow.js';
+import type { StateShape } from '../context/state.js';
 
 /**
  * Virtual time for whole runs: step bodies as marbles, every timer (workflow and step timeouts, retry
@@ -32,8 +33,8 @@ export function virtualTime(assertDeepEqual: (actual: unknown, expected: unknown
       return scheduler.run(callback);
     },
     /** Start a run of `wf` on this scheduler (call inside `run`). */
-    start<R>(wf: Workflow<R>, input?: unknown, options?: RunOptions): RunHandle<R> {
-      return wf.onScheduler(scheduler).run(input, options);
+    start<R, I, S extends StateShape, In>(wf: Workflow<R, I, S, In>, ...args: RunArgs<In, S>): RunHandle<R> {
+      return wf.onScheduler(scheduler).run(...args);
     },
     /** A step handler whose body is a cold marble: `'--a|'` takes two frames and emits `values.a`. */
     marble(marble: string, values?: Record<string, WorkflowEvent>, error?: unknown) {
@@ -46,7 +47,7 @@ export function virtualTime(assertDeepEqual: (actual: unknown, expected: unknown
 export function outcome$(run: RunHandle): Observable<RunStatus | WorkflowError['code']> {
   return run.result$.pipe(
     map(() => 'completed' as const),
-    catchError((error: unknown) => of(error instanceof WorkflowError ? error.code : ('failed' as const))),
+    catchError((error: unknown) => of(WorkflowError.is(error) ? error.code : ('failed' as const))),
   );
 }
 

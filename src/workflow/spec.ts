@@ -1,6 +1,8 @@
 import type { z } from 'zod';
 import { WorkflowError } from '../errors/WorkflowError.js';
 import { InputRequestEvent, InputResponseEvent, StartEvent, StopEvent } from '../events/event.js';
+import { isDuration } from '../events/checks.js';
+import { stopSchema } from './edges.js';
 import type { StepDef, WorkflowOptions } from './types.js';
 
 /** Everything a run needs from its workflow, computed once per workflow object. */
@@ -29,10 +31,19 @@ const BUILT_IN = [StartEvent, StopEvent, InputRequestEvent, InputResponseEvent];
 
 /** Validate and index a workflow; throws `invalid_workflow`. */
 export function compile(name: string, options: WorkflowOptions, steps: readonly StepDef[]): WorkflowSpec {
-  if (steps.length === 0) throw invalid(name, 'it has no steps');
+  if (steps.length === 0) {
+    throw invalid(
+      name,
+      'it has no steps. Builder calls return a new workflow and leave the old one as it was: keep what .step() returns (const wf = workflow(name).step(…), or wf = wf.step(…))',
+    );
+  }
   const limit = options.historyLimit;
   if (limit !== undefined && !(Number.isInteger(limit) && limit >= 0)) {
     throw invalid(name, `historyLimit must be a non-negative integer, got ${String(limit)}`);
+  }
+  const timeout = options.timeout;
+  if (timeout !== undefined && timeout !== null && !isDuration(timeout)) {
+    throw invalid(name, `timeout must be a finite number of ms >= 0 or null (no timeout), got ${String(timeout)}`);
   }
   const names = new Set<string>();
   const routes = new Map<string, StepDef[]>();
@@ -49,6 +60,7 @@ export function compile(name: string, options: WorkflowOptions, steps: readonly 
     for (const [type, schema] of step.schemas) if (!schemas.has(type)) schemas.set(type, schema);
   }
   if (!routes.has(StartEvent.type)) throw invalid(name, 'no step accepts StartEvent');
+  if (options.result !== undefined) schemas.set(StopEvent.type, stopSchema(options.result));
   const routeNames = new Map([...routes].map(([type, list]) => [type, Object.freeze(list.map((s) => s.name))] as const));
   const hasPipes = steps.some((s) => s.kind === 'pipe');
   const groupKeys = new Map<string, readonly string[]>();

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Observable, OperatorFunction, SchedulerLike } from 'rxjs';
 import type { z } from 'zod';
+import type { StateShape } from '../context/state.js';
 import type { StepContext } from '../context/types.js';
 import type { EventType, WorkflowEvent } from '../events/event.js';
 import type { CheckpointStore } from '../stores/CheckpointStore.js';
@@ -15,17 +16,35 @@ export interface RetryPolicy {
   backoff?: 'fixed' | 'exponential';
   /** Upper bound for exponential delays. */
   maxDelay?: number;
+  /**
+   * Whether a failed attempt is worth another one (default: every error is). The attempt's thrown value is
+   * passed as it was thrown. Errors marked non-retryable (`NonRetryableError`, an `EventType.of` validation
+   * failure) are never retried, whatever `retryIf` says; a `retryIf` that throws counts as `false`.
+   *
+   * @example
+   * ```ts
+   * const policy = { retries: 3, retryIf: (e: unknown) => !(e instanceof TypeError) };
+   * ```
+   */
+  retryIf?: (error: unknown) => boolean;
 }
 
 /** Something a step can accept: an EventType, or a bare type name (data then `unknown`). */
 export type Acceptable = EventType<any, string, any> | string;
 
-/** The event a step receives for a list of accepted types. */
-export type AcceptedEvent<A extends readonly Acceptable[]> = A[number] extends infer T
+/**
+ * The event a step receives for a list of accepted types. `I` is the workflow's input type (from its `input`
+ * schema): it types `StartEvent`'s data.
+ */
+export type AcceptedEvent<A extends readonly Acceptable[], I = unknown> = A[number] extends infer T
   ? T extends EventType<infer D, infer N, any>
-    ? WorkflowEvent<D, N>
+    ? [N] extends ['StartEvent']
+      ? WorkflowEvent<I, N>
+      : WorkflowEvent<D, N>
     : T extends string
-      ? WorkflowEvent<unknown, T>
+      ? [T] extends ['StartEvent']
+        ? WorkflowEvent<I, T>
+        : WorkflowEvent<unknown, T>
       : never
   : never;
 
@@ -34,7 +53,7 @@ type Outputs = WorkflowEvent | readonly WorkflowEvent[] | void | undefined | nul
 /** What a handler may return: an event, an array, nothing, a Promise of those, or an Observable of events. */
 export type StepReturn = Outputs | Promise<Outputs> | Observable<WorkflowEvent>;
 
-export type StepHandler<E> = (event: E, ctx: StepContext) => StepReturn;
+export type StepHandler<E, S extends StateShape = StateShape> = (event: E, ctx: StepContext<S>) => StepReturn;
 
 export interface StepOptions<A extends readonly Acceptable[]> {
   accepts: A;
@@ -52,9 +71,36 @@ export interface PipeOptions<A extends readonly Acceptable[]> {
   emits?: readonly Acceptable[];
 }
 
-export type PipeOperator<E> = (events$: Observable<E>, ctx: StepContext) => Observable<WorkflowEvent>;
+export type PipeOperator<E, S extends StateShape = StateShape> = (
+  events$: Observable<E>,
+  ctx: StepContext<S>,
+) => Observable<WorkflowEvent>;
+
+/** A zod object schema for a workflow's `state` option. */
+export type StateSchema = z.ZodObject<any, any>;
 
 export interface WorkflowOptions {
+  /**
+   * zod schema of the run input: it types `StartEvent`'s data in handlers and `run()`'s argument, and `run()`
+   * throws `invalid_event` for an input that does not fit (handlers see the parsed value).
+   *
+   * @example
+   * ```ts
+   * import { z } from 'zod';
+   * import { StartEvent, StopEvent, workflow } from 'sluice';
+   * const greet = workflow('greet', { input: z.object({ name: z.string() }), result: z.string() })
+   *   .step('hello', { accepts: [StartEvent] }, (ev) => StopEvent.of({ result: `hello ${ev.data.name}` }));
+   * const text: string = await greet.run({ name: 'Ada' }).result;
+   * ```
+   */
+  input?: z.ZodType;
+  /** zod schema of the result: it types `run.result`; a StopEvent whose result does not fit fails the run `invalid_event`. */
+  result?: z.ZodType;
+  /**
+   * zod object schema of `ctx.state`: it types `get`/`set`/`update` and `run()`'s `state` seed; a value that does
+   * not fit its key's schema (or a key it does not name) is refused with `invalid_state`, which fails the run.
+   */
+  state?: StateSchema;
   /** ms of running time (not paused or waiting) before the run fails `timeout`; default 300 000, `null` = none. */
   timeout?: number | null;
   /** Checkpoint after each dispatch, on pause and wait, and at the end. */

@@ -1,29 +1,35 @@
 import { Observable, type SchedulerLike } from 'rxjs';
 import type { z } from 'zod';
+import type { StateShape } from '../context/state.js';
 import { asStoreError, describeThrown, WorkflowError } from '../errors/WorkflowError.js';
-import type { EventType } from '../events/event.js';
+import type { EventType, WorkflowEvent } from '../events/event.js';
 import { LiveRun } from '../run/LiveRun.js';
 import type { RunHandle } from '../run/RunHandle.js';
 import { isTerminal } from '../run/status.js';
+import { checkSnapshotAgainst, checkSnapshotJson } from '../snapshot/check.js';
 import { parseSnapshot, type Snapshot } from '../snapshot/schema.js';
 import type { CheckpointStore } from '../stores/CheckpointStore.js';
 import type { RunEvent } from '../telemetry/runEvent.js';
 import { child$, parallel$, type Branch, type SubworkflowOptions } from './compose.js';
+import { checkDuration, checkJson, checkRetry, checkRunId } from '../events/checks.js';
 import { compile, type WorkflowSpec } from './spec.js';
 import type {
   Acceptable,
   AcceptedEvent,
   PipeOperator,
   PipeOptions,
+  RetryPolicy,
   StepDef,
   StepHandler,
+  StateSchema,
   StepOptions,
   WorkflowOptions,
 } from './types.js';
+import { checkInput, checkStateSeed, typedState, versionChanges } from './edges.js';
 
-export interface RunOptions {
-  /** Seeds `ctx.state`. */
-  state?: Record<string, unknown>;
+export interface RunOptions<S extends StateShape = StateShape> {
+  /** Seeds `ctx.state` (checked against the workflow's `state` schema, if any). */
+  state?: Partial<S>;
   /** Use this id instead of a fresh uuid. */
   runId?: string;
   /** Overrides the workflow's `replay` option for this run. */
@@ -35,20 +41,38 @@ export interface ResumeOptions {
   migrate?: (snapshot: Snapshot) => Snapshot;
 }
 
+type IsAny<T> = 0 extends 1 & T ? true : false;
+
+/** `run()`'s arguments: the input is optional unless the workflow's `input` schema requires one. */
+export type RunArgs<In, S extends StateShape> = undefined extends In
+  ? [input?: In, options?: RunOptions<S>]
+  : [input: In, options?: RunOptions<S>];
+
 /**
- * An immutable workflow: each builder call returns a new one.
+ * An immutable workflow: each builder call returns a new one. Its type parameters are the result `R`, the
+ * input `I` handlers see as `StartEvent` data, the state shape `S`, and the input `In` that `run()` takes
+ * (before the input schema's defaults and transforms); `workflow()` infers them from its schemas.
  *
  * @example
  * ```ts
- * const qa = workflow('qa', { timeout: 60_000 })
- *   .step('search', { accepts: [StartEvent] }, async (ev) => Query.of({ text: String(ev.data) }))
+ * import { z } from 'zod';
+ * import { event, StartEvent, StopEvent, workflow } from 'sluice';
+ * const Query = event('Query', z.object({ text: z.string() }));
+ * const qa = workflow('qa', { input: z.string(), result: z.string(), timeout: 60_000 })
+ *   .step('search', { accepts: [StartEvent] }, async (ev) => Query.of({ text: ev.data }))
  *   .step('answer', { accepts: [Query] }, async (ev) => StopEvent.of({ result: ev.data.text.toUpperCase() }));
  * console.log(await qa.run('hello').result); // 'HELLO'
  * ```
  */
-export class Workflow<R = unknown> {
+export class Workflow<
+  R = unknown,
+  // `Workflow<any>` means any workflow, typed ones included.
+  I = IsAny<R> extends true ? any : unknown,
+  S extends StateShape = IsAny<R> extends true ? any : StateShape,
+  In = I,
+> {
   private compiled: WorkflowSpec | undefined;
-  private perScheduler: WeakMap<SchedulerLike, Workflow<R>> | undefined;
+  private perScheduler: WeakMap<SchedulerLike, Workflow<R, I, S, In>> | undefined;
 
   constructor(
     readonly name: string,
@@ -60,15 +84,17 @@ export class Workflow<R = unknown> {
   step<const A extends readonly Acceptable[]>(
     name: string,
     options: StepOptions<A>,
-    handler: StepHandler<AcceptedEvent<A>>,
-  ): Workflow<R> {
+    handler: StepHandler<AcceptedEvent<A, I>, S>,
+  ): Workflow<R, I, S, In> {
     checkStepOptions(this.name, name, options);
+    const run = handler as NonNullable<StepDef['handler']>;
+    const state = this.options.state;
     return this.with({
       ...baseStep(name, 'step', options.accepts, options.emits),
       concurrency: options.concurrency ?? Number.POSITIVE_INFINITY,
       timeout: options.timeout,
       retry: options.retry,
-      handler: handler as NonNullable<StepDef["handler"]>,
+      handler: state === undefined ? run : (ev, ctx) => run(ev, typedState(ctx, state)),
     });
   }
 
@@ -83,15 +109,17 @@ export class Workflow<R = unknown> {
   pipe<const A extends readonly Acceptable[]>(
     name: string,
     options: PipeOptions<A>,
-    operator: PipeOperator<AcceptedEvent<A>>,
-  ): Workflow<R> {
+    operator: PipeOperator<AcceptedEvent<A, I>, S>,
+  ): Workflow<R, I, S, In> {
     checkStepOptions(this.name, name, options);
+    const op = operator as PipeOperator<WorkflowEvent>;
+    const state: StateSchema | undefined = this.options.state;
     return this.with({
       ...baseStep(name, 'pipe', options.accepts, options.emits),
       concurrency: 1,
       timeout: undefined,
       retry: undefined,
-      operator: operator as NonNullable<StepDef["operator"]>,
+      operator: state === undefined ? op : (events$, ctx) => op(events$, typedState(ctx, state)),
     });
   }
 
@@ -107,15 +135,15 @@ export class Workflow<R = unknown> {
    */
   subworkflow<const A extends readonly Acceptable[]>(
     name: string,
-    options: { accepts: A; emits?: readonly Acceptable[] } & SubworkflowOptions<AcceptedEvent<A>>,
-  ): Workflow<R> {
+    options: { accepts: A; emits?: readonly Acceptable[] } & SubworkflowOptions<AcceptedEvent<A, I>>,
+  ): Workflow<R, I, S, In> {
     checkStepOptions(this.name, name, options);
     return this.with({
       ...baseStep(name, 'step', options.accepts, options.emits),
       concurrency: Number.POSITIVE_INFINITY,
       timeout: undefined,
       retry: undefined,
-      handler: (ev, ctx) => child$(name, 'child', options, ev as AcceptedEvent<A>, ctx),
+      handler: (ev, ctx) => child$(name, 'child', options, ev as AcceptedEvent<A, I>, ctx),
     });
   }
 
@@ -130,9 +158,14 @@ export class Workflow<R = unknown> {
    */
   parallel<const A extends readonly Acceptable[]>(
     name: string,
-    options: { accepts: A; emits?: readonly Acceptable[]; branches: readonly Branch<AcceptedEvent<A>>[]; join: 'all' | 'first' },
-  ): Workflow<R> {
+    options: { accepts: A; emits?: readonly Acceptable[]; branches: readonly Branch<AcceptedEvent<A, I>>[]; join: 'all' | 'first' },
+  ): Workflow<R, I, S, In> {
     checkStepOptions(this.name, name, options);
+    (options.branches ?? []).forEach((b, i) => {
+      const what = `workflow '${this.name}', step '${name}', branch ${i}`;
+      checkDuration(b.timeout, `${what}: timeout`, 'invalid_workflow', { step: name });
+      checkRetry(b.retry, what, { step: name });
+    });
     if (options.join !== 'all' && options.join !== 'first') {
       throw new WorkflowError('invalid_workflow', `workflow '${this.name}', step '${name}': join must be 'all' or 'first'`, { step: name });
     }
@@ -141,17 +174,20 @@ export class Workflow<R = unknown> {
       concurrency: Number.POSITIVE_INFINITY,
       timeout: undefined,
       retry: undefined,
-      handler: (ev, ctx) => parallel$(name, options.branches, options.join, ev as AcceptedEvent<A>, ctx),
+      handler: (ev, ctx) => parallel$(name, options.branches, options.join, ev as AcceptedEvent<A, I>, ctx),
     });
   }
 
-  /** A copy with other options (e.g. a TestScheduler or a store). */
-  withOptions(options: WorkflowOptions): Workflow<R> {
-    return new Workflow<R>(this.name, { ...this.options, ...options }, this.steps);
+  /**
+   * A copy with other options (e.g. a TestScheduler or a store). Its types stay those of this workflow: give
+   * `input`/`result`/`state` schemas to `workflow()` so they type the steps.
+   */
+  withOptions(options: WorkflowOptions): Workflow<R, I, S, In> {
+    return new Workflow<R, I, S, In>(this.name, { ...this.options, ...options }, this.steps);
   }
 
   /** This workflow on `scheduler`, made (and validated) once per scheduler: sub-workflows start one per event. */
-  onScheduler(scheduler: SchedulerLike): Workflow<R> {
+  onScheduler(scheduler: SchedulerLike): Workflow<R, I, S, In> {
     if (this.options.scheduler === scheduler) return this;
     this.perScheduler ??= new WeakMap();
     let wf = this.perScheduler.get(scheduler);
@@ -173,22 +209,50 @@ export class Workflow<R = unknown> {
     return this.spec().version;
   }
 
-  /** Start a run now (the first dispatch happens on the scheduler). Throws `invalid_workflow`. */
-  run(input?: unknown, options: RunOptions = {}): RunHandle<R> {
-    const start = { kind: 'new' as const, input, ...options };
-    return new LiveRun(this.spec(), start) as RunHandle<R>;
+  /**
+   * Start a run now (the first dispatch happens on the scheduler). Throws `invalid_workflow`, and
+   * `invalid_event` / `invalid_state` for an input or state seed that does not fit the workflow's schemas.
+   */
+  run(...args: RunArgs<In, S>): RunHandle<R> {
+    const [given, options = {}] = args as [unknown, RunOptions<S>?];
+    checkRunOptions(given, options as RunOptions);
+    const spec = this.spec();
+    const input = this.options.input === undefined ? given : checkInput(this.name, this.options.input, given);
+    const seed = this.options.state === undefined || options.state === undefined ? options.state : checkStateSeed(this.name, this.options.state, options.state);
+    const start = { kind: 'new' as const, ...(options as RunOptions), input, ...(seed === undefined ? {} : { state: seed }) };
+    return new LiveRun(spec, start) as RunHandle<R>;
   }
 
-  /** Continue a run from a snapshot; throws `invalid_snapshot`, `snapshot_version` or `not_running`. */
+  /**
+   * Continue a run from a snapshot; throws `invalid_snapshot` (also when the snapshot does not fit this
+   * workflow: unknown steps, types a step does not accept, data its schema refuses…), `snapshot_version` or
+   * `not_running` — never anything but a `WorkflowError`.
+   */
   resume(snapshot: unknown, options: ResumeOptions = {}): RunHandle<R> {
+    try {
+      return this.resumeChecked(snapshot, options);
+    } catch (error) {
+      if (error instanceof WorkflowError) throw error;
+      throw new WorkflowError('invalid_snapshot', `this snapshot cannot be resumed: ${describeThrown(error)}`, { cause: error });
+    }
+  }
+
+  private resumeChecked(snapshot: unknown, options: ResumeOptions): RunHandle<R> {
     const spec = this.spec();
+    checkSnapshotJson(snapshot);
     let snap = parseSnapshot(snapshot, this.name);
     if (snap.workflowVersion !== spec.version) {
       if (options.migrate === undefined) {
+        const changes = versionChanges(snap, spec.steps);
+        const steps = spec.steps.map((s) => `${s.name} [${s.accepts.join(', ')}]`).join(', ');
         throw new WorkflowError(
           'snapshot_version',
-          `snapshot of '${this.name}' was taken with workflow version ${snap.workflowVersion}, this one is ${spec.version}; pass { migrate } to upgrade it`,
-          { details: { snapshot: snap.workflowVersion, workflow: spec.version } },
+          `snapshot of '${this.name}' was taken with workflow version ${snap.workflowVersion}, this one is ${spec.version} ` +
+            `(steps now: ${steps}). ` +
+            (changes.length === 0
+              ? 'Its in-flight and queued events still fit these steps; if resuming it is safe, pass { migrate: (s) => ({ ...s, workflowVersion: wf.version }) }'
+              : `What it needs changed: ${changes.join('; ')}. Pass { migrate } to move those events to the new steps`),
+          { details: { snapshot: snap.workflowVersion, workflow: spec.version, changes } },
         );
       }
       let migrated: unknown;
@@ -199,6 +263,7 @@ export class Workflow<R = unknown> {
           cause: error,
         });
       }
+      checkSnapshotJson(migrated);
       snap = parseSnapshot(migrated, this.name);
       if (snap.workflowVersion !== spec.version) {
         throw new WorkflowError(
@@ -211,6 +276,7 @@ export class Workflow<R = unknown> {
     if (isTerminal(snap.status)) {
       throw new WorkflowError('not_running', `run ${snap.runId} already ended (${snap.status}); nothing to resume`);
     }
+    checkSnapshotAgainst(spec, snap);
     return new LiveRun(spec, { kind: 'resume', snapshot: snap }) as RunHandle<R>;
   }
 
@@ -230,9 +296,9 @@ export class Workflow<R = unknown> {
    * A cold Observable of one run's RunEvents: each subscription starts a run; unsubscribing aborts it.
    * It errors with the run's `WorkflowError` after `run_failed`.
    */
-  run$(input?: unknown, options: RunOptions = {}): Observable<RunEvent> {
+  run$(...args: RunArgs<In, S>): Observable<RunEvent> {
     return new Observable<RunEvent>((subscriber) => {
-      const run = this.run(input, options);
+      const run = this.run(...args);
       subscriber.add(
         run.events$.subscribe({
           next: (ev) => subscriber.next(ev),
@@ -243,8 +309,8 @@ export class Workflow<R = unknown> {
     });
   }
 
-  private with(step: StepDef): Workflow<R> {
-    return new Workflow<R>(this.name, this.options, [...this.steps, step]);
+  private with(step: StepDef): Workflow<R, I, S, In> {
+    return new Workflow<R, I, S, In>(this.name, this.options, [...this.steps, step]);
   }
 
   private spec(): WorkflowSpec {
@@ -253,19 +319,41 @@ export class Workflow<R = unknown> {
   }
 }
 
+type Out<T> = T extends z.ZodType ? z.output<T> : unknown;
+type In<T> = T extends z.ZodType ? z.input<T> : unknown;
+type StateOf<T> = T extends StateSchema ? z.output<T> : StateShape;
+
+/** Options without schemas: `workflow<R>()` then types only the result, unchecked. */
+export type UntypedWorkflowOptions = WorkflowOptions & { input?: undefined; result?: undefined; state?: undefined };
+
 /**
- * Start building a workflow.
+ * Start building a workflow. Give it zod schemas for its edges and they type and check them: `input` types
+ * `StartEvent`'s data in handlers and `run()`'s argument, `result` types `run.result`, `state` types `ctx.state`.
+ * `workflow<R>(name)` without schemas still types the result as `R`, unchecked.
  *
  * @example
  * ```ts
- * const wf = workflow('hello').step('greet', { accepts: [StartEvent] }, (ev) => StopEvent.of({ result: `hi ${ev.data}` }));
+ * import { z } from 'zod';
+ * import { StartEvent, StopEvent, workflow } from 'sluice';
+ * const hello = workflow('hello', { input: z.string(), result: z.string() })
+ *   .step('greet', { accepts: [StartEvent] }, (ev) => StopEvent.of({ result: `hi ${ev.data}` }));
+ * const greeting: string = await hello.run('Ada').result;
  * ```
  */
-export function workflow<R = unknown>(name: string, options: WorkflowOptions = {}): Workflow<R> {
+export function workflow<R = unknown>(name: string, options?: UntypedWorkflowOptions): Workflow<R>;
+export function workflow<
+  IS extends z.ZodType | undefined = undefined,
+  RS extends z.ZodType | undefined = undefined,
+  SS extends StateSchema | undefined = undefined,
+>(
+  name: string,
+  options: WorkflowOptions & { input?: IS; result?: RS; state?: SS },
+): Workflow<Out<RS>, Out<IS>, StateOf<SS>, In<IS>>;
+export function workflow(name: string, options: WorkflowOptions = {}): Workflow<unknown> {
   if (typeof name !== 'string' || name.length === 0) {
     throw new WorkflowError('invalid_workflow', 'workflow(name): name must be a non-empty string');
   }
-  return new Workflow<R>(name, options);
+  return new Workflow(name, options);
 }
 
 function typeName(a: Acceptable): string {
@@ -291,10 +379,29 @@ function baseStep(
   };
 }
 
-function checkStepOptions(workflowName: string, name: string, options: { accepts?: unknown; concurrency?: unknown }): void {
-  const fail = (why: string) => new WorkflowError('invalid_workflow', `workflow '${workflowName}', step '${name}': ${why}`, { step: name });
+/** Input, state and run id go into every checkpoint: refuse at the call what could not be stored or loaded. */
+function checkRunOptions(input: unknown, options: RunOptions): void {
+  if (options.runId !== undefined) checkRunId(options.runId, 'wf.run()');
+  checkJson(input, 'wf.run(input): the input', 'invalid_event');
+  const state = options.state as unknown;
+  if (state !== undefined && (typeof state !== 'object' || state === null || Array.isArray(state))) {
+    throw new WorkflowError('invalid_argument', 'wf.run(input, { state }): state must be a plain object of JSON values');
+  }
+  if (state !== undefined) checkJson(state, 'wf.run(input, { state })', 'invalid_snapshot', false);
+}
+
+function checkStepOptions(
+  workflowName: string,
+  name: string,
+  options: { accepts?: unknown; concurrency?: unknown; timeout?: unknown; retry?: RetryPolicy | undefined },
+): void {
+  const fail = (why: string) =>
+    new WorkflowError('invalid_workflow', `workflow '${workflowName}', step '${name}': ${why}`, { step: name });
   if (typeof name !== 'string' || name.length === 0) throw fail('a step needs a non-empty name');
   if (!Array.isArray(options?.accepts) || options.accepts.length === 0) throw fail('`accepts` must list at least one event type');
   const c = options.concurrency;
   if (c !== undefined && (typeof c !== 'number' || !(c >= 1))) throw fail('`concurrency` must be a number >= 1');
+  const what = `workflow '${workflowName}', step '${name}'`;
+  checkDuration(options.timeout, `${what}: timeout`, 'invalid_workflow', { step: name });
+  checkRetry(options.retry, what, { step: name });
 }

@@ -86,6 +86,7 @@ describe.skipIf('skip' in shared)(titled('sluice/bullmq publishing and the job s
         await inner.save(s);
       },
       load: (id) => inner.load(id),
+      events: (id, o) => inner.events(id, o),
       list: (f) => inner.list(f),
       delete: (id) => inner.delete(id),
       prune: (f) => inner.prune(f),
@@ -110,6 +111,7 @@ describe.skipIf('skip' in shared)(titled('sluice/bullmq publishing and the job s
     const down: CheckpointStore = {
       save: () => Promise.reject(new Error('connection refused')),
       load: () => Promise.resolve(undefined),
+      events: () => Promise.resolve([]),
       list: () => Promise.resolve([]),
       delete: () => Promise.resolve(),
       prune: () => Promise.resolve(0),

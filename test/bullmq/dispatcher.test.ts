@@ -232,6 +232,7 @@ describe.skipIf('skip' in shared)(titled('sluice/bullmq Dispatcher and workers',
         await inner.save(snapshot);
       },
       load: (id) => inner.load(id),
+      events: (id, o) => inner.events(id, o),
       list: (f) => inner.list(f),
       delete: (id) => inner.delete(id),
       prune: (f) => inner.prune(f),

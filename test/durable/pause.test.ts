@@ -222,7 +222,7 @@ describe('wf.resume(snapshot)', () => {
     const snap = wf.run(null).snapshot();
     const { version: _v, ...noVersion } = snap;
     expect(() => wf.resume(noVersion)).toThrowError(expect.objectContaining({ code: 'invalid_snapshot' }));
-    expect(() => wf.resume({ ...snap, version: 2 })).toThrowError(expect.objectContaining({ code: 'snapshot_version' }));
+    expect(() => wf.resume({ ...snap, version: 3 })).toThrowError(expect.objectContaining({ code: 'snapshot_version' }));
     expect(() => wf.resume({ ...snap, workflow: 'other' })).toThrowError(expect.objectContaining({ code: 'invalid_snapshot' }));
     expect(() => wf.resume({ ...snap, pending: 'nope' })).toThrowError(expect.objectContaining({ code: 'invalid_snapshot' }));
     const changed = wf.step('extra', { accepts: ['Other'] }, () => undefined);

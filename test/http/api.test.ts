@@ -302,6 +302,22 @@ describe('runs not live on this server', () => {
     expect([res.status, res.body.error.code]).toEqual([409, 'not_running']);
   });
 
+  it('replays a stored run from the store’s journal, not from its snapshot', async () => {
+    const store = new MemoryStore();
+    const finished = echo.withOptions({ store }).run('journaled');
+    await finished.result;
+    await finished.flush();
+    // The same run stored lean: no history in the snapshot, its RunEvents in the journal only.
+    const { history, ...rest } = (await store.load(finished.id))!;
+    await store.delete(finished.id);
+    await store.save({ ...rest, history: [] }, history);
+
+    server = await start({ workflows: [echo], store });
+    const messages = await (await server.events(finished.id, { 'last-event-id': '2' })).rest();
+    expect(runEvents(messages)).toEqual(history.filter((e) => e.seq > 2));
+    expect(messages.at(-1)).toEqual({ id: undefined, event: 'end', data: '{"status":"completed"}' });
+  });
+
   it('answers 409 snapshot_version for a stored run of another shape of the workflow', async () => {
     const store = new MemoryStore();
     const older = approval.run('v1');

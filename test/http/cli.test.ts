@@ -43,7 +43,7 @@ async function exercise(url: string): Promise<void> {
   expect((await fetch(`${url}/api/workflows`)).status).toBe(401);
   const listed = (await (await fetch(`${url}/api/workflows`, { headers: auth })).json()) as { workflows: { name: string }[] };
   expect(listed.workflows.map((w) => w.name)).toEqual(['publish']);
-  const started = await fetch(`${url}/api/workflows/publish/runs`, { method: 'POST', headers: auth, body: '{"input":"From the CLI"}' });
+  const started = await fetch(`${url}/api/workflows/publish/runs`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: '{"input":"From the CLI"}' });
   expect(started.status).toBe(201);
   const { runId } = (await started.json()) as { runId: string };
   // The run checkpoints into the --store directory as soon as it parks on its question.

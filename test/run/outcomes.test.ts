@@ -167,14 +167,21 @@ describe('step errors', () => {
   });
 
   it('fails with a step’s thrown WorkflowError as the cause of step_failed', async () => {
-    const Strict = event('Strict', z.object({ n: z.number() }));
-    const wf = workflow('throws-workflow-error').step('bad', { accepts: [StartEvent] }, () =>
-      Strict.of({ n: 'not a number' as unknown as number }),
-    );
+    const wf = workflow('throws-workflow-error').step('bad', { accepts: [StartEvent] }, () => {
+      throw new WorkflowError('not_found', 'no such customer');
+    });
     const error = (await wf.run().result.catch((e: unknown) => e)) as WorkflowError;
     expect(error.code).toBe('step_failed');
     expect(error.step).toBe('bad');
-    expect(error.cause).toMatchObject({ code: 'invalid_event' });
+    expect(error.cause).toMatchObject({ code: 'not_found' });
+  });
+
+  it('fails invalid_event when a step builds a bad payload with EventType.of, as for a returned literal (issue 20)', async () => {
+    const Strict = event('Strict', z.object({ n: z.number() }));
+    const wf = workflow('bad-of').step('bad', { accepts: [StartEvent] }, () => Strict.of({ n: 'not a number' as unknown as number }));
+    const error = (await wf.run().result.catch((e: unknown) => e)) as WorkflowError;
+    expect(error.code).toBe('invalid_event');
+    expect(error.message).toContain("invalid data for event 'Strict'");
   });
 
   it('reports only the first error when several steps fail at once', async () => {

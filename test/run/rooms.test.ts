@@ -80,7 +80,7 @@ describe('DispatchQueue (the trampoline)', () => {
         wake: () => q.drain(),
       },
       scheduler,
-      Number.POSITIVE_INFINITY,
+      { budget: Number.POSITIVE_INFINITY },
     );
     q.push(1);
     q.drain();
@@ -92,27 +92,54 @@ describe('DispatchQueue (the trampoline)', () => {
     expect(maxDepth).toBe(1);
   });
 
-  it('yields through its scheduler after `budget` dispatches and continues on wake', () => {
+  it('yields through its scheduler after `budget` dispatches, counted across drains, and continues on wake', () => {
     const { scheduler, work } = manual();
     const seen: number[] = [];
-    const q: DispatchQueue<number> = new DispatchQueue<number>({ canDispatch: () => true, dispatch: (n) => seen.push(n), wake: () => q.drain() }, scheduler, 2);
+    const q: DispatchQueue<number> = new DispatchQueue<number>({ canDispatch: () => true, dispatch: (n) => seen.push(n), wake: () => q.drain() }, scheduler, { budget: 2 });
     q.start();
-    for (let i = 1; i <= 5; i++) q.push(i);
+    // One envelope per drain, as when steps resolve in microtasks: the budget still runs out.
+    q.push(1);
+    q.drain();
+    q.push(2);
+    q.drain();
+    q.push(3);
     q.drain();
     expect(seen).toEqual([1, 2]);
     expect(work.length).toBe(1);
-    q.drain(); // a second drain before the yield ran does not schedule a second one
+    q.push(4);
+    q.push(5);
+    q.drain(); // while a yield is pending nothing is dispatched, and no second yield is scheduled
+    expect(seen).toEqual([1, 2]);
     expect(work.length).toBe(1);
+    work.shift()?.();
     expect(seen).toEqual([1, 2, 3, 4]);
     work.shift()?.();
     expect(seen).toEqual([1, 2, 3, 4, 5]);
+  });
+
+  it('yields once its time slice is spent, before the budget', () => {
+    const { scheduler, work } = manual();
+    let now = 0;
+    const seen: number[] = [];
+    const q: DispatchQueue<number> = new DispatchQueue<number>(
+      { canDispatch: () => true, dispatch: (n) => (seen.push(n), (now += 2)), wake: () => q.drain() },
+      scheduler,
+      { budget: 1_000, clock: () => now, sliceMs: 5 },
+    );
+    q.start();
+    for (let i = 1; i <= 6; i++) q.push(i);
+    q.drain();
+    expect(seen).toEqual([1, 2, 3]); // 6 ms spent after three dispatches of 2 ms
+    expect(work.length).toBe(1);
+    work.shift()?.();
+    expect(seen).toEqual([1, 2, 3, 4, 5, 6]);
   });
 
   it('stops dispatching while the target says no, and stop() cancels a pending yield', () => {
     const { scheduler, work } = manual();
     let open = false;
     const seen: number[] = [];
-    const q: DispatchQueue<number> = new DispatchQueue<number>({ canDispatch: () => open, dispatch: (n) => seen.push(n), wake: () => q.drain() }, scheduler, 1);
+    const q: DispatchQueue<number> = new DispatchQueue<number>({ canDispatch: () => open, dispatch: (n) => seen.push(n), wake: () => q.drain() }, scheduler, { budget: 1 });
     q.start();
     q.push(1);
     q.push(2);

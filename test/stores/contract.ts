@@ -2,7 +2,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { RunStatus } from '../../src/run/status.js';
 import type { Snapshot } from '../../src/snapshot/schema.js';
 import type { CheckpointStore, RunSummary } from '../../src/stores/CheckpointStore.js';
-import { makeSnapshot } from './fixtures.js';
+import type { RunEvent } from '../../src/telemetry/runEvent.js';
+import { journal, makeSnapshot } from './fixtures.js';
 
 /** What a backend's test file hands the contract: a fresh, empty store per test. */
 export interface StoreHarness {
@@ -15,6 +16,12 @@ export interface StoreHarness {
   clock?: { set(ms: number): void };
   /** Release what `makeStore` created (temp directory, connection, key prefix). */
   cleanup(): Promise<void>;
+  /**
+   * The first write of a save whose process died before the second: `journal` appended to the run's journal
+   * but the snapshot not replaced. Stores that write both in one transaction simulate what a torn write
+   * would leave by writing journal entries behind the store's back.
+   */
+  tornSave?(runId: string, journal: readonly RunEvent[]): Promise<void>;
 }
 
 /** How far a store's own clock may be from `Date.now()` in the tests that cannot inject one. */
@@ -246,6 +253,100 @@ export function storeContract(name: string, makeStore: () => Promise<StoreHarnes
           row('run-c', 'billing', 'completed', 3_000),
           row('run-d', 'billing', 'failed', 4_000),
         ]);
+      });
+    });
+
+    describe('journal', () => {
+      /** A snapshot at `seq` with no history inside (the journal is all there is). */
+      const lean = (runId: string, seq: number, extra: Partial<Snapshot> = {}) => makeSnapshot({ runId, seq, history: [], ...extra });
+      const seqs = (events: RunEvent[]) => events.map((e) => e.seq);
+
+      it('resolves [] for the journal of a run never saved', async () => {
+        await store.save(lean('other', 2), journal('other', 1, 2));
+        expect(await store.events('absent')).toEqual([]);
+        expect(await store.events('absent', { afterSeq: 3, limit: 2 })).toEqual([]);
+      });
+
+      it('keeps the RunEvents of every save, in seq order, each once', async () => {
+        await saveAt(1_000, lean('r', 3));
+        await store.save(lean('r', 3), journal('r', 1, 3));
+        await store.save(lean('r', 5), journal('r', 4, 5));
+        // A delta repeating entries already stored (a save retried after a failure) does not double them.
+        await store.save(lean('r', 7), journal('r', 4, 7));
+        expect(await store.events('r')).toStrictEqual(viaJson(journal('r', 1, 7)));
+      });
+
+      it('reads after afterSeq (exclusive), at most limit entries', async () => {
+        await store.save(lean('r', 9), journal('r', 1, 9));
+        expect(seqs(await store.events('r', { afterSeq: 4 }))).toEqual([5, 6, 7, 8, 9]);
+        expect(seqs(await store.events('r', { afterSeq: 4, limit: 2 }))).toEqual([5, 6]);
+        expect(seqs(await store.events('r', { limit: 3 }))).toEqual([1, 2, 3]);
+        expect(await store.events('r', { afterSeq: 9 })).toEqual([]);
+        expect(await store.events('r', { afterSeq: 50 })).toEqual([]);
+      });
+
+      it('refuses a negative afterSeq or a limit below 1', async () => {
+        await store.save(lean('r', 1), journal('r', 1, 1));
+        for (const options of [{ afterSeq: -1 }, { limit: 0 }, { limit: 1.5 }]) {
+          await expect(store.events('r', options)).rejects.toMatchObject({ name: 'WorkflowError' });
+        }
+      });
+
+      it('does not keep journal entries beyond the snapshot the save carries', async () => {
+        await store.save(lean('r', 2), journal('r', 1, 4));
+        expect(seqs(await store.events('r'))).toEqual([1, 2]);
+        await store.save(lean('r', 4), journal('r', 3, 4));
+        expect(seqs(await store.events('r'))).toEqual([1, 2, 3, 4]);
+      });
+
+      it('reads a version-1 snapshot’s history as the start of the journal', async () => {
+        const v1 = makeSnapshot({ runId: 'old', seq: 3 });
+        await store.save(v1);
+        expect(await store.events('old')).toStrictEqual(viaJson(v1.history));
+        await store.save(makeSnapshot({ runId: 'old', seq: 5 }), journal('old', 4, 5));
+        expect(seqs(await store.events('old'))).toEqual([1, 2, 3, 4, 5]);
+      });
+
+      it('deletes the journal with its run', async () => {
+        await store.save(lean('r', 3), journal('r', 1, 3));
+        await store.save(lean('keep', 1), journal('keep', 1, 1));
+        await store.delete('r');
+        expect(await store.events('r')).toEqual([]);
+        await store.save(lean('r', 1), journal('r', 1, 1));
+        expect(seqs(await store.events('r'))).toEqual([1]);
+        expect(seqs(await store.events('keep'))).toEqual([1]);
+      });
+
+      it('prunes the journal with its run', async () => {
+        await saveAt(1_000, lean('old', 2));
+        await store.save(lean('old', 2), journal('old', 1, 2));
+        await store.save(lean('done', 2, { status: 'completed' }), journal('done', 1, 2));
+        expect(await store.prune({ status: 'completed' })).toBe(1);
+        expect(await store.events('done')).toEqual([]);
+        expect(seqs(await store.events('old'))).toEqual([1, 2]);
+        await store.save(lean('done', 1), journal('done', 1, 1));
+        expect(seqs(await store.events('done'))).toEqual([1]);
+      });
+
+      it('after a crash between the journal write and the snapshot write, shows neither the extra entries nor one seq twice', async (ctx) => {
+        const torn = h.tornSave;
+        if (!torn) return ctx.skip('this store cannot be left half-written');
+        await store.save(lean('r', 3), journal('r', 1, 3));
+        // The process appended seq 4–6 and died before replacing the snapshot.
+        const lost = journal('r', 4, 6).map((e) => ({ ...e, step: 'lost' }));
+        await torn('r', lost);
+        const reloaded = await store.load('r');
+        expect(reloaded?.seq).toBe(3);
+        expect(seqs(await store.events('r'))).toEqual([1, 2, 3]);
+        expect(await store.events('r', { afterSeq: 3 })).toEqual([]);
+        // The resumed run numbers on from 3; its own 4 and 5 replace what the crash left.
+        await store.save(lean('r', 5), journal('r', 4, 5));
+        const events = await store.events('r');
+        expect(seqs(events)).toEqual([1, 2, 3, 4, 5]);
+        expect(events.map((e) => (e as { step?: string }).step)).toEqual(['s', 's', 's', 's', 's']);
+        await store.save(lean('r', 7), journal('r', 6, 7));
+        expect(seqs(await store.events('r'))).toEqual([1, 2, 3, 4, 5, 6, 7]);
+        expect((await store.events('r', { afterSeq: 5 })).map((e) => (e as { step?: string }).step)).toEqual(['s', 's']);
       });
     });
 

@@ -1,11 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryStore } from '../../src/stores/MemoryStore.js';
+import { conflictContract } from './conflictContract.js';
 import { storeContract } from './contract.js';
 import { makeSnapshot, manualClock } from './fixtures.js';
 
 storeContract('MemoryStore', async () => {
   const clock = manualClock();
   return { store: new MemoryStore({ now: clock.now }), clock, cleanup: async () => undefined };
+});
+
+conflictContract('MemoryStore', async () => {
+  const base = new MemoryStore();
+  return { open: () => base.openWriter(), cleanup: async () => undefined };
 });
 
 describe('MemoryStore', () => {

@@ -6,7 +6,14 @@ import { canStartOwn, dedicatedServer, sharedServer, titled } from '../support/s
 import type { Service } from '../support/services.js';
 import { conflictContract } from './conflictContract.js';
 import { storeContract } from './contract.js';
-import { makeSnapshot, manualClock } from './fixtures.js';
+import { journal, makeSnapshot, manualClock } from './fixtures.js';
+import type { Snapshot } from '../../src/snapshot/schema.js';
+import { readFileSync } from 'node:fs';
+
+/** A row PostgresStore wrote before version 2 (a real version-1 snapshot, no journal rows). */
+const v1Row = JSON.parse(readFileSync(new URL('./v1/postgres-row.json', import.meta.url), 'utf8')) as {
+  run_id: string; workflow: string; status: string; seq: number; rev: number; writer: string; updated_at: number; snapshot: Snapshot;
+};
 
 const shared = await sharedServer('postgres');
 const own = await canStartOwn('postgres');
@@ -27,7 +34,7 @@ describe.skipIf('skip' in shared)(titled('PostgresStore', shared), () => {
     await admin.end();
   });
 
-  const dropTable = (table: string) => admin.query(`DROP TABLE IF EXISTS ${table}`);
+  const dropTable = (table: string) => admin.query(`DROP TABLE IF EXISTS ${table}, ${table}_events`);
 
   storeContract('PostgresStore', async () => {
     const table = freshTable();
@@ -36,6 +43,12 @@ describe.skipIf('skip' in shared)(titled('PostgresStore', shared), () => {
     return {
       store,
       clock,
+      // The save is one statement, so a crash cannot tear it: write the journal rows behind its back instead.
+      tornSave: async (runId, entries) => {
+        for (const e of entries) {
+          await admin.query(`INSERT INTO ${table}_events (run_id, seq, event) VALUES ($1, $2, $3::jsonb)`, [runId, e.seq, JSON.stringify(e)]);
+        }
+      },
       cleanup: async () => {
         await store.close();
         await dropTable(table);
@@ -112,6 +125,28 @@ describe.skipIf('skip' in shared)(titled('PostgresStore', shared), () => {
           snapshot: viaJson(snapshot),
         },
       ]);
+    });
+
+    it('writes the journal to <table>_events, one jsonb row per RunEvent keyed (run_id, seq)', async () => {
+      await store.save(makeSnapshot({ runId: 'j', seq: 5, history: [] }), journal('j', 1, 5));
+      const rows = await admin.query<{ run_id: string; seq: string; event: unknown }>(
+        `SELECT run_id, seq, event FROM ${table}_events ORDER BY seq`,
+      );
+      expect(rows.rows).toEqual(journal('j', 1, 5).map((e) => ({ run_id: 'j', seq: String(e.seq), event: viaJson(e) })));
+    });
+
+    it('loads a version-1 row written before journals, its history read as the journal', async () => {
+      const row = v1Row;
+      await migrate(admin, { table });
+      await admin.query(
+        `INSERT INTO ${table} (run_id, workflow, status, seq, rev, writer, updated_at, snapshot) VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb)`,
+        [row.run_id, row.workflow, row.status, row.seq, row.rev, row.writer, row.updated_at, JSON.stringify(row.snapshot)],
+      );
+      expect(await store.load('order-42')).toStrictEqual(row.snapshot);
+      expect(await store.list()).toEqual([{ runId: 'order-42', workflow: 'orders', status: 'paused', updatedAt: row.updated_at }]);
+      expect(await store.events('order-42', { afterSeq: 17 })).toStrictEqual(row.snapshot.history.slice(17));
+      await store.save({ ...row.snapshot, seq: 20, status: 'running' }, journal('order-42', 20, 20));
+      expect((await store.events('order-42')).map((e) => e.seq)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
     });
 
     it('creates the table up front with migrate(), safely when several processes do it at once', async () => {
@@ -204,7 +239,7 @@ describe.skipIf('skip' in shared)(titled('PostgresStore', shared), () => {
       });
 
       it('rejects loading a snapshot of an unknown version with snapshot_version', async () => {
-        await writeRow('future', { ...makeSnapshot({ runId: 'future' }), version: 2 });
+        await writeRow('future', { ...makeSnapshot({ runId: 'future' }), version: 3 });
         await expect(store.load('future')).rejects.toMatchObject({ code: 'snapshot_version' });
       });
 

@@ -6,7 +6,15 @@ import { canStartOwn, dedicatedServer, sharedServer, titled } from '../support/s
 import type { Service } from '../support/services.js';
 import { conflictContract } from './conflictContract.js';
 import { storeContract } from './contract.js';
-import { makeSnapshot, manualClock } from './fixtures.js';
+import { journal, makeSnapshot, manualClock } from './fixtures.js';
+import type { Snapshot } from '../../src/snapshot/schema.js';
+import { readFileSync } from 'node:fs';
+
+/** A hash RedisStore wrote before version 2 (a real version-1 snapshot, no journal stream). */
+const v1Hash = JSON.parse(readFileSync(new URL('./v1/redis-hash.json', import.meta.url), 'utf8')) as Record<string, string> & {
+  snapshot: string;
+  updatedAt: string;
+};
 
 const shared = await sharedServer('redis');
 const own = await canStartOwn('redis');
@@ -44,6 +52,10 @@ describe.skipIf('skip' in shared)(titled('RedisStore', shared), () => {
     return {
       store,
       clock,
+      // The save is one script, so a crash cannot tear it: add the journal entries behind its back instead.
+      tornSave: async (runId, entries) => {
+        for (const e of entries) await admin.xadd(`${prefix}events:${runId}`, `${e.seq}-0`, 'e', JSON.stringify(e));
+      },
       cleanup: async () => {
         await store.close();
         await dropPrefix(admin, prefix);
@@ -89,8 +101,26 @@ describe.skipIf('skip' in shared)(titled('RedisStore', shared), () => {
         rev: '1',
         writer: store.writerId,
         updatedAt: '1234',
+        version: '1',
       });
       expect(await admin.zrange(`${prefix}runs`, 0, -1, 'WITHSCORES')).toEqual(['orders/7', '1234']);
+    });
+
+    it('keeps the journal in the Stream <prefix>events:<runId>, entry ids <seq>-0, written with the snapshot', async () => {
+      await store.save(makeSnapshot({ runId: 'j', seq: 3, history: [] }), journal('j', 1, 3));
+      const entries = await admin.xrange(`${prefix}events:j`, '-', '+');
+      expect(entries).toEqual(journal('j', 1, 3).map((e) => [`${e.seq}-0`, ['e', JSON.stringify(e)]]));
+    });
+
+    it('loads a version-1 hash written before journals, its history read as the journal', async () => {
+      await admin.hset(`${prefix}run:order-42`, v1Hash);
+      await admin.zadd(`${prefix}runs`, Number(v1Hash.updatedAt), 'order-42');
+      const snapshot = JSON.parse(v1Hash.snapshot) as Snapshot;
+      expect(await store.load('order-42')).toStrictEqual(snapshot);
+      expect(await store.list()).toEqual([{ runId: 'order-42', workflow: 'orders', status: 'paused', updatedAt: Number(v1Hash.updatedAt) }]);
+      expect(await store.events('order-42', { afterSeq: 17 })).toStrictEqual(snapshot.history.slice(17));
+      await store.save({ ...snapshot, seq: 20, status: 'running' }, journal('order-42', 20, 20));
+      expect((await store.events('order-42')).map((e) => e.seq)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
     });
 
     it('uses sluice: as the default prefix', () => {
@@ -197,7 +227,7 @@ describe.skipIf('skip' in shared)(titled('RedisStore', shared), () => {
       });
 
       it('rejects loading a snapshot of an unknown version with snapshot_version', async () => {
-        await writeHash('future', fields({ ...makeSnapshot({ runId: 'future' }), version: 2 }));
+        await writeHash('future', fields({ ...makeSnapshot({ runId: 'future' }), version: 3 }));
         await expect(store.load('future')).rejects.toMatchObject({ code: 'snapshot_version' });
       });
 

@@ -2,17 +2,22 @@ import pg from 'pg';
 import type { PoolConfig } from 'pg';
 import { asStoreError } from '../../errors/WorkflowError.js';
 import type { Snapshot } from '../../snapshot/schema.js';
-import type { CheckpointStore, ListFilter, PruneFilter, RunSummary } from '../CheckpointStore.js';
+import type { RunEvent } from '../../telemetry/runEvent.js';
+import type { CheckpointStore, EventsOptions, ListFilter, PruneFilter, RunSummary } from '../CheckpointStore.js';
 import {
   WriterClaims,
   checkSaveable,
   conflictError,
+  eventsWindow,
   invalidStored,
   isRunStatus,
+  journalDelta,
+  journalWindow,
   olderThanBound,
+  rememberSuccess,
   storedSnapshot,
-} from '../serverStore.js';
-import { type PgQueryable, type TableName, migrate, tableName } from './schema.js';
+} from '../shared.js';
+import { type PgQueryable, type TableName, migrate, tableName, whereClause } from './schema.js';
 
 export interface PostgresStoreOptions {
   /** A `pg.Pool` (or client) to run queries on. The store never ends it; handle its `'error'` events yourself. */
@@ -41,9 +46,10 @@ interface SummaryRow {
 const NAME = 'PostgresStore';
 
 /**
- * A `CheckpointStore` in one PostgreSQL table: a row per run with the snapshot as `jsonb` and indexed
- * `workflow`, `status` and `updated_at` (epoch ms) columns. The table is created on first use (or by
- * {@link migrate}). Uses `pg`, an optional peer dependency.
+ * A `CheckpointStore` in PostgreSQL: a row per run with the snapshot as `jsonb` and indexed `workflow`,
+ * `status` and `updated_at` (epoch ms) columns, and the journal in `<table>_events`, a `jsonb` row per
+ * RunEvent keyed `(run_id, seq)`, written in the same statement as the checkpoint that covers it. The tables
+ * are created on first use (or by {@link migrate}). Uses `pg`, an optional peer dependency.
  *
  * Saves are optimistic, so two processes resuming the same run cannot both win. Each stored checkpoint
  * carries a revision and the id of the store instance (the writer) that saved it, and a save is accepted
@@ -74,7 +80,7 @@ export class PostgresStore implements CheckpointStore {
   readonly #createTable: boolean;
   readonly #now: () => number;
   readonly #claims: WriterClaims;
-  #ready: Promise<void> | undefined;
+  readonly #ensureTable: () => Promise<void>;
 
   constructor(options: string | PostgresStoreOptions) {
     const opts = typeof options === 'string' ? { connectionString: options } : options;
@@ -83,6 +89,9 @@ export class PostgresStore implements CheckpointStore {
     this.#createTable = opts.createTable ?? true;
     this.#now = opts.now ?? Date.now;
     this.#claims = new WriterClaims(opts.writerId);
+    // Remember only success, so a server that was down at first use is migrated once it is back.
+    const migrateOnce = rememberSuccess(() => this.migrate());
+    this.#ensureTable = () => (this.#createTable ? migrateOnce() : Promise.resolve());
     if (opts.pool !== undefined) {
       this.#db = opts.pool;
       this.#ownedPool = undefined;
@@ -107,25 +116,40 @@ export class PostgresStore implements CheckpointStore {
     return this.#claims.writerId;
   }
 
-  async save(snapshot: Snapshot): Promise<void> {
+  async save(snapshot: Snapshot, journal?: readonly RunEvent[]): Promise<void> {
     checkSaveable(snapshot, NAME);
+    const delta = journalDelta(snapshot, journal, NAME);
     const { runId } = snapshot;
     const claim = this.#claims.get(runId);
     const t = this.#table.sql;
+    const ev = this.#table.events;
     try {
       const text = JSON.stringify(snapshot);
       await this.#ensureTable();
-      // One statement, so the check and the write are atomic; the WHERE is the acceptance rule.
+      // One statement, so the check, the snapshot and the journal are written atomically; the upsert's WHERE
+      // is the acceptance rule, and the journal is written only when it passed. Journal rows beyond what the
+      // new checkpoint covers (an older snapshot saved again by its writer) go.
       const result = await this.#db.query<{ rev: string }>(
-        `INSERT INTO ${t} AS cur (run_id, workflow, status, seq, rev, writer, updated_at, snapshot)
-         VALUES ($1, $2, $3, $4, 1, $5, $6, $7::jsonb)
-         ON CONFLICT (run_id) DO UPDATE SET
-           workflow = excluded.workflow, status = excluded.status, seq = excluded.seq, rev = cur.rev + 1,
-           writer = excluded.writer, updated_at = excluded.updated_at, snapshot = excluded.snapshot
-         WHERE cur.writer = excluded.writer
-            OR cur.rev = $8::bigint
-            OR ($8::bigint IS NULL AND cur.seq < excluded.seq)
-         RETURNING rev`,
+        `WITH prev AS (SELECT seq FROM ${t} WHERE run_id = $1),
+         up AS (
+           INSERT INTO ${t} AS cur (run_id, workflow, status, seq, rev, writer, updated_at, snapshot)
+           VALUES ($1, $2, $3, $4, 1, $5, $6, $7::jsonb)
+           ON CONFLICT (run_id) DO UPDATE SET
+             workflow = excluded.workflow, status = excluded.status, seq = excluded.seq, rev = cur.rev + 1,
+             writer = excluded.writer, updated_at = excluded.updated_at, snapshot = excluded.snapshot
+           WHERE cur.writer = excluded.writer
+              OR cur.rev = $8::bigint
+              OR ($8::bigint IS NULL AND cur.seq < excluded.seq)
+           RETURNING rev),
+         cut AS (
+           DELETE FROM ${ev} WHERE run_id = $1 AND EXISTS (SELECT 1 FROM up)
+             AND seq > LEAST($4::bigint, COALESCE((SELECT seq FROM prev), 0))
+             AND NOT (seq = ANY ($10::bigint[]))),
+         ins AS (
+           INSERT INTO ${ev} (run_id, seq, event)
+           SELECT $1, (e->>'seq')::bigint, e FROM jsonb_array_elements($9::jsonb) AS e WHERE EXISTS (SELECT 1 FROM up)
+           ON CONFLICT (run_id, seq) DO UPDATE SET event = excluded.event)
+         SELECT rev FROM up`,
         [
           runId,
           snapshot.workflow,
@@ -135,6 +159,8 @@ export class PostgresStore implements CheckpointStore {
           Math.round(this.#now()),
           text,
           claim ?? null,
+          JSON.stringify(delta),
+          delta.map((e) => e.seq),
         ],
       );
       const row = result.rows[0];
@@ -176,6 +202,31 @@ export class PostgresStore implements CheckpointStore {
     return snapshot;
   }
 
+  async events(runId: string, options?: EventsOptions): Promise<RunEvent[]> {
+    const window = eventsWindow(options, NAME);
+    let rows: { event: RunEvent }[];
+    try {
+      await this.#ensureTable();
+      // A version-1 snapshot's history, then the journal rows; only what the stored checkpoint covers.
+      const result = await this.#db.query<{ event: RunEvent }>(
+        `SELECT DISTINCT ON (x.seq) x.event FROM ${this.#table.sql} AS c, LATERAL (
+           SELECT h AS event, (h->>'seq')::bigint AS seq
+             FROM jsonb_array_elements(CASE WHEN c.snapshot->>'version' = '1' THEN c.snapshot->'history' ELSE '[]'::jsonb END) AS h
+           UNION ALL
+           SELECT e.event, e.seq FROM ${this.#table.events} AS e WHERE e.run_id = c.run_id AND e.seq > $2 AND e.seq <= c.seq
+         ) AS x
+         WHERE c.run_id = $1 AND x.seq > $2 AND x.seq <= c.seq
+         ORDER BY x.seq
+         LIMIT $3`,
+        [runId, window.afterSeq, Number.isFinite(window.limit) ? window.limit : null],
+      );
+      rows = result.rows;
+    } catch (error) {
+      throw asStoreError(error, `${NAME}: cannot read the journal of run '${runId}' from ${this.#table.events}`);
+    }
+    return journalWindow([rows.map((row) => row.event)], Number.MAX_SAFE_INTEGER, window);
+  }
+
   async list(filter: ListFilter = {}): Promise<RunSummary[]> {
     const { where, values } = whereClause(filter);
     let rows: SummaryRow[];
@@ -201,7 +252,10 @@ export class PostgresStore implements CheckpointStore {
   async delete(runId: string): Promise<void> {
     try {
       await this.#ensureTable();
-      await this.#db.query(`DELETE FROM ${this.#table.sql} WHERE run_id = $1`, [runId]);
+      await this.#db.query(
+        `WITH run AS (DELETE FROM ${this.#table.sql} WHERE run_id = $1) DELETE FROM ${this.#table.events} WHERE run_id = $1`,
+        [runId],
+      );
     } catch (error) {
       throw asStoreError(error, `${NAME}: cannot delete run '${runId}' from ${this.table}`);
     }
@@ -216,7 +270,9 @@ export class PostgresStore implements CheckpointStore {
     try {
       await this.#ensureTable();
       const result = await this.#db.query<{ run_id: string }>(
-        `DELETE FROM ${this.#table.sql}${where} RETURNING run_id`,
+        `WITH gone AS (DELETE FROM ${this.#table.sql}${where} RETURNING run_id),
+         journal AS (DELETE FROM ${this.#table.events} WHERE run_id IN (SELECT run_id FROM gone))
+         SELECT run_id FROM gone`,
         values,
       );
       removed = result.rows.map((row) => row.run_id);
@@ -232,41 +288,10 @@ export class PostgresStore implements CheckpointStore {
     await migrate(this.#db, { table: this.table });
   }
 
-  /** End the pool the store created from a connection string; a pool passed in is left alone. */
   /** End the pool this store created (a pool you passed in stays yours). Safe to call more than once. */
   async close(): Promise<void> {
     const pool = this.#ownedPool;
     this.#ownedPool = undefined;
     await pool?.end();
   }
-
-  #ensureTable(): Promise<void> {
-    if (!this.#createTable) return Promise.resolve();
-    // Remember only success, so a server that was down at first use is migrated once it is back.
-    this.#ready ??= this.migrate().catch((error: unknown) => {
-      this.#ready = undefined;
-      throw error;
-    });
-    return this.#ready;
-  }
-}
-
-/** `WHERE` for list/prune filters, with only the conditions given so the indexes apply. */
-interface RowFilter {
-  workflow?: string | undefined;
-  status?: string | undefined;
-  olderThan?: number | undefined;
-}
-
-function whereClause(filter: RowFilter): { where: string; values: unknown[] } {
-  const conditions: string[] = [];
-  const values: unknown[] = [];
-  const add = (sql: string, value: unknown) => {
-    values.push(value);
-    conditions.push(sql.replace('?', `$${values.length}`));
-  };
-  if (filter.workflow !== undefined) add('workflow = ?', filter.workflow);
-  if (filter.status !== undefined) add('status = ?', filter.status);
-  if (filter.olderThan !== undefined) add('updated_at < ?::float8', filter.olderThan);
-  return { where: conditions.length === 0 ? '' : ` WHERE ${conditions.join(' AND ')}`, values };
 }

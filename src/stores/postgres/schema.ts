@@ -8,6 +8,7 @@ export interface PgQueryable {
 
 export const DEFAULT_TABLE = 'sluice_checkpoints';
 
+/** At most 48 characters, so `<table>_events` fits PostgreSQL's 63. */
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,47}$/;
 
 /** A validated, quoted table name and what its indexes are called. */
@@ -18,6 +19,8 @@ export interface TableName {
   readonly sql: string;
   /** The unqualified table name, prefix of its index names. */
   readonly base: string;
+  /** The journal table beside it (`<table>_events`), quoted. */
+  readonly events: string;
 }
 
 /**
@@ -33,7 +36,9 @@ export function tableName(name: string = DEFAULT_TABLE): TableName {
         'each of letters, digits and _ (at most 48)',
     );
   }
-  return { name, sql: parts.map((part) => `"${part}"`).join('.'), base: parts[parts.length - 1] as string };
+  const quoted = parts.map((part) => `"${part}"`);
+  const events = [...quoted.slice(0, -1), `"${parts[parts.length - 1] as string}_events"`].join('.');
+  return { name, sql: quoted.join('.'), base: parts[parts.length - 1] as string, events };
 }
 
 /** A stable 32-bit key for the advisory lock that serialises concurrent migrations of one table. */
@@ -45,7 +50,8 @@ function lockKey(name: string): number {
 
 /**
  * The DDL, idempotent. `updated_at` is epoch ms stamped by the store's clock, like the other stores;
- * `rev` and `writer` carry the optimistic concurrency check (see `PostgresStore`).
+ * `rev` and `writer` carry the optimistic concurrency check (see `PostgresStore`); `<table>_events` holds
+ * the journal keyed `(run_id, seq)`.
  */
 export function migrationSql(table: TableName): string {
   const t = table.sql;
@@ -67,6 +73,13 @@ export function migrationSql(table: TableName): string {
     `CREATE INDEX IF NOT EXISTS ${index('workflow_idx')} ON ${t} (workflow, updated_at)`,
     `CREATE INDEX IF NOT EXISTS ${index('status_idx')} ON ${t} (status, updated_at)`,
     `CREATE INDEX IF NOT EXISTS ${index('updated_at_idx')} ON ${t} (updated_at)`,
+    // The journal: one row per RunEvent, written in the same statement as the checkpoint that covers it.
+    `CREATE TABLE IF NOT EXISTS ${table.events} (
+      run_id text NOT NULL,
+      seq bigint NOT NULL,
+      event jsonb NOT NULL,
+      PRIMARY KEY (run_id, seq)
+    )`,
   ].join(';\n');
 }
 
@@ -76,7 +89,7 @@ export interface MigrateOptions {
 }
 
 /**
- * Create the checkpoint table and its indexes if they do not exist. `PostgresStore` does this on first use;
+ * Create the checkpoint table, its indexes and its journal table (`<table>_events`) if they do not exist. `PostgresStore` does this on first use;
  * call it yourself when the application's role may not run DDL (then construct the store with
  * `createTable: false`). Safe to run concurrently and repeatedly.
  *
@@ -95,4 +108,24 @@ export async function migrate(db: PgQueryable, options: MigrateOptions = {}): Pr
   } catch (error) {
     throw asStoreError(error, `PostgresStore: cannot create table ${table.name}`);
   }
+}
+
+/** `WHERE` for list/prune filters, with only the conditions given so the indexes apply. */
+interface RowFilter {
+  workflow?: string | undefined;
+  status?: string | undefined;
+  olderThan?: number | undefined;
+}
+
+export function whereClause(filter: RowFilter): { where: string; values: unknown[] } {
+  const conditions: string[] = [];
+  const values: unknown[] = [];
+  const add = (sql: string, value: unknown) => {
+    values.push(value);
+    conditions.push(sql.replace('?', `$${values.length}`));
+  };
+  if (filter.workflow !== undefined) add('workflow = ?', filter.workflow);
+  if (filter.status !== undefined) add('status = ?', filter.status);
+  if (filter.olderThan !== undefined) add('updated_at < ?::float8', filter.olderThan);
+  return { where: conditions.length === 0 ? '' : ` WHERE ${conditions.join(' AND ')}`, values };
 }

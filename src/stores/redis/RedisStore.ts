@@ -2,17 +2,24 @@ import { Redis } from 'ioredis';
 import type { Cluster, RedisOptions } from 'ioredis';
 import { asStoreError } from '../../errors/WorkflowError.js';
 import type { Snapshot } from '../../snapshot/schema.js';
-import type { CheckpointStore, ListFilter, PruneFilter, RunSummary } from '../CheckpointStore.js';
+import type { RunEvent } from '../../telemetry/runEvent.js';
+import type { CheckpointStore, EventsOptions, ListFilter, PruneFilter, RunSummary } from '../CheckpointStore.js';
 import {
   WriterClaims,
+  byUpdatedAt,
   checkSaveable,
   conflictError,
+  eventsWindow,
   invalidStored,
   isRunStatus,
+  journalDelta,
+  journalWindow,
+  listed,
   olderThanBound,
+  parseStoredJson,
   storedSnapshot,
-} from '../serverStore.js';
-import { DELETE, LOAD, PRUNE, SAVE, runScript } from './scripts.js';
+} from '../shared.js';
+import { DELETE, EVENTS, LOAD, PRUNE, SAVE, runScript } from './scripts.js';
 
 export interface RedisStoreOptions {
   /** An ioredis client to use. The store never closes it; handle its `'error'` events yourself. */
@@ -38,18 +45,14 @@ const BATCH = 500;
 
 /**
  * A `CheckpointStore` in Redis: one hash per run at `<prefix>run:<runId>` (the snapshot JSON plus
- * `workflow`, `status`, `seq`, `rev`, `writer`, `updatedAt`) and a sorted set `<prefix>runs` scored by
- * `updatedAt` that `list` and `prune` walk. Uses `ioredis`, an optional peer dependency.
+ * `workflow`, `status`, `seq`, `rev`, `writer`, `updatedAt`, `version`), the run's journal in the Stream
+ * `<prefix>events:<runId>` (entry id `<seq>-0`, field `e` the RunEvent's JSON), and a sorted set
+ * `<prefix>runs` scored by `updatedAt` that `list` and `prune` walk. Uses `ioredis`, an optional peer.
  *
- * Saves run as one Lua script and are optimistic, as in `PostgresStore`, so two processes resuming the same
- * run cannot both win. Each stored checkpoint carries a revision and the id of the store instance (the
- * writer) that saved it, and a save is accepted
- * only when the run is not stored yet, or this instance wrote the stored revision, or this instance loaded
- * (or saved) exactly the stored revision, or — for an instance that never saw the run, e.g. resuming a
- * snapshot obtained elsewhere — the snapshot's `seq` is higher than the stored one. Otherwise it rejects
- * with `store_conflict`, and that instance's later saves of the run are refused too until it loads it again:
- * of two processes that loaded the same revision, the first to checkpoint wins and the other is fenced off.
- * Writers are store instances: two runs of one id through one instance are not told apart.
+ * A save is one Lua script (snapshot and journal delta together) and optimistic, with the rule every
+ * store shares (see `PostgresStore`, DESIGN §6.6): accepted when the run is new, when this instance wrote or
+ * loaded exactly the stored revision, or — for an instance that never saw the run — when the snapshot's `seq`
+ * is higher; otherwise `store_conflict`, and the instance is fenced off the run until it loads it again.
  *
  * Connection failures reject with `store_failed`; a key that is not a sluice checkpoint with
  * `invalid_snapshot` (`snapshot_version` for an unknown version).
@@ -104,17 +107,19 @@ export class RedisStore implements CheckpointStore {
     return this.#claims.writerId;
   }
 
-  async save(snapshot: Snapshot): Promise<void> {
+  async save(snapshot: Snapshot, journal?: readonly RunEvent[]): Promise<void> {
     checkSaveable(snapshot, NAME);
+    const delta = journalDelta(snapshot, journal, NAME);
     const { runId } = snapshot;
     const claim = this.#claims.get(runId);
     let reply: unknown;
     try {
       const text = JSON.stringify(snapshot);
+      const entries = delta.flatMap((ev) => [ev.seq, JSON.stringify(ev)]);
       reply = await runScript(
         this.#redis,
         SAVE,
-        [this.#runKey(runId), this.#indexKey()],
+        [this.#runKey(runId), this.#indexKey(), this.#journalKey(runId)],
         [
           runId,
           snapshot.workflow,
@@ -124,6 +129,8 @@ export class RedisStore implements CheckpointStore {
           Math.round(this.#now()),
           text,
           claim === undefined ? '' : claim,
+          snapshot.version,
+          ...entries,
         ],
       );
     } catch (error) {
@@ -153,30 +160,38 @@ export class RedisStore implements CheckpointStore {
     const where = this.#where(runId);
     if (kind !== 'hash') throw invalidStored(where, runId, `the key holds a ${kind}, not a hash`);
     if (typeof text !== 'string') throw invalidStored(where, runId, 'the hash has no snapshot field');
-    let value: unknown;
-    try {
-      value = JSON.parse(text);
-    } catch (error) {
-      throw invalidStored(where, runId, 'the snapshot field is not valid JSON', error);
-    }
-    const snapshot = storedSnapshot(value, runId, where);
+    const snapshot = storedSnapshot(parseStoredJson(text, where, runId), runId, where);
     const revision = Number(rev);
     if (!Number.isSafeInteger(revision)) throw invalidStored(where, runId, 'the hash has no numeric rev field');
     this.#claims.saw(runId, revision);
     return snapshot;
   }
 
+  async events(runId: string, options?: EventsOptions): Promise<RunEvent[]> {
+    const window = eventsWindow(options, NAME);
+    let reply: unknown;
+    try {
+      const limit = Number.isFinite(window.limit) ? window.limit : '';
+      reply = await runScript(this.#redis, EVENTS, [this.#runKey(runId), this.#journalKey(runId)], [window.afterSeq, limit]);
+    } catch (error) {
+      throw asStoreError(error, `${NAME}: cannot read the journal of run '${runId}'`);
+    }
+    const [seq, v1, ...entries] = reply as [string | undefined, string | null | false | undefined, ...string[]];
+    if (seq === undefined) return [];
+    const where = this.#where(runId);
+    // A version-1 snapshot's history is the start of the journal.
+    const history = typeof v1 === 'string' ? storedSnapshot(parseStoredJson(v1, where, runId), runId, where).history : [];
+    const journal = entries.map((text) => parseStoredJson(text, `${NAME} key '${this.#journalKey(runId)}'`, runId) as RunEvent);
+    return journalWindow([history, journal], Number(seq), window);
+  }
+
   async list(filter: ListFilter = {}): Promise<RunSummary[]> {
-    return (await this.#summaries()).rows.filter(
-      (row) =>
-        (filter.workflow === undefined || row.workflow === filter.workflow) &&
-        (filter.status === undefined || row.status === filter.status),
-    );
+    return listed((await this.#summaries()).rows, filter);
   }
 
   async delete(runId: string): Promise<void> {
     try {
-      await runScript(this.#redis, DELETE, [this.#runKey(runId), this.#indexKey()], [runId]);
+      await runScript(this.#redis, DELETE, [this.#runKey(runId), this.#indexKey(), this.#journalKey(runId)], [runId]);
     } catch (error) {
       throw asStoreError(error, `${NAME}: cannot delete run '${runId}'`);
     }
@@ -199,7 +214,7 @@ export class RedisStore implements CheckpointStore {
         const reply = (await runScript(
           this.#redis,
           PRUNE,
-          [this.#indexKey(), ...ids.map((id) => this.#runKey(id))],
+          [this.#indexKey(), ...ids.flatMap((id) => [this.#runKey(id), this.#journalKey(id)])],
           [olderThan ?? '', filter.status ?? '', ...ids],
         )) as string[];
         for (const runId of reply) this.#claims.forget(runId);
@@ -242,7 +257,7 @@ export class RedisStore implements CheckpointStore {
     } catch (error) {
       throw asStoreError(error, `${NAME}: cannot list runs`);
     }
-    rows.sort((a, b) => a.updatedAt - b.updatedAt || (a.runId < b.runId ? -1 : a.runId > b.runId ? 1 : 0));
+    rows.sort(byUpdatedAt);
     return { rows, dangling };
   }
 
@@ -265,6 +280,11 @@ export class RedisStore implements CheckpointStore {
 
   #runKey(runId: string): string {
     return `${this.prefix}run:${runId}`;
+  }
+
+  /** The run's journal: a Stream with one entry per RunEvent, id `<seq>-0`, field `e` the event's JSON. */
+  #journalKey(runId: string): string {
+    return `${this.prefix}events:${runId}`;
   }
 
   #indexKey(): string {

@@ -70,6 +70,10 @@ tinyWorkflow.handle([Start], async (_ctx, start) => Mid.with(2 * start.data));
 tinyWorkflow.handle([Mid], async (_ctx, mid) => Stop.with(mid.data + 1));
 
 const engine: Engine = {
+  unsupported: {
+    W5: 'no checkpointing in workflow-core 1.3.4 (its snapshot middleware is gone; the package is deprecated)',
+  },
+
   chain(n) {
     const wf = withStop();
     const next = (k: number, other: typeof Ping) => (k >= n ? Stop.with(k) : other.with(k + 1));
@@ -139,4 +143,4 @@ const engine: Engine = {
   },
 };
 
-runChild(engine);
+runChild(engine, 'llamaindex');

@@ -173,6 +173,21 @@ const engine: Engine = {
     return read;
   },
 
+  // W5 without checkpoints: the floor has no persistence at all.
+  longRun(n, _store, mark) {
+    return workflow([
+      {
+        accepts: [START, 'next'],
+        handler: async (e) => {
+          const k = e.type === START ? 1 : (e.data as number);
+          mark(k);
+          await tick();
+          return k >= n ? ev(STOP, n) : ev('next', k + 1);
+        },
+      },
+    ]).run(0).result;
+  },
+
   async park(n) {
     let open!: () => void;
     const gate = new Promise<void>((resolve) => (open = resolve));
@@ -199,4 +214,4 @@ const engine: Engine = {
   },
 };
 
-runChild(engine);
+runChild(engine, 'rxjs');

@@ -7,21 +7,23 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { setImmediate as macrotask, setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { pino } from 'pino';
 import {
   event,
   FileStore,
+  MemoryStore,
   StartEvent,
   StopEvent,
   workflow,
+  type CheckpointStore,
   type EventType,
   type WorkflowOptions,
 } from 'sluice';
 import { PostgresStore } from 'sluice/postgres';
 import { RedisStore } from 'sluice/redis';
-import { runChild, type Engine } from '../workloads.js';
+import { runChild, type Engine, type LongRunStore } from '../workloads.js';
 
 const Ping = event('Ping');
 const Pong = event('Pong');
@@ -37,6 +39,51 @@ function chainWorkflow(n: number, options: WorkflowOptions = {}) {
   return workflow('chain', options)
     .step('ping', { accepts: [StartEvent, Pong] }, async (ev) => (StartEvent.is(ev) ? Ping.of(1) : next(num(ev), Ping)))
     .step('pong', { accepts: [Ping] }, async (ev) => next(num(ev), Pong));
+}
+
+const Next = event('Next');
+
+/** W5: step k (1..n) marks, awaits a macrotask and hands k+1 to itself; the last one stops with n. */
+function longWorkflow(n: number, mark: (k: number) => void, store: CheckpointStore) {
+  return workflow('long', { store }).step('step', { accepts: [StartEvent, Next] }, async (ev) => {
+    const k = StartEvent.is(ev) ? 1 : num(ev);
+    mark(k);
+    await macrotask();
+    return k >= n ? StopEvent.of({ result: n }) : Next.of(k + 1);
+  });
+}
+
+/** A checkpoint store of the kind asked for, and how to clean up after it. */
+async function openStore(kind: LongRunStore, url?: string): Promise<{ store: CheckpointStore; close(): Promise<void> }> {
+  switch (kind) {
+    case 'memory':
+      return { store: new MemoryStore(), close: async () => {} };
+    case 'file': {
+      const dir = await mkdtemp(join(tmpdir(), 'sluice-bench-'));
+      return { store: new FileStore(dir), close: () => rm(dir, { recursive: true, force: true }) };
+    }
+    case 'postgres': {
+      const table = `sluice_bench_${randomUUID().replaceAll('-', '').slice(0, 16)}`;
+      const pool = new pg.Pool({ connectionString: url, max: 2 });
+      return {
+        store: new PostgresStore({ pool, table }),
+        close: async () => {
+          await pool.query(`DROP TABLE IF EXISTS ${table}`);
+          await pool.end();
+        },
+      };
+    }
+    case 'redis': {
+      const store = new RedisStore({ url: url ?? '', prefix: `sluice-bench:${randomUUID().slice(0, 8)}:` });
+      return {
+        store,
+        close: async () => {
+          await store.prune();
+          await store.close();
+        },
+      };
+    }
+  }
 }
 
 const tinyWorkflow = workflow('tiny')
@@ -152,6 +199,20 @@ const engine: Engine = {
   },
 
   chainWithSilentLogger: (n) => chainWorkflow(n, { logger: pino({ level: 'silent' }) }).run(0).result,
+
+  async longRun(n, kind, mark, url) {
+    const { store, close } = await openStore(kind, url);
+    try {
+      const run = longWorkflow(n, mark, store).run(0);
+      const result = await run.result;
+      await run.flush(); // the last checkpoint is part of the work
+      const saved = await store.load(run.id);
+      if (saved?.status !== 'completed') throw new Error(`the store holds status ${saved?.status}, not completed`);
+      return result;
+    } finally {
+      await close();
+    }
+  },
 };
 
-runChild(engine);
+runChild(engine, 'sluice');

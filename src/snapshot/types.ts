@@ -1,0 +1,74 @@
+import type { Envelope } from '../events/envelope.js';
+import type { WorkflowEvent } from '../events/event.js';
+import type { RunStatus } from './status.js';
+import type { RunEvent } from '../telemetry/runEvent.js';
+
+/** How a finished run ended; present on terminal snapshots only. */
+export type SnapshotOutcome = { result: unknown } | { error: { code: string; message: string; step?: string } };
+
+interface SnapshotFields {
+  workflow: string;
+  workflowVersion: string;
+  runId: string;
+  status: RunStatus;
+  createdAt: number;
+  input: unknown;
+  state: Record<string, unknown>;
+  pending: Envelope[];
+  inFlight: InFlightEntry[];
+  collected: Record<string, WorkflowEvent[]>;
+  answered: Record<string, unknown>;
+  seq: number;
+  elapsedMs: number;
+  metadata: Record<string, unknown>;
+  outcome?: SnapshotOutcome;
+}
+
+/**
+ * A plain-JSON picture of a run as the run loop builds it today (version 1: its history inside), enough
+ * to continue it in another process.
+ */
+export interface Snapshot extends SnapshotFields {
+  version: 1;
+  waiting: WaitingEntry[];
+  history: RunEvent[];
+  children: Record<string, Snapshot>;
+}
+
+/**
+ * The lean snapshot (version 2): a run's live state only — what is queued, in flight, waiting, collected
+ * and its state — never its history, which lives in the store's journal (`store.events(runId)`).
+ */
+export interface SnapshotV2 extends SnapshotFields {
+  version: 2;
+  waiting: WaitEntry[];
+  children: Record<string, SnapshotV2>;
+}
+
+export interface InFlightEntry {
+  step: string;
+  invocationId: string;
+  envelope: Envelope;
+  /** The events this invocation took with `ctx.collect`, returned again when it is re-delivered. */
+  collected?: Record<string, WorkflowEvent[]>;
+}
+
+/** An open input request (version 1 shape; `kind` is implied). */
+export interface WaitingEntry {
+  kind?: 'input';
+  requestId: string;
+  prompt: string;
+  metadata: unknown;
+  deadline?: number;
+  remainingMs?: number;
+  routed?: boolean;
+}
+
+/** What an invocation waits for in a version-2 snapshot: a human's input, a due time or an event. */
+export type WaitEntry =
+  | (Omit<WaitingEntry, 'kind'> & { kind: 'input' })
+  | { kind: 'sleep'; requestId: string; dueAt: number }
+  | { kind: 'event'; requestId: string; type: string; deadline?: number; remainingMs?: number };
+
+/** A stored snapshot of either version. */
+export type AnySnapshot = Snapshot | SnapshotV2;
