@@ -42,6 +42,8 @@ export class Invocations implements InvocationHost {
   readonly held = new Set<Envelope>();
   readonly inFlight = new Set<Invocation>();
   private parkedCount = 0;
+  /** Invocations that failed (and so failed the run): kept in `entries()`, so `wf.retry` re-delivers them. */
+  private failed: InFlightEntry[] | undefined;
   /** Re-deliveries (after resume) of invocations parked on an open request: queued, but not work. */
   private dormant: Set<string> | undefined;
 
@@ -87,8 +89,10 @@ export class Invocations implements InvocationHost {
     for (const inv of this.inFlight) inv.ctx?.abort(reason());
   }
 
+  /** In flight for the snapshot: the failed invocations first (see `failed`), then those still running. */
   entries(): InFlightEntry[] {
-    return [...this.inFlight].map((inv) => ({ step: inv.step.name, invocationId: inv.id, envelope: inv.envelope }));
+    const running = [...this.inFlight].map((inv) => ({ step: inv.step.name, invocationId: inv.id, envelope: inv.envelope }));
+    return this.failed === undefined ? running : [...this.failed, ...running];
   }
 
   /**
@@ -227,6 +231,7 @@ export class Invocations implements InvocationHost {
   private fail(inv: Invocation, thrown: unknown): void {
     if (inv.settled) return;
     this.release(inv);
+    if (inv.step.kind !== 'pipe') (this.failed ??= []).push({ step: inv.step.name, invocationId: inv.id, envelope: inv.envelope });
     const error = isEngineError(thrown)
       ? withStep(thrown, inv.step.name)
       : new WorkflowError('step_failed', `step '${inv.step.name}' failed: ${describeThrown(thrown)}`, { step: inv.step.name, cause: thrown });

@@ -33,7 +33,8 @@ export type RunEvent =
   | (StepBase & { kind: 'step_failed'; error: StepErrorInfo; durationMs: number })
   | (StepBase & { kind: 'step_retried'; attempt: number; error: StepErrorInfo })
   | (Base & { kind: 'run_paused' })
-  | (Base & { kind: 'run_resumed' })
+  /** `retry`: the run was resumed from the terminal checkpoint of a failed or timed-out run (`wf.retry`). */
+  | (Base & { kind: 'run_resumed'; retry?: true })
   | (Base & { kind: 'input_requested'; requestId: string; prompt: string; metadata: unknown; deadline?: number })
   | (Base & { kind: 'input_received'; requestId: string })
   | (Base & { kind: 'checkpoint_saved' })
