@@ -108,6 +108,21 @@ export class RunRegistry {
     return load;
   }
 
+  /**
+   * `wf.retry` through the server: a failed or timed-out run resumed from its last checkpoint, live here.
+   * Rejects `not_found` for an unknown run and `not_running` for a run in any other status (a live run too).
+   */
+  async retry(runId: string): Promise<RunHandle> {
+    const run = this.handle(runId) ?? (await this.loading.get(runId));
+    if (run !== undefined) {
+      if (!isTerminal(run.status)) throw new WorkflowError('not_running', `run '${runId}' is ${run.status}: only a failed or timed-out run can be retried`, { details: { runId, status: run.status } });
+      await this.flushRun(run); // its final checkpoint is what the retry starts from
+    }
+    const load = this.retryStored(runId).finally(() => this.loading.delete(runId));
+    this.loading.set(runId, load);
+    return load;
+  }
+
   /** The store's runs with live status overlaid (and live runs not saved yet), newest first. */
   async list(filter: ListFilter = {}): Promise<RunRow[]> {
     const rows = new Map<string, RunRow>();
@@ -156,6 +171,14 @@ export class RunRegistry {
     const wf = this.workflow(snapshot.workflow);
     // Checked again: a start or another resume may have made it live while the store was read.
     return this.handle(runId) ?? this.track(wf.name, wf.resume(snapshot));
+  }
+
+  private async retryStored(runId: string): Promise<RunHandle> {
+    const snapshot = await this.store.load(runId);
+    if (snapshot === undefined) throw notFound(runId);
+    const wf = this.workflow(snapshot.workflow);
+    const run = await wf.retry(this.store, runId);
+    return this.track(wf.name, run);
   }
 
   private track(workflow: string, run: RunHandle): RunHandle {
