@@ -9,8 +9,9 @@ const LAYERS = [
   ['snapshot', '^src/snapshot/'],
   ['context', '^src/context/'],
   ['stores', '^src/stores/'],
-  ['workflow (types, spec, edges)', '^src/workflow/(types|spec|edges)\\.ts$'],
+  ['workflow (types, spec, edges, flowOptions)', '^src/workflow/(types|spec|edges|flowOptions)\\.ts$'],
   ['run', '^src/run/'],
+  ['ops', '^src/ops/'],
   ['builder', '^src/workflow/(workflow|compose)\\.ts$'],
   ['subpaths', '^src/(index\\.ts|cli\\.ts|testing/|http/|bullmq/|otel/)'],
 ];

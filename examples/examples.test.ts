@@ -126,6 +126,32 @@ describe('examples', () => {
     expect(failure.stderr).toContain(`07-distributed needs Redis, and redis://127.0.0.1:${port} cannot be reached`);
     expect(failure.stderr).toContain('point SLUICE_REDIS_URL at yours');
   });
+  it('10-operations recovers a crashed run, starts it again idempotently, and (with Redis) schedules and controls runs', async () => {
+    const env = process.env['SLUICE_REDIS_URL'];
+    process.env['SLUICE_REDIS_URL'] = 'url' in redis ? redis.url : 'redis://127.0.0.1:1';
+    try {
+      const lines = await run('10-operations');
+      expect(lines.slice(0, 4)).toEqual([
+        'crashed with invoice-42 running in its charge step',
+        'recovered: invoice-42',
+        'result: charged 42',
+        'started again: completed, charged 42',
+      ]);
+      expect(lines.slice(4)).toEqual(
+        'url' in redis
+          ? [
+              'schedules: every-100ms (report every 100 ms)',
+              'fired 3 runs: report written, report written, report written',
+              'paused remotely',
+              'result: nudged: from the dispatcher',
+            ]
+          : ['skipping the sluice/bullmq part: no Redis at redis://127.0.0.1:1 (set SLUICE_REDIS_URL)'],
+      );
+    } finally {
+      if (env === undefined) delete process.env['SLUICE_REDIS_URL'];
+      else process.env['SLUICE_REDIS_URL'] = env;
+    }
+  }, 60_000);
 
   it('08-inspector serves the API, follows the run over SSE, answers its question over HTTP', async () => {
     const lines = await run('08-inspector');
@@ -135,6 +161,17 @@ describe('examples', () => {
       'status while nobody answers: waiting',
       'result: published "Notes on sluice"',
       'final status: completed, state: "Notes on sluice"',
+    ]);
+  });
+
+  it('09-flow-control limits charges per customer and per 50 ms, debounces edits, and waits for a payment', async () => {
+    expect(await run('09-flow-control')).toEqual([
+      'indexed terms at rev 3',
+      'status while the payment is awaited: waiting',
+      'charges started: 4, at most 2 within 50 ms',
+      'most charges at once for one customer: 1',
+      'edits superseded by a newer one: 2',
+      'result: shipped after a payment of 42',
     ]);
   });
 });

@@ -52,6 +52,10 @@ async function main(argv: string[]): Promise<void> {
     ...(token === undefined || token === '' ? {} : { token }),
   });
   console.log(`sluice: serving ${workflows.map((w) => w.name).join(', ')} on ${server.url}/ (store ${values.store}${token ? ', token required' : ''})`);
+  // Continue what a previous server left mid-way (running, or waiting with a deadline or sleep due).
+  const recovered = await server.registry.recover((runId, reason) => console.log(`sluice: left run ${runId} alone: ${reason.message}`));
+  const names = recovered.map((run) => `${run.id} (${run.snapshot().workflow})`);
+  console.log(`sluice: recovered ${recovered.length} run${recovered.length === 1 ? '' : 's'}${names.length > 0 ? `: ${names.join(', ')}` : ''}`);
 
   const stop = () => {
     void server.close().then(() => process.exit(0));

@@ -6,6 +6,9 @@ export type { Envelope } from './events/envelope.js';
 // Workflows
 export { workflow, Workflow } from './workflow/workflow.js';
 export type { RunOptions, ResumeOptions, RunArgs, UntypedWorkflowOptions } from './workflow/workflow.js';
+export { recover } from './ops/recover.js';
+export type { RecoverOptions } from './ops/recover.js';
+export type { WorkflowLike } from './ops/registry.js';
 export type {
   Acceptable,
   AcceptedEvent,
@@ -19,9 +22,10 @@ export type {
 } from './workflow/types.js';
 export type { RetryPolicy } from './workflow/types.js';
 export type { SubworkflowOptions, Branch } from './workflow/compose.js';
+export type { ConcurrencyOption, RateLimitOption, DebounceOption, FlowOptions, FlowKey } from './workflow/flowOptions.js';
 
 // Steps' view
-export type { StepContext, InputRequestOptions } from './context/types.js';
+export type { StepContext, InputRequestOptions, WaitForOptions } from './context/types.js';
 export type { RunState, TypedRunState, UntypedRunState, StateShape } from './context/state.js';
 
 // Runs
@@ -41,6 +45,7 @@ export type {
   InFlightEntry,
   WaitingEntry,
   WaitEntry,
+  DurableWait,
 } from './snapshot/schema.js';
 export { MemoryStore, FileStore } from './stores/index.js';
 export type { MemoryStoreOptions, FileStoreOptions } from './stores/index.js';

@@ -2,12 +2,16 @@ import { randomUUID } from 'node:crypto';
 import { Queue, QueueEvents, type Job, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Observable } from 'rxjs';
-import { describeThrown, WorkflowError } from '../errors/WorkflowError.js';
+import { describeThrown, WorkflowError, type ErrorInfo } from '../errors/WorkflowError.js';
+import type { WorkflowEvent } from '../events/event.js';
 import type { RunEvent } from '../telemetry/runEvent.js';
 import type { Workflow } from '../workflow/workflow.js';
 import { forBullmq, openClient, type Connection } from './connection.js';
 import { RunFeed } from './feed.js';
-import { DEFAULT_JOB_OPTIONS, DEFAULT_PREFIX, DEFAULT_QUEUE, isAccepted, startJobId, type JobData, type JobOutcome } from './protocol.js';
+import {
+  DEFAULT_JOB_OPTIONS, DEFAULT_PREFIX, DEFAULT_QUEUE, isAccepted, startJobId, type ControlOp, type JobData, type JobOutcome,
+} from './protocol.js';
+import { failedRuns, listSchedules, upsertSchedule, type FailedRun, type ScheduleInfo, type ScheduleOptions } from './schedules.js';
 
 /** Where the queue and the runs' events are; `queue` and `prefix` must match the workers'. */
 export interface DispatcherOptions {
@@ -32,6 +36,12 @@ export interface RemoteRun<R = unknown> {
   readonly result: Promise<R>;
   /** Answer an input request; see {@link Dispatcher.respond}. */
   respond(requestId: string, response: unknown): Promise<void>;
+  /** See {@link Dispatcher.pause}. */
+  pause(): Promise<void>;
+  /** See {@link Dispatcher.abort}. */
+  abort(reason?: unknown): Promise<void>;
+  /** See {@link Dispatcher.send}. */
+  send(event: WorkflowEvent): Promise<void>;
 }
 
 /**
@@ -56,6 +66,7 @@ export class Dispatcher {
   readonly #redis: Redis;
   readonly #sub: Redis;
   readonly #feed: RunFeed;
+  readonly #prefix: string;
   #queueEvents: Promise<QueueEvents> | undefined;
 
   constructor(options: DispatcherOptions) {
@@ -64,18 +75,69 @@ export class Dispatcher {
     this.queue = new Queue<JobData, JobOutcome>(options.queue ?? DEFAULT_QUEUE, { connection: forBullmq(options.connection) });
     this.#redis = openClient(options.connection);
     this.#sub = openClient(options.connection);
-    this.#feed = new RunFeed(this.#redis, this.#sub, options.prefix ?? DEFAULT_PREFIX);
+    this.#prefix = options.prefix ?? DEFAULT_PREFIX;
+    this.#feed = new RunFeed(this.#redis, this.#sub, this.#prefix);
   }
 
   /**
    * Enqueue a run of the workflow (by name, or the workflow itself for its result type). A run id already
-   * started is not started again. Resolves once enqueued.
+   * started is not started again. `delay` (ms) starts it that much later. Resolves once enqueued.
    */
-  async start<R = unknown>(workflow: string | Workflow<R>, input?: unknown, options: { runId?: string } = {}): Promise<RemoteRun<R>> {
+  async start<R = unknown>(
+    workflow: string | Workflow<R>,
+    input?: unknown,
+    options: { runId?: string; delay?: number } = {},
+  ): Promise<RemoteRun<R>> {
     const runId = options.runId ?? randomUUID();
+    const { delay } = options;
+    if (delay !== undefined && !(Number.isFinite(delay) && delay >= 0)) {
+      throw new WorkflowError('invalid_workflow', `start delay must be a finite number of ms ≥ 0, not ${String(delay)}`);
+    }
     const name = typeof workflow === 'string' ? workflow : workflow.name;
-    await this.queue.add('start', { kind: 'start', runId, workflow: name, input }, { ...this.#jobOptions, jobId: startJobId(runId) });
+    const jobOptions = { ...this.#jobOptions, jobId: startJobId(runId), ...(delay === undefined ? {} : { delay }) };
+    await this.queue.add('start', { kind: 'start', runId, workflow: name, input }, jobOptions);
     return this.run<R>(runId);
+  }
+
+  /**
+   * Start a run of the workflow every `every` ms or on a cron `pattern` (BullMQ job schedulers, so one firing
+   * per due time whatever the number of dispatchers and workers). Calling it again with the same `id` updates
+   * the schedule. Each firing's run id is `<id>-<due time in epoch ms>`.
+   *
+   * @example
+   * ```ts
+   * await dispatcher.schedule('nightly-report', 'report', { pattern: '0 3 * * *', input: { days: 1 } });
+   * await dispatcher.schedule('heartbeat', 'ping', { every: 60_000 });
+   * ```
+   */
+  async schedule(id: string, workflow: string | Workflow<any>, options: ScheduleOptions): Promise<void> {
+    await upsertSchedule(this.queue, id, typeof workflow === 'string' ? workflow : workflow.name, options, this.#jobOptions);
+  }
+
+  /** Remove a schedule (runs it started are left alone); resolves whether it existed. */
+  unschedule(id: string): Promise<boolean> {
+    return this.queue.removeJobScheduler(id);
+  }
+
+  /** Every schedule, with its next firing time. */
+  schedules(): Promise<ScheduleInfo[]> {
+    return listSchedules(this.queue);
+  }
+
+  /**
+   * Runs nobody is running any more: one of their jobs failed for good (its attempts used up — e.g. the store
+   * was down throughout —, or no worker knows the workflow) and they have no outcome. Continue one with
+   * {@link Dispatcher.resume} once the cause is fixed, or abort it. A run is told apart as ended by its result
+   * in Redis, kept for the workers' `retention` (a day by default) while failed jobs are kept a week: a run that
+   * ended after such a failure shows here again once its result has expired.
+   *
+   * @example
+   * ```ts
+   * for (const run of await dispatcher.failed()) console.warn(`${run.runId}: ${run.job} job failed: ${run.reason}`);
+   * ```
+   */
+  failed(): Promise<FailedRun[]> {
+    return failedRuns(this.queue, this.#redis, this.#prefix);
   }
 
   /** A handle on a run started earlier (by any process). */
@@ -108,7 +170,34 @@ export class Dispatcher {
    * rejects `not_running` for an ended run, `not_found` for an unknown one.
    */
   resume(runId: string): Promise<void> {
-    return this.#submit({ kind: 'resume', runId });
+    return this.#control(runId, { type: 'resume' });
+  }
+
+  /**
+   * Pause a run wherever it is: held by a worker (it stops dispatching at once, lets its in-flight steps
+   * settle, then rests `paused` in the store), or resting in the store. Resolves once the run has stopped
+   * dispatching; a run whose worker died is paused by the worker that takes it over. Rejects `not_running`
+   * for an ended run, `not_found` for an unknown one.
+   */
+  pause(runId: string): Promise<void> {
+    return this.#control(runId, { type: 'pause' });
+  }
+
+  /** Abort a run wherever it is (it ends `aborted`, `reason` in its error's details); rejects like {@link pause}. */
+  abort(runId: string, reason?: unknown): Promise<void> {
+    return this.#control(runId, reason === undefined ? { type: 'abort' } : { type: 'abort', reason });
+  }
+
+  /**
+   * Send an event to a run wherever it is; resolves once a checkpoint holding the event is stored. A paused
+   * run keeps it pending until resumed. Rejects `invalid_event` for an event the run refuses.
+   */
+  send(runId: string, event: WorkflowEvent): Promise<void> {
+    return this.#control(runId, { type: 'send', event });
+  }
+
+  #control(runId: string, op: ControlOp): Promise<void> {
+    return this.#submit({ kind: 'control', runId, op, since: Date.now() });
   }
 
   async close(): Promise<void> {
@@ -124,9 +213,11 @@ export class Dispatcher {
     const events = await this.#events();
     const jobId = `${data.kind}-${randomUUID()}`;
     let onProgress: ((args: { jobId: string; data: unknown }) => void) | undefined;
-    const accepted = new Promise<undefined>((resolve) => {
+    const accepted = new Promise<{ refused?: ErrorInfo } | undefined>((resolve) => {
       onProgress = (args) => {
-        if (args.jobId === jobId && isAccepted(args.data)) resolve(undefined);
+        if (args.jobId !== jobId) return;
+        if (isAccepted(args.data)) resolve(undefined);
+        else if (isRefusal(args.data)) resolve(args.data);
       };
       events.on('progress', onProgress);
     });
@@ -154,6 +245,9 @@ export class Dispatcher {
   }
 }
 
+const isRefusal = (progress: unknown): progress is { refused: ErrorInfo } =>
+  typeof progress === 'object' && progress !== null && typeof (progress as { refused?: { code?: unknown } }).refused?.code === 'string';
+
 class Remote<R> implements RemoteRun<R> {
   #result: Promise<R> | undefined;
 
@@ -173,5 +267,17 @@ class Remote<R> implements RemoteRun<R> {
 
   respond(requestId: string, response: unknown): Promise<void> {
     return this.dispatcher.respond(this.id, requestId, response);
+  }
+
+  pause(): Promise<void> {
+    return this.dispatcher.pause(this.id);
+  }
+
+  abort(reason?: unknown): Promise<void> {
+    return this.dispatcher.abort(this.id, reason);
+  }
+
+  send(event: WorkflowEvent): Promise<void> {
+    return this.dispatcher.send(this.id, event);
   }
 }

@@ -1,13 +1,14 @@
-import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
-import { filter, firstValueFrom, map, merge, race, ReplaySubject, skip, type Observable } from 'rxjs';
-import { WorkflowError, type ErrorInfo, type WorkflowErrorCode } from '../errors/WorkflowError.js';
+import { UnrecoverableError, type Job } from 'bullmq';
+import { filter, firstValueFrom, from, map, merge, race, ReplaySubject, skip, type Observable } from 'rxjs';
+import { WorkflowError } from '../errors/WorkflowError.js';
 import type { RunHandle } from '../run/RunHandle.js';
 import { isTerminal, type RunStatus } from '../run/status.js';
 import type { Snapshot } from '../snapshot/schema.js';
 import type { CheckpointStore } from '../stores/CheckpointStore.js';
 import type { Workflow } from '../workflow/workflow.js';
+import { applyControl, backoff, clockParkedTime, controlOf, firstDue, later, refused, respond } from './held.js';
 import { JobStore } from './JobStore.js';
-import { ACCEPTED, expiryJobId, type JobData, type JobOutcome } from './protocol.js';
+import { ACCEPTED, expiryJobId, scheduledRunId, type ControlOp, type JobData, type JobOutcome } from './protocol.js';
 import type { Publisher } from './publisher.js';
 
 /** Why a worker lets go of a run before it rests: closing (hand it back to the queue), or its job's lock is gone. */
@@ -46,6 +47,8 @@ export interface ExecutorOptions {
   workflows: ReadonlyMap<string, Workflow<unknown>>;
   /** Add a job to the queue (for deadline checks). */
   enqueue(data: JobData, options: { delay: number; jobId: string }): Promise<unknown>;
+  /** Ask the worker holding a run (elsewhere) to apply a control; `undefined` when none answers. */
+  ask(runId: string, op: ControlOp): Promise<JobOutcome | undefined>;
 }
 
 /**
@@ -77,16 +80,31 @@ export class Executor {
     for (const slot of this.#slots.values()) if (slot.jobId !== undefined && jobIds.includes(slot.jobId)) slot.released.next('lost');
   }
 
+  /** Apply a control to a run this process holds; `undefined` when it holds none of that id. */
+  async control(runId: string, op: ControlOp): Promise<JobOutcome | undefined> {
+    const slot = this.#slots.get(runId);
+    if (slot === undefined) return undefined;
+    await slot.ready;
+    const run = slot.run;
+    if (this.#slots.get(runId) !== slot || run === undefined || isTerminal(run.status)) return undefined;
+    return applyControl(run, slot.jobStore, op);
+  }
+
   async process(job: Job<JobData, JobOutcome>, token: string | undefined): Promise<JobOutcome> {
+    if (job.data.kind === 'start' && job.data.schedule !== undefined && job.data.runId === '') {
+      job.data = { ...job.data, runId: scheduledRunId(job.data.schedule, job.id) };
+    }
     const { runId } = job.data;
     if (this.#closing) return later(job, token, 0);
-    // Another job of this process holds the run: answer it there, or wait until it lets go.
+    const op = controlOf(job.data);
+    // Another job of this process holds the run: answer or control it there, or wait until it lets go.
     for (let slot = this.#slots.get(runId); slot !== undefined; slot = this.#slots.get(runId)) {
-      if (job.data.kind === 'respond') {
+      const data = job.data;
+      if (data.kind === 'respond' || op !== undefined) {
         await slot.ready;
         const run = slot.run;
         if (this.#slots.get(runId) === slot && run !== undefined && !isTerminal(run.status)) {
-          return respond(run, job.data.requestId, job.data.response);
+          return data.kind === 'respond' ? respond(run, data.requestId, data.response) : applyControl(run, slot.jobStore, op ?? { type: 'resume' });
         }
       }
       await slot.done;
@@ -129,9 +147,10 @@ export class Executor {
     }
     // Waiting counts against input deadlines, also while the run rests in the store.
     if (snapshot.status === 'waiting') snapshot = clockParkedTime(snapshot, Date.now());
+    const op = controlOf(data);
     if (data.kind === 'respond') {
       // Held by a worker (or by one that died and whose job BullMQ will retry): answer once it rests.
-      if (snapshot.status === 'running') return later(job, token, Math.min(2_000, Math.max(50, (Date.now() - data.since) / 4)));
+      if (snapshot.status === 'running') return later(job, token, backoff(data.since));
       const open = snapshot.waiting.find((w) => w.requestId === data.requestId);
       if (open === undefined || open.remainingMs === 0) {
         const why = open === undefined ? 'no open input request' : 'expired input request';
@@ -140,6 +159,20 @@ export class Executor {
     } else if (data.kind === 'resume' && data.expiring !== undefined) {
       // A deadline check: only for the parking it was scheduled for; the run may have moved on since.
       if (snapshot.status !== 'waiting' || snapshot.seq !== data.expiring) return { runId, status: snapshot.status };
+    } else if (op !== undefined) {
+      if (snapshot.status === 'running') {
+        // Held by a worker: it applies the control. Nobody answering means its holder died and BullMQ has yet
+        // to hand its job on, so look again later; only a resume takes a run nobody holds from the store.
+        const outcome = await this.options.ask(runId, op);
+        if (outcome !== undefined) return outcome;
+        if (op.type !== 'resume') return later(job, token, backoff(data.kind === 'control' ? data.since : Date.now()));
+      } else if (op.type === 'pause' && snapshot.status === 'paused') {
+        return { runId, status: snapshot.status };
+      } else if (op.type === 'resume' && snapshot.status === 'waiting') {
+        await this.#publishStored(snapshot);
+        await this.#checkDeadlines(snapshot, snapshot.seq);
+        return { runId, status: snapshot.status };
+      }
     } else if (snapshot.status === 'waiting' || (snapshot.status === 'paused' && data.kind === 'start')) {
       // Parked: nothing to run until it is answered or resumed. A retried job only makes sure its events are
       // out and its deadline check is scheduled.
@@ -158,13 +191,18 @@ export class Executor {
     }
     jobStore.attach(run);
     slot.hold(run, jobStore);
-    if (data.kind === 'respond') {
-      // A paused run takes the answer and stays paused: it is delivered when the run is resumed.
+    let progress: object = ACCEPTED;
+    if (data.kind === 'respond' || (op !== undefined && op.type !== 'resume')) {
+      // A paused run takes the answer (or event) and stays paused: it is delivered when the run is resumed.
       if (snapshot.status === 'paused') run.pause().catch(() => undefined);
-      run.respond(data.requestId, data.response);
+      if (data.kind === 'respond') run.respond(data.requestId, data.response);
+      else if (op !== undefined) {
+        const outcome = await applyControl(run, jobStore, op);
+        if (outcome.refused !== undefined) progress = { refused: outcome.refused };
+      }
     }
-    // Tell a waiting dispatcher the answer (or the resume) is in; the job itself lasts until the run rests.
-    if (data.kind !== 'start') await job.updateProgress(ACCEPTED).catch(() => undefined);
+    // Tell a waiting dispatcher the answer (or the control) is in; the job itself lasts until the run rests.
+    if (data.kind !== 'start') await job.updateProgress(progress).catch(() => undefined);
     return this.#hold(job, token, slot, run, jobStore);
   }
 
@@ -179,6 +217,15 @@ export class Executor {
       if (release !== undefined) return this.#release(release, job, token, slot, run);
       await settled(run);
       if (isTerminal(run.status)) return this.#finish(job, token, run, jobStore);
+      if (run.status === 'paused') {
+        // A paused run rests only once quiescent: its in-flight steps settle here (their outputs join the pending
+        // queue) and that state is stored; letting go earlier would cut them off and run them again elsewhere.
+        const quiet = from(run.pause().then(noop, noop));
+        const release = await firstValueFrom(race(quiet.pipe(map(noop)), slot.released), { defaultValue: undefined });
+        if (release !== undefined) return this.#release(release, job, token, slot, run);
+        if (run.status === 'paused') await jobStore.checkpoint(run.snapshot()).catch(noop);
+        if (isTerminal(run.status)) return this.#finish(job, token, run, jobStore);
+      }
       const status = run.status;
       const saved = jobStore.saved;
       if (status !== 'running' && !jobStore.lastSaveFailed && saved?.status === status) {
@@ -232,16 +279,16 @@ export class Executor {
   }
 
   /**
-   * A run parked while waiting on requests with deadlines is held by no worker, so nothing would expire
-   * them: enqueue a resume for when the first is due (once per parking), which lets them expire as they would
-   * have in a run held all along.
+   * A run parked while waiting on requests with deadlines (or sleeping) is held by no worker, so nothing would
+   * expire or wake them: enqueue a resume for when the first is due (once per parking), which lets them expire
+   * or wake as they would have in a run held all along.
    */
   async #checkDeadlines(snapshot: Snapshot, seq: number): Promise<void> {
     if (snapshot.status !== 'waiting') return;
-    const due = snapshot.waiting.flatMap((w) => (w.remainingMs === undefined ? [] : [w.remainingMs]));
-    if (due.length === 0) return;
+    const delay = firstDue(snapshot, Date.now());
+    if (delay === undefined) return;
     const { runId } = snapshot;
-    await this.options.enqueue({ kind: 'resume', runId, expiring: seq }, { delay: Math.min(...due), jobId: expiryJobId(runId, seq) });
+    await this.options.enqueue({ kind: 'resume', runId, expiring: seq }, { delay, jobId: expiryJobId(runId, seq) });
   }
 
   /** Publish a stored run's history (what a worker that died after saving it may not have published). */
@@ -260,41 +307,7 @@ export class Executor {
   }
 }
 
-/**
- * The snapshot of a run that waited, parked, since its last event, with that time taken off its input
- * deadlines (the engine counts waiting time against them; a parked run has nobody counting).
- */
-function clockParkedTime(snapshot: Snapshot, now: number): Snapshot {
-  const since = snapshot.history.at(-1)?.at;
-  if (since === undefined || !snapshot.waiting.some((w) => w.remainingMs !== undefined)) return snapshot;
-  const parked = Math.max(0, now - since);
-  return {
-    ...snapshot,
-    waiting: snapshot.waiting.map((w) => (w.remainingMs === undefined ? w : { ...w, remainingMs: Math.max(0, w.remainingMs - parked) })),
-  };
-}
+const noop = (): undefined => undefined;
 
 /** Wait for the saves in progress; whether they went in is the JobStore's to say. */
 const settled = (run: RunHandle): Promise<void> => run.flush().catch(() => undefined);
-
-/** Answer a request of a run held here; a refusal (unknown id, run over) completes the job with it. */
-function respond(run: RunHandle, requestId: string, response: unknown): JobOutcome {
-  try {
-    run.respond(requestId, response);
-    return { runId: run.id, status: run.status };
-  } catch (error) {
-    if (WorkflowError.is(error)) return { runId: run.id, status: run.status, refused: error.toInfo() };
-    throw error;
-  }
-}
-
-function refused(runId: string, status: JobOutcome['status'], code: WorkflowErrorCode, message: string): JobOutcome {
-  const info: ErrorInfo = { code, message };
-  return { runId, status, refused: info };
-}
-
-/** Put the job back in the queue after `ms` without counting an attempt, to be looked at afresh. */
-async function later(job: Job<JobData, JobOutcome>, token: string | undefined, ms: number): Promise<never> {
-  await job.moveToDelayed(Date.now() + ms, token);
-  throw new DelayedError();
-}

@@ -92,6 +92,11 @@ export class JobStore implements CheckpointStore {
     }
   }
 
+  /** Store this snapshot (and publish what it covers) now, behind the saves asked before; for a sent event's acknowledgement. */
+  checkpoint(snapshot: Snapshot): Promise<void> {
+    return this.#write(snapshot, true);
+  }
+
   /** Queue one save (and, with `publish`, the publishing of what it covers) behind those asked before. */
   #write(snapshot: Snapshot, publish: boolean, journal?: readonly RunEvent[]): Promise<void> {
     this.#asked = Math.max(this.#asked, snapshot.seq);

@@ -4,9 +4,13 @@ import { WorkflowError } from '../errors/WorkflowError.js';
 import type { CheckpointStore } from '../stores/CheckpointStore.js';
 import type { Workflow } from '../workflow/workflow.js';
 import { forBullmq, openClient, type Connection } from './connection.js';
+import { ControlBus } from './control.js';
 import { Executor } from './Executor.js';
 import { DEFAULT_JOB_OPTIONS, DEFAULT_PREFIX, DEFAULT_QUEUE, type JobData, type JobOutcome } from './protocol.js';
 import { Publisher } from './publisher.js';
+
+/** How long a worker asking for the holder of a run (to pause, abort or send to it) waits for an answer. */
+const CONTROL_WAIT_MS = 1_000;
 
 export interface RunWorkerOptions {
   connection: Connection;
@@ -40,6 +44,8 @@ export class RunWorker {
   readonly bullmq: Worker<JobData, JobOutcome>;
   readonly #executor: Executor;
   readonly #redis: Redis;
+  readonly #sub: Redis;
+  readonly #control: ControlBus;
   /** For the jobs this worker adds itself (deadline checks), opened on first use. */
   #queue: Queue<JobData, JobOutcome> | undefined;
   #closing: Promise<void> | undefined;
@@ -56,7 +62,9 @@ export class RunWorker {
       byName.set(wf.name, wf);
     }
     this.#redis = openClient(options.connection);
-    const publisher = new Publisher(this.#redis, options.prefix ?? DEFAULT_PREFIX, options.retention ?? 24 * 3600_000);
+    this.#sub = openClient(options.connection);
+    const prefix = options.prefix ?? DEFAULT_PREFIX;
+    const publisher = new Publisher(this.#redis, prefix, options.retention ?? 24 * 3600_000);
     const queue = options.queue ?? DEFAULT_QUEUE;
     this.#executor = new Executor({
       store: options.store,
@@ -66,7 +74,11 @@ export class RunWorker {
         this.#queue ??= new Queue<JobData, JobOutcome>(queue, { connection: forBullmq(options.connection) });
         return this.#queue.add(data.kind, data, { ...DEFAULT_JOB_OPTIONS, ...jobOptions });
       },
+      ask: (runId, op) => this.#control.ask(runId, op, CONTROL_WAIT_MS),
     });
+    // Remote pause/abort/send of runs held here arrive on the control channel.
+    this.#control = new ControlBus(this.#redis, this.#sub, prefix, (runId, op) => this.#executor.control(runId, op));
+    this.#control.ready().catch(() => undefined);
     this.bullmq = new Worker<JobData, JobOutcome>(
       queue,
       (job, token) => this.#executor.process(job, token),
@@ -84,7 +96,7 @@ export class RunWorker {
 
   /** Resolves once connected to Redis and taking jobs. */
   async ready(): Promise<void> {
-    await this.bullmq.waitUntilReady();
+    await Promise.all([this.bullmq.waitUntilReady(), this.#control.ready()]);
   }
 
   /**
@@ -98,6 +110,7 @@ export class RunWorker {
       await closed;
       await this.#queue?.close();
       this.#redis.disconnect();
+      this.#sub.disconnect();
     })();
     return this.#closing;
   }

@@ -4,6 +4,7 @@
  */
 import type { JobsOptions } from 'bullmq';
 import type { ErrorInfo } from '../errors/WorkflowError.js';
+import type { WorkflowEvent } from '../events/event.js';
 import type { RunStatus } from '../run/status.js';
 
 /** The BullMQ queue both sides use unless told otherwise. */
@@ -23,12 +24,24 @@ export const DEFAULT_JOB_OPTIONS: JobsOptions = {
   removeOnFail: { age: 7 * 24 * 3600 },
 };
 
-/** One job: start a run, continue one from its checkpoint, or answer one of its input requests. */
+/**
+ * One job: start a run, continue one from its checkpoint, answer one of its input requests, or control it.
+ * A start job added by a schedule carries `schedule` (its id) and an empty `runId`: the worker names the run
+ * after the schedule and the firing's time ({@link scheduledRunId}), so a retried firing is the same run.
+ */
 export type JobData =
-  | { kind: 'start'; runId: string; workflow: string; input: unknown }
-  /** `expiring`: the seq of a parked checkpoint whose input deadlines are due now (a worker schedules these). */
+  | { kind: 'start'; runId: string; workflow: string; input: unknown; schedule?: string }
+  /** `expiring`: the seq of a parked checkpoint whose deadlines or sleeps are due now (a worker schedules these). */
   | { kind: 'resume'; runId: string; expiring?: number }
-  | { kind: 'respond'; runId: string; requestId: string; response: unknown; since: number };
+  | { kind: 'respond'; runId: string; requestId: string; response: unknown; since: number }
+  | { kind: 'control'; runId: string; op: ControlOp; since: number };
+
+/** What a remote `pause`, `abort`, `send` or `resume` asks of a run. */
+export type ControlOp =
+  | { type: 'pause' }
+  | { type: 'resume' }
+  | { type: 'abort'; reason?: unknown }
+  | { type: 'send'; event: WorkflowEvent };
 
 export type JobKind = JobData['kind'];
 
@@ -77,3 +90,21 @@ export const startJobId = (runId: string): string => `start-${encodeURIComponent
 
 /** The job id of the deadline check of a run parked at checkpoint `seq` (one per parking). */
 export const expiryJobId = (runId: string, seq: number): string => `expire-${encodeURIComponent(runId)}-${seq}`;
+
+/**
+ * The run id of one firing of a schedule: the schedule id and the firing's due time (epoch ms), which BullMQ
+ * puts at the end of the job id (`repeat:<scheduleId>:<millis>`).
+ */
+export function scheduledRunId(schedule: string, jobId: string | undefined): string {
+  const millis = jobId?.slice(jobId.lastIndexOf(':') + 1) ?? '';
+  return `${schedule}-${/^\d+$/.test(millis) ? millis : String(Date.now())}`;
+}
+
+/**
+ * The pub/sub channels of remote control: every worker listens on `requests` for control of runs it may
+ * hold, and on `replies(workerId)` for the answers to what it asked itself.
+ */
+export const controlChannels = (prefix: string) => ({
+  requests: `${prefix}control`,
+  replies: (workerId: string) => `${prefix}control:${workerId}`,
+});

@@ -3,8 +3,8 @@ import { WorkflowError } from '../errors/WorkflowError.js';
 import { checkDuration, checkJson } from '../events/checks.js';
 import { isEvent, type EventType, type WorkflowEvent } from '../events/event.js';
 import { CHILD_RUNS, type ChildHandle, type ChildRuns, type ChildStarter } from './childRuns.js';
-import type { RunState } from './state.js';
-import type { InputRequestOptions, StepContext } from './types.js';
+import { StagedState, type RunState } from './state.js';
+import type { InputRequestOptions, StepContext, WaitForOptions } from './types.js';
 
 /** What a context needs from its run; the run loop implements it. */
 export interface ContextHost<I> {
@@ -16,6 +16,8 @@ export interface ContextHost<I> {
   writeFrom(invocation: I, event: WorkflowEvent): void;
   collect(type: string, n: number): WorkflowEvent[] | undefined;
   requestInput(invocation: I, prompt: string, options?: InputRequestOptions): Promise<unknown>;
+  sleep(invocation: I, ms: number): Promise<void>;
+  waitFor(invocation: I, type: string, options?: WaitForOptions): Promise<WorkflowEvent | undefined>;
   startChild(invocation: I, branch: string, starter: ChildStarter): ChildHandle;
   childRetried(invocation: I, failedAttempt: number, error: unknown): void;
 }
@@ -27,11 +29,14 @@ export interface ContextHost<I> {
 export class AttemptContext<I extends { readonly id: string }> implements StepContext, ChildRuns {
   private controller: AbortController | undefined;
   private ended: { reason: unknown } | undefined;
+  private staged: StagedState | undefined;
 
+  /** `transactional: false` for a pipe step, which lives as long as the run and never settles: its writes apply at once. */
   constructor(
     private readonly host: ContextHost<I>,
     private readonly invocation: I,
     readonly attempt: number,
+    private readonly transactional = true,
   ) {}
 
   get runId(): string {
@@ -46,8 +51,15 @@ export class AttemptContext<I extends { readonly id: string }> implements StepCo
     return this.invocation.id;
   }
 
+  /** This attempt's staged view of the run state (created on first use), committed when the invocation settles. */
   get state(): RunState {
-    return this.host.state;
+    if (!this.transactional) return this.host.state;
+    return (this.staged ??= new StagedState(this.host.state));
+  }
+
+  /** The invocation settled: its staged state writes reach the run's state (see `StagedState`). */
+  commitState(): void {
+    this.staged?.commit();
   }
 
   get signal(): AbortSignal {
@@ -82,6 +94,15 @@ export class AttemptContext<I extends { readonly id: string }> implements StepCo
   requestInput<R = unknown>(prompt: string, options?: InputRequestOptions): Promise<R> {
     checkInputRequest(prompt, options);
     return this.host.requestInput(this.invocation, prompt, options) as Promise<R>;
+  }
+
+  sleep(ms: number): Promise<void> {
+    return this.host.sleep(this.invocation, ms);
+  }
+
+  waitFor<D, N extends string>(type: EventType<D, N, any> | N, options?: WaitForOptions<WorkflowEvent<D, N>>): Promise<WorkflowEvent<D, N> | undefined> {
+    const name = typeof type === 'string' ? type : type.type;
+    return this.host.waitFor(this.invocation, name, options as WaitForOptions | undefined) as Promise<WorkflowEvent<D, N> | undefined>;
   }
 
   // The sub-workflow hook (see context/childRuns.ts).

@@ -8,6 +8,14 @@ export interface InputRequestOptions {
   timeout?: number;
 }
 
+/** Options of `ctx.waitFor`. */
+export interface WaitForOptions<E = WorkflowEvent> {
+  /** Take only events for which this returns true (default: the first of the type). */
+  match?: (event: E) => boolean;
+  /** ms of unpaused time after which the wait resolves `undefined`. */
+  timeout?: number;
+}
+
 /**
  * What a step sees: one context per invocation; `state` is shared by the whole run.
  *
@@ -38,4 +46,27 @@ export interface StepContext<S extends StateShape = StateShape> {
   collect<D, N extends string>(type: EventType<D, N, any>, n: number): WorkflowEvent<D, N>[] | undefined;
   /** Park this invocation until `run.respond(requestId, response)`; request ids are `<invocationId>:<n>`. */
   requestInput<R = unknown>(prompt: string, options?: InputRequestOptions): Promise<R>;
+  /**
+   * Park this invocation for `ms` (DESIGN §6.4): the due time is absolute and kept in the snapshot, so after
+   * a resume anywhere it wakes then (at once if past). Sleeping counts as `waiting`, not against the
+   * workflow timeout. Same re-delivery model as `requestInput` (code before the call must be idempotent).
+   *
+   * @example
+   * ```ts
+   * await ctx.sleep(24 * 60 * 60_000); // a day later, even across a restart
+   * ```
+   */
+  sleep(ms: number): Promise<void>;
+  /**
+   * Park this invocation until an event of `type` (matching `match`) is sent to the run (`run.send`, HTTP
+   * `POST /api/runs/:id/send`) or emitted by a step; `undefined` after `timeout` ms. The event is still routed
+   * to the steps that accept it. Same ids and re-delivery model as `requestInput`.
+   *
+   * @example
+   * ```ts
+   * const paid = await ctx.waitFor(Paid, { match: (ev) => ev.data.orderId === order.id, timeout: 3_600_000 });
+   * if (paid === undefined) return Cancelled.of({ orderId: order.id });
+   * ```
+   */
+  waitFor<D, N extends string>(type: EventType<D, N, any> | N, options?: WaitForOptions<WorkflowEvent<D, N>>): Promise<WorkflowEvent<D, N> | undefined>;
 }

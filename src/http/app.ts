@@ -1,4 +1,4 @@
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import { isTerminal } from '../run/status.js';
 import type { RunHandle } from '../run/RunHandle.js';
 import { MemoryStore } from '../stores/MemoryStore.js';
@@ -10,8 +10,8 @@ import { HttpError, stderrLogger, toHttpError, type HttpLogger } from './errors.
 import { DEFAULT_BODY_LIMIT, guard } from './guard.js';
 import { describeWorkflow } from './graph.js';
 import { INSPECTOR_CSP, INSPECTOR_CSS, INSPECTOR_HTML, INSPECTOR_JS } from './inspector/assets.js';
-import { RunRegistry } from './runs.js';
-import { abortBody, check, lastEventId, listQuery, readBody, respondBody, retryBody, startBody } from './schemas.js';
+import { RunRegistry, routeSend } from './runs.js';
+import { abortBody, check, lastEventId, listQuery, readBody, respondBody, retryBody, startBody, startRunBody } from './schemas.js';
 import { streamRunEvents } from './sse.js';
 import { pageOfRuns, runView } from './views.js';
 
@@ -39,6 +39,8 @@ export interface SluiceAppOptions {
   allowedOrigins?: readonly string[];
   /** Where failed requests (every 5xx, with its cause) and failed final checkpoints are logged (default: stderr). */
   logger?: HttpLogger;
+  /** A `sluice/bullmq` Dispatcher (or anything listing schedules): `GET /api/schedules` lists its schedules. */
+  dispatcher?: { schedules(): Promise<unknown[]> };
 }
 
 /** The API and inspector as a fetch handler, to mount on any server (or use `serve()`). */
@@ -53,10 +55,10 @@ export interface SluiceApp {
 /**
  * Build the HTTP API and the inspector page for some workflows.
  *
- * Routes (JSON unless noted): `GET /` the inspector page (`/inspector.js`, `/inspector.css`) · `GET /api/workflows`
- * · `POST /api/workflows/:name/runs` `{ input?, state? }` → 201 · `GET /api/runs?workflow=&status=&q=&limit=&offset=`
- * · `GET /api/runs/:id` (with `result` / `error`) · `POST /api/runs/:id/pause`
- * · `/resume` · `/retry` `{}` (a failed or timed-out run, from its last checkpoint) · `/abort` `{ reason? }` · `/respond` `{ requestId, response }` · `GET /api/runs/:id/events` (SSE).
+ * Routes (JSON unless noted): `GET /` the inspector page (`/inspector.js`, `/inspector.css`) · `GET /api/workflows` · `POST /api/workflows/:name/runs`
+ * `{ input?, state?, runId? }` → 201 (with a `runId` of an existing run: 200 and that run) · `POST /api/runs`
+ * `{ workflow, input?, state?, runId? }` (the same) · `GET /api/schedules` (with a `dispatcher`) · `GET /api/runs?workflow=&status=&q=&limit=&offset=` · `GET /api/runs/:id` (with `result` / `error`) · `POST /api/runs/:id/pause`
+ * · `/resume` · `/retry` `{}` (a failed or timed-out run, from its last checkpoint) · `/abort` `{ reason? }` · `/respond` `{ requestId, response }` · `/send` `{ event: { type, data? } }` · `GET /api/runs/:id/events` (SSE).
  * Errors are `{ error: { code, message, details? } }`: bad input 400, unknown run or workflow 404, a run
  * that has ended 409 `not_running`, a missing or wrong token 401.
  *
@@ -100,13 +102,33 @@ export function createSluiceApp(options: SluiceAppOptions): SluiceApp {
 
   app.get('/api/workflows', (c) => c.json({ workflows: registry.all().map(describeWorkflow) }));
 
+  /** A new run, or with a `runId` the run of that id (201 when this call started it, 200 when it existed). */
+  const startRun = async (c: Context, name: string, body: { input?: unknown; state?: Record<string, unknown> | undefined; runId?: string | undefined }) => {
+    const { run, created } =
+      body.runId === undefined
+        ? { run: registry.start(name, body.input, body.state), created: true }
+        : await registry.startOnce(name, body.input, body.state, body.runId);
+    c.header('Location', `/api/runs/${encodeURIComponent(run.id)}`);
+    return c.json({ runId: run.id, workflow: name, status: run.status }, created ? 201 : 200);
+  };
+
   app.post('/api/workflows/:name/runs', async (c) => {
     const name = c.req.param('name');
     registry.workflow(name); // 404 before the body is judged
-    const body = await readBody(c, startBody);
-    const run = registry.start(name, body.input, body.state);
-    c.header('Location', `/api/runs/${encodeURIComponent(run.id)}`);
-    return c.json({ runId: run.id, workflow: name, status: run.status }, 201);
+    return startRun(c, name, await readBody(c, startBody));
+  });
+
+  app.post('/api/runs', async (c) => {
+    const { workflow: name, ...body } = await readBody(c, startRunBody);
+    registry.workflow(name);
+    return startRun(c, name, body);
+  });
+
+  app.get('/api/schedules', async (c) => {
+    if (options.dispatcher === undefined) {
+      throw new HttpError(404, 'not_found', 'no dispatcher is configured: pass `dispatcher` (sluice/bullmq) to list schedules');
+    }
+    return c.json({ schedules: await options.dispatcher.schedules() });
   });
 
   app.get('/api/runs', async (c) => {
@@ -173,6 +195,8 @@ export function createSluiceApp(options: SluiceAppOptions): SluiceApp {
     run.respond(body.requestId, body.response);
     return c.json(runBody(run.id, run.status, true));
   });
+
+  routeSend(app, registry);
 
   app.get('/api/runs/:id/events', async (c) => {
     const id = c.req.param('id');

@@ -1,11 +1,16 @@
+import type { Hono } from 'hono';
 import { Subject, type Observable } from 'rxjs';
+import { z } from 'zod';
 import { WorkflowError } from '../errors/WorkflowError.js';
+import { StopEvent, type WorkflowEvent } from '../events/event.js';
 import type { RunHandle } from '../run/RunHandle.js';
 import { isTerminal, type RunStatus } from '../run/status.js';
 import type { Snapshot } from '../snapshot/schema.js';
+import { recover } from '../ops/recover.js';
 import type { CheckpointStore, ListFilter } from '../stores/CheckpointStore.js';
 import type { Workflow } from '../workflow/workflow.js';
 import { stderrLogger, type HttpLogger } from './errors.js';
+import { readBody } from './schemas.js';
 
 /** One row of `GET /api/runs`: the store's summary, with `live` telling whether this server drives the run. */
 export interface RunRow {
@@ -79,6 +84,27 @@ export class RunRegistry {
     return this.track(name, wf.run(input, state === undefined ? {} : { state }));
   }
 
+  /**
+   * Start a run of `runId` at most once (`wf.start`): an existing run is followed — live here, resumed from
+   * the store, or, if it ended, reported from the store. `created` says whether this call started it.
+   */
+  async startOnce(name: string, input: unknown, state: Record<string, unknown> | undefined, runId: string): Promise<{ run: RunHandle; created: boolean }> {
+    const wf = this.workflow(name);
+    const live = this.handle(runId) ?? (await this.loading.get(runId)?.catch(() => undefined));
+    if (live !== undefined) return { run: live, created: false };
+    const existed = (await this.store.load(runId)) !== undefined;
+    const run = await wf.start(input, { runId, ...(state === undefined ? {} : { state }) });
+    if (!isTerminal(run.status) && this.handle(run.id) === undefined) this.track(name, run);
+    return { run, created: !existed };
+  }
+
+  /** Resume the runs a stopped server left in the store (see `recover`) and drive them here; resolves their handles. */
+  async recover(onSkip?: (runId: string, reason: WorkflowError) => void): Promise<RunHandle[]> {
+    const runs = await recover({ workflows: this.all(), store: this.store, ...(onSkip === undefined ? {} : { onSkip }) });
+    for (const run of runs) if (this.handle(run.id) === undefined) this.track(this.workflowOf(run), run);
+    return runs;
+  }
+
   /** The live handle, if this server drives the run now. */
   handle(runId: string): RunHandle | undefined {
     return this.live.get(runId)?.run;
@@ -121,6 +147,31 @@ export class RunRegistry {
     const load = this.retryStored(runId).finally(() => this.loading.delete(runId));
     this.loading.set(runId, load);
     return load;
+  }
+
+  /**
+   * Send an event into a run (to the steps accepting its type and to the `ctx.waitFor`s waiting for it): the
+   * live run, or the run resumed from the store first. Refused with `invalid_event` — before a stored run is
+   * woken — when nothing could take the event (no step accepts its type and no wait of the run is for it),
+   * since the run would fail `no_handler`; `not_found` and `not_running` as for `control`.
+   */
+  async send(runId: string, event: WorkflowEvent): Promise<RunHandle> {
+    const live = this.handle(runId);
+    const current = live === undefined ? (await this.snapshot(runId)).snapshot : undefined;
+    if (current === undefined || !isTerminal(current.status)) {
+      const wf = this.workflow(live === undefined ? (current as Snapshot).workflow : (this.live.get(runId) as Live).workflow);
+      const accepted = event.type === StopEvent.type || wf.steps.some((step) => step.accepts.includes(event.type));
+      if (!accepted && !waitsFor((current ?? (live as RunHandle).snapshot()).waiting, event.type)) {
+        throw new WorkflowError(
+          'invalid_event',
+          `no step of '${wf.name}' accepts '${event.type}' and run '${runId}' waits for no such event; send a type a step accepts or one a ctx.waitFor waits for`,
+          { details: { runId, type: event.type } },
+        );
+      }
+    }
+    const run = await this.control(runId);
+    run.send(event);
+    return run;
   }
 
   /** The store's runs with live status overlaid (and live runs not saved yet), newest first. */
@@ -181,6 +232,10 @@ export class RunRegistry {
     return this.track(wf.name, run);
   }
 
+  private workflowOf(run: RunHandle): string {
+    return run.snapshot().workflow;
+  }
+
   private track(workflow: string, run: RunHandle): RunHandle {
     const entry: Live = { workflow, run, updatedAt: Date.now() };
     this.live.set(run.id, entry);
@@ -201,6 +256,28 @@ export class RunRegistry {
     this.opened.next(run);
     return run;
   }
+}
+
+/** `POST /api/runs/:id/send` — an event to route into the run: `{ event: { type, data? } }`. */
+export const sendBody = z.strictObject({
+  event: z.strictObject({ type: z.string().min(1), data: z.json().optional() }),
+});
+
+/**
+ * `POST /api/runs/:id/send` `{ event: { type, data? } }` → `{ runId, status, live: true }`: route an event into
+ * a live or stored run (see `RunRegistry.send`); an event failing its type's schema is 400 `invalid_event`.
+ */
+export function routeSend(app: Hono, registry: RunRegistry): void {
+  app.post('/api/runs/:id/send', async (c) => {
+    const { event } = await readBody(c, sendBody);
+    const run = await registry.send(c.req.param('id'), { type: event.type, data: event.data });
+    return c.json({ runId: run.id, status: run.status, live: true });
+  });
+}
+
+/** Whether an open wait (a `ctx.waitFor`, kind `'event'`) is for events of `type`. */
+function waitsFor(waiting: readonly object[], type: string): boolean {
+  return waiting.some((w) => (w as { kind?: unknown }).kind === 'event' && (w as { type?: unknown }).type === type);
 }
 
 function notFound(runId: string): WorkflowError {

@@ -5,11 +5,18 @@ import { HttpError } from './errors.js';
 
 const statuses = ['running', 'paused', 'waiting', 'completed', 'failed', 'aborted', 'timed_out'] as const;
 
-/** `POST /api/workflows/:name/runs` — the run's input and optional seed state. */
+/**
+ * `POST /api/workflows/:name/runs` — the run's input, optional seed state, and optional run id (with one,
+ * starting is idempotent: a run of that id that exists is followed, not started again).
+ */
 export const startBody = z.strictObject({
   input: z.json().optional(),
   state: z.record(z.string(), z.json()).optional(),
+  runId: z.string().min(1).max(200).optional(),
 });
+
+/** `POST /api/runs` — the same, naming the workflow in the body. */
+export const startRunBody = startBody.extend({ workflow: z.string().min(1) });
 
 /** `POST /api/runs/:id/respond` — answer an open input request. */
 export const respondBody = z.strictObject({

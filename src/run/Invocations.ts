@@ -129,7 +129,7 @@ export class Invocations implements InvocationHost {
     );
     const operator = step.operator as (events$: Observable<WorkflowEvent>, ctx: StepContext) => Observable<WorkflowEvent>;
     return new Observable<never>((subscriber) =>
-      defer(() => operator(events$, (inv.ctx = new AttemptContext<Invocation>(this.host.contexts, inv, 1)))).subscribe({
+      defer(() => operator(events$, (inv.ctx = new AttemptContext<Invocation>(this.host.contexts, inv, 1, false)))).subscribe({
         next: (ev) => {
           this.host.enqueue(ev, step);
           this.host.pump();
@@ -218,6 +218,13 @@ export class Invocations implements InvocationHost {
 
   private complete(inv: Invocation): void {
     if (inv.settled) return;
+    // Its state writes land with its outputs, in this synchronous step (DESIGN §6.6: transactional state).
+    try {
+      inv.ctx?.commitState();
+    } catch (error) {
+      // An update function that throws on the state current at commit fails the step; after the end, state is final.
+      if (!(error instanceof WorkflowError && error.code === 'not_running')) return this.fail(inv, error);
+    }
     this.release(inv);
     this.host.log.emit({
       kind: 'step_completed',

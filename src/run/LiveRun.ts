@@ -12,6 +12,7 @@ import type { RunEvent } from '../telemetry/runEvent.js';
 import type { CheckpointHooks } from './Checkpointer.js';
 import { Children } from './children.js';
 import type { InputHost } from './InputRequests.js';
+import type { WaitForOptions, WaitHost } from './Waits.js';
 import { errorInfo, stepErrorInfo, stepFields, type Invocation } from './invocation.js';
 import { envelopeOf, checkOutput } from './outputs.js';
 import { outcomeError } from './outcome.js';
@@ -85,6 +86,7 @@ export class LiveRun extends Run implements RunHandle, ContextHost<Invocation> {
     if (!this.control.paused) {
       this.apply({ type: 'pause' });
       this.gate.next(false);
+      this.flowClock(false);
       this.log.emit({ kind: 'run_paused' });
       this.children?.pauseAll();
     }
@@ -103,7 +105,9 @@ export class LiveRun extends Run implements RunHandle, ContextHost<Invocation> {
     this.pauses.release(() => this.snapshot());
     this.children?.resumeAll();
     this.requests?.resumed();
+    this.waits?.resumed();
     this.log.emit({ kind: 'run_resumed' });
+    this.flowClock(true);
     this.gate.next(true);
     this.pump();
   }
@@ -142,6 +146,15 @@ export class LiveRun extends Run implements RunHandle, ContextHost<Invocation> {
     await this.checkpoints?.flush();
   }
 
+  /** Open input requests and durable waits, and the answers kept for both. */
+  private waitingParts(): Pick<Snapshot, 'waiting' | 'answered'> {
+    const inputs = this.requests?.snapshot();
+    const waits = this.waits?.snapshot();
+    if (waits === undefined) return inputs ?? { waiting: [], answered: {} };
+    if (inputs === undefined) return waits;
+    return { waiting: [...inputs.waiting, ...waits.waiting], answered: { ...inputs.answered, ...waits.answered } };
+  }
+
   private buildSnapshot(): Snapshot {
     return buildSnapshot({
       workflow: this.spec.name,
@@ -151,10 +164,10 @@ export class LiveRun extends Run implements RunHandle, ContextHost<Invocation> {
       createdAt: this.createdAt,
       input: this.input,
       state: this.state.toJSON(),
-      pending: [...this.invocations.held, ...this.queue.items.toArray()],
+      pending: [...this.heldEnvelopes(), ...this.queue.items.toArray()],
       inFlight: this.invocations.entries(),
       collected: this.collected,
-      ...(this.requests?.snapshot() ?? { waiting: [], answered: {} }),
+      ...this.waitingParts(),
       seq: this.log.seq,
       elapsedMs: this.clock.elapsed(),
       history: this.log.history,
@@ -193,6 +206,18 @@ export class LiveRun extends Run implements RunHandle, ContextHost<Invocation> {
     return this.inputs().ask(inv, prompt, options);
   }
 
+  /** @internal `ctx.sleep(ms)`. */
+  sleep(inv: Invocation, ms: number): Promise<void> {
+    if (isTerminal(this.control.status)) return Promise.reject(outcomeError(this.control.outcome as Outcome));
+    return this.durableWaits().sleep(inv, ms);
+  }
+
+  /** @internal `ctx.waitFor(type, options)`. */
+  waitFor(inv: Invocation, type: string, options?: WaitForOptions): Promise<WorkflowEvent | undefined> {
+    if (isTerminal(this.control.status)) return Promise.reject(outcomeError(this.control.outcome as Outcome));
+    return this.durableWaits().waitFor(inv, type, options);
+  }
+
   /** @internal Start (or, after resume, continue from its snapshot) a child run owned by `inv`. */
   startChild(inv: Invocation, branch: string, start: ChildStarter): ChildHandle {
     this.children ??= new Children(this);
@@ -207,6 +232,20 @@ export class LiveRun extends Run implements RunHandle, ContextHost<Invocation> {
   }
 
   // ── hooks of the loop's rooms ───────────────────────────────────────────────────────────────────
+
+  protected waitHost(): WaitHost {
+    const control = () => this.control;
+    return {
+      scheduler: this.scheduler,
+      status$: this.statusSubject,
+      get paused() {
+        return control().paused;
+      },
+      park: (inv) => this.invocations.park(inv),
+      unpark: (inv) => this.invocations.unpark(inv),
+      changed: () => this.settle(),
+    };
+  }
 
   protected inputHost(): InputHost {
     return {

@@ -5,16 +5,20 @@ import { describeThrown, WorkflowError } from '../errors/WorkflowError.js';
 import type { Envelope } from '../events/envelope.js';
 import { StartEvent, type WorkflowEvent } from '../events/event.js';
 import { freshStart, redelivery, restoreSnapshot } from '../snapshot/restore.js';
-import type { Snapshot } from '../snapshot/schema.js';
+import type { DurableWait, Snapshot, WaitingEntry } from '../snapshot/schema.js';
 import { isTerminal, type RunStatus } from '../snapshot/status.js';
 import { attachLogger } from '../telemetry/logger.js';
 import type { StepDef } from '../workflow/types.js';
 import type { WorkflowSpec } from '../workflow/spec.js';
 import { Checkpointer, type CheckpointHooks } from './Checkpointer.js';
 import { Children, type ChildHost } from './children.js';
+import { FlowClock } from './flowClock.js';
+import { StepFlowControl, withDueTimes } from './flowControl.js';
+import { Holding } from './holding.js';
 import { DispatchQueue, type DispatchTarget } from './dispatchQueue.js';
 import { EventLog } from './eventLog.js';
 import { InputRequests, type InputHost } from './InputRequests.js';
+import { Waits, type WaitHost } from './Waits.js';
 import type { Invocation } from './invocation.js';
 import { Invocations, type LoopHost } from './Invocations.js';
 import { budgetTimer, Stopwatch } from './operators/budgetTimer.js';
@@ -67,8 +71,12 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
   protected control: Control = initialControl;
   /** Created on first use: most runs never ask for input or start a child. */
   protected requests: InputRequests | undefined;
+  /** `ctx.sleep` and `ctx.waitFor` (§6.4), created on first use. */
+  protected waits: Waits | undefined;
   protected children: Children | undefined;
   private shard = 0;
+  /** Per-key limits, rate windows and debounces (§6.3): created with the first step that has any. */
+  private flow: { clock: FlowClock; holding: Holding<Envelope>; steps: Map<string, StepFlowControl> } | undefined;
   /** The loop's pipelines (bus, timeout, pipe steps); undefined while hibernating. */
   protected wiring: Subscription | undefined;
 
@@ -100,7 +108,14 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
       for (const entry of r.redeliver) this.queue.push(redelivery(entry));
       for (const env of r.pending) this.queue.push(env);
       this.log.emit(start.retry === true ? { kind: 'run_resumed', retry: true } : { kind: 'run_resumed' });
-      if (r.requests !== undefined) this.requests = new InputRequests(this.inputHost(), r.requests);
+      if (r.requests !== undefined) {
+        // Input requests and durable waits share the waiting list and the kept answers (ids never collide).
+        const { waiting, answered } = r.requests;
+        const inputs = waiting.filter((w): w is WaitingEntry => w.kind === undefined || w.kind === 'input');
+        const durable = waiting.filter((w): w is DurableWait => w.kind === 'sleep' || w.kind === 'event');
+        if (inputs.length > 0 || durable.length === 0) this.requests = new InputRequests(this.inputHost(), { waiting: inputs, answered });
+        if (durable.length > 0 || Object.keys(answered).length > 0) this.waits = new Waits(this.waitHost(), { waiting: durable, answered });
+      }
       if (r.children !== undefined) this.children = new Children(this, r.children);
       for (const id of r.dormant) this.invocations.markDormant(id);
       this.settle();
@@ -132,7 +147,9 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
       groupBy((env) => this.groupKey(env)),
       mergeMap((group) => {
         const step = this.spec.stepsByGroup.get(group.key) as StepDef;
-        return step.kind === 'pipe' ? EMPTY : group.pipe(mergeMap((env) => this.invocations.invocation(step, env), step.concurrency));
+        if (step.kind === 'pipe') return EMPTY;
+        const invoke = (env: Envelope) => this.invocations.invocation(step, env);
+        return group.pipe(step.flow === undefined ? mergeMap(invoke, step.concurrency) : this.flowControl(step).pipeline(invoke));
       }),
     );
     wiring.add(bus$.pipe(until).subscribe({ error: (error: unknown) => this.fail(busError(error)) }));
@@ -157,10 +174,50 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
 
   private hibernate(): void {
     if (this.wiring === undefined) return;
+    // Envelopes held back inside a step's pipeline go with it: first in the queue, still addressed, with
+    // their due times (read before the pipelines, which know them, are gone).
+    const held = this.heldEnvelopes();
+    this.invocations.takeHeld();
     this.wiring.unsubscribe();
     this.wiring = undefined;
-    // Envelopes held back inside a step's mergeMap went with it: they go first in the queue, still addressed.
-    this.queue.items.unshiftAll(this.invocations.takeHeld());
+    this.queue.items.unshiftAll(held);
+  }
+
+  /** What the steps hold back (limits, rate windows, debounces), oldest first, each with its due time. */
+  protected heldEnvelopes(): Envelope[] {
+    const held = this.invocations.held;
+    return this.flow === undefined ? [...held] : withDueTimes(held, this.flow.holding);
+  }
+
+  /** The step's flow control, kept across hibernation (a rate window remembers the slots it used). */
+  private flowControl(step: StepDef): StepFlowControl {
+    if (this.flow === undefined) {
+      this.flow = { clock: new FlowClock(this.scheduler), holding: new Holding<Envelope>(), steps: new Map() };
+      if (this.control.paused) this.flow.clock.pause();
+    }
+    const flow = this.flow;
+    let control = flow.steps.get(step.name);
+    if (control === undefined) {
+      control = new StepFlowControl(step.name, step.flow as NonNullable<StepDef['flow']>, {
+        clock: flow.clock,
+        holding: flow.holding,
+        dropped: (env) => this.dropped(step, env),
+      });
+      flow.steps.set(step.name, control);
+    }
+    return control;
+  }
+
+  /** A debounced envelope was superseded: reported, never silently lost. */
+  private dropped(step: StepDef, env: Envelope): void {
+    this.invocations.held.delete(env);
+    this.log.emit({ kind: 'event_dropped', step: step.name, event: env.event, reason: 'debounced' });
+  }
+
+  /** The flow clocks (debounce, rate windows) stop while the run is paused and keep their remaining time. */
+  protected flowClock(running: boolean): void {
+    if (running) this.flow?.clock.resume();
+    else this.flow?.clock.pause();
   }
 
   /** Dispatch what is queued (a trampoline: re-entrant calls return), then recompute status. */
@@ -182,18 +239,25 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
       case 'input':
         this.routed(env, []);
         return this.inputs().openRouted(to.request);
-      case 'no_handler':
-        return this.propose({ status: 'failed', error: to.error });
-      case 'steps':
+      case 'no_handler': {
+        // An event only a waiter takes is not unhandled (§6.4).
+        const waiters = this.waits?.offer(env.event) ?? [];
+        if (waiters.length === 0) return this.propose({ status: 'failed', error: to.error });
+        return this.routed(env, [], waiters);
+      }
+      case 'steps': {
         (this.collected[env.event.type] ??= []).push(env.event);
-        this.routed(env, to.names as string[]);
+        const waiters = this.waits?.offer(env.event) ?? [];
+        this.routed(env, to.names as string[], waiters);
         for (const step of to.steps) this.deliver(addressTo(env, step.name));
+      }
     }
   }
 
-  private routed(env: Envelope, steps: string[]): void {
+  private routed(env: Envelope, steps: string[], waiters: string[] = []): void {
     const { event, source } = env;
-    this.log.emit(source === undefined ? { kind: 'event_routed', event, steps } : { kind: 'event_routed', event, source, steps });
+    const base = source === undefined ? { kind: 'event_routed' as const, event, steps } : { kind: 'event_routed' as const, event, source, steps };
+    this.log.emit(waiters.length === 0 ? base : { ...base, waiters });
   }
 
   private deliver(env: Envelope): void {
@@ -223,11 +287,13 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
     const inv = this.invocations;
     const active = inv.active;
     const busy = active > 0 || this.queue.length + inv.held.size > inv.dormantCount;
-    this.apply({ type: 'activity', busy, waiting: (this.requests?.open ?? 0) > 0 });
+    this.apply({ type: 'activity', busy, waiting: (this.requests?.open ?? 0) + (this.waits?.open ?? 0) > 0 });
     if (this.control.paused && !this.control.due && active === 0) {
       this.pauses.release(() => this.snapshot());
       // Nothing is running or parked: the pipelines hold no state worth keeping (pipe steps do, so they stay).
-      if (inv.inFlight.size === 0 && (this.children?.size ?? 0) === 0 && !this.spec.hasPipes) this.hibernate();
+      // Debounce and rate timers keep their remaining time only while their pipelines live, so such runs stay wired.
+      const timed = this.flow !== undefined && this.flow.clock.size > 0;
+      if (inv.inFlight.size === 0 && (this.children?.size ?? 0) === 0 && !this.spec.hasPipes && !timed) this.hibernate();
     }
     this.checkpoints?.request();
   }
@@ -248,6 +314,8 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
     this.apply({ type: 'end', outcome });
     this.invocations.abortAll(() => outcomeError(outcome));
     this.requests?.stop();
+    this.waits?.stop();
+    for (const control of this.flow?.steps.values() ?? []) control.close();
     this.subscription.unsubscribe();
     this.queue.stop();
     this.state.seal();
@@ -277,10 +345,18 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
   /** @internal */ get paused(): boolean { return this.control.paused; }
   /** @internal */ park(inv: Invocation): void { this.invocations.park(inv); }
   /** @internal */ unpark(inv: Invocation): void { this.invocations.unpark(inv); }
-  /** @internal */ forget(inv: Invocation): void { this.requests?.forget(inv); }
+  /** @internal */ forget(inv: Invocation): void {
+    this.requests?.forget(inv);
+    this.waits?.forget(inv);
+  }
   /** @internal */ wake(): void { this.pump(); }
   /** @internal */ canDispatch(): boolean { return this.gate.value && !this.control.closing; }
   /** @internal */ fail(error: WorkflowError): void { this.propose({ status: 'failed', error }); }
+
+  protected durableWaits(): Waits {
+    this.waits ??= new Waits(this.waitHost());
+    return this.waits;
+  }
 
   protected inputs(): InputRequests {
     this.requests ??= new InputRequests(this.inputHost());
@@ -290,6 +366,7 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
   /** The plain-JSON picture of the run right now. */
   abstract snapshot(): Snapshot;
   protected abstract inputHost(): InputHost;
+  protected abstract waitHost(): WaitHost;
   protected abstract checkpointHooks(): CheckpointHooks;
 }
 

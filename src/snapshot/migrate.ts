@@ -1,6 +1,5 @@
-import { WorkflowError } from '../errors/WorkflowError.js';
 import type { RunEvent } from '../telemetry/runEvent.js';
-import type { Snapshot, SnapshotV2, WaitEntry, WaitingEntry } from './types.js';
+import type { DurableWait, Snapshot, SnapshotV2, WaitEntry, WaitingEntry } from './types.js';
 
 /**
  * Version 1 → version 2: the same live state without its history, which comes back separately so it can go
@@ -12,7 +11,7 @@ export function upgrade(v1: Snapshot): { snapshot: SnapshotV2; history: RunEvent
   const snapshot: SnapshotV2 = {
     ...rest,
     version: 2,
-    waiting: waiting.map((entry): WaitEntry => ({ ...entry, kind: 'input' })),
+    waiting: waiting.map((entry): WaitEntry => (entry.kind === undefined || entry.kind === 'input' ? { ...entry, kind: 'input' } : entry)),
     children: Object.fromEntries(Object.entries(children).map(([key, child]) => [key, upgrade(child).snapshot])),
   };
   return { snapshot, history };
@@ -27,14 +26,8 @@ export function downgrade(v2: SnapshotV2, history: RunEvent[] = []): Snapshot {
   return {
     ...rest,
     version: 1,
-    waiting: waiting.map((entry): WaitingEntry => {
-      if (entry.kind !== 'input') {
-        throw new WorkflowError(
-          'snapshot_version',
-          `run '${v2.runId}' waits on a ${entry.kind} (${entry.requestId}), which this run loop cannot resume`,
-          { details: { runId: v2.runId, requestId: entry.requestId, kind: entry.kind } },
-        );
-      }
+    waiting: waiting.map((entry): WaitingEntry | DurableWait => {
+      if (entry.kind !== 'input') return entry;
       const { kind: _kind, ...input } = entry;
       return input;
     }),

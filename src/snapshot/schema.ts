@@ -13,6 +13,7 @@ export type {
   SnapshotV2,
   WaitEntry,
   WaitingEntry,
+  DurableWait,
 } from './types.js';
 
 /*
@@ -71,17 +72,15 @@ const inputWaitFields = {
   routed: z.boolean().optional(),
 };
 
-const waitingV2Schema = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('input'), ...inputWaitFields }),
-  z.object({ kind: z.literal('sleep'), requestId: z.string(), dueAt: z.number() }),
-  z.object({
-    kind: z.literal('event'),
-    requestId: z.string(),
-    type: z.string(),
-    deadline: z.number().optional(),
-    remainingMs: z.number().optional(),
-  }),
-]);
+const sleepWait = z.object({ kind: z.literal('sleep'), requestId: z.string(), dueAt: z.number() });
+const eventWait = z.object({
+  kind: z.literal('event'),
+  requestId: z.string(),
+  type: z.string(),
+  deadline: z.number().optional(),
+  remainingMs: z.number().optional(),
+});
+const waitingV2Schema = z.discriminatedUnion('kind', [z.object({ kind: z.literal('input'), ...inputWaitFields }), sleepWait, eventWait]);
 
 const errorInfoSchema = z.object({ code: z.string(), message: z.string(), step: z.string().optional() });
 const outcomeSchema = z.union([
@@ -117,7 +116,8 @@ const childV2: z.ZodType = z.lazy(() => snapshotV2Schema);
 export const snapshotV1Schema = z.object({
   version: z.literal(1),
   ...common,
-  waiting: z.array(z.object({ kind: z.literal('input').optional(), ...inputWaitFields })),
+  // The run loop's shape also carries durable waits (sleep, event) until it writes version 2.
+  waiting: z.array(z.union([z.object({ kind: z.literal('input').optional(), ...inputWaitFields }), sleepWait, eventWait])),
   history: z.array(runEventSchema),
   /** Snapshots of sub-workflow runs in flight, keyed `<invocationId>#<branch>`. */
   children: z.record(z.string(), childV1).default({}),

@@ -30,7 +30,7 @@ interface SnapshotFields {
  */
 export interface Snapshot extends SnapshotFields {
   version: 1;
-  waiting: WaitingEntry[];
+  waiting: (WaitingEntry | DurableWait)[];
   history: RunEvent[];
   children: Record<string, Snapshot>;
 }
@@ -67,8 +67,11 @@ export interface WaitingEntry {
 /** What an invocation waits for in a version-2 snapshot: a human's input, a due time or an event. */
 export type WaitEntry =
   | (Omit<WaitingEntry, 'kind'> & { kind: 'input' })
-  | { kind: 'sleep'; requestId: string; dueAt: number }
+  | { kind: 'sleep'; requestId: string; dueAt: number; remainingMs?: never } // a sleep's due time is absolute
   | { kind: 'event'; requestId: string; type: string; deadline?: number; remainingMs?: number };
+
+/** A durable wait (`ctx.sleep`, `ctx.waitFor`) in `snapshot.waiting`. */
+export type DurableWait = Exclude<WaitEntry, { kind: 'input' }>;
 
 /** A stored snapshot of either version. */
 export type AnySnapshot = Snapshot | SnapshotV2;

@@ -13,6 +13,7 @@ export const LOG_LEVELS: Readonly<Record<RunEventKind, Level>> = {
   run_timed_out: 'error',
   run_aborted: 'warn',
   event_routed: 'debug',
+  event_dropped: 'debug',
   step_started: 'debug',
   step_completed: 'debug',
   step_retried: 'warn',
@@ -35,6 +36,7 @@ const MESSAGES: Readonly<Record<RunEventKind, string>> = {
   run_timed_out: 'run timed out',
   run_aborted: 'run aborted',
   event_routed: 'event routed',
+  event_dropped: 'event dropped',
   step_started: 'step started',
   step_completed: 'step completed',
   step_retried: 'step attempt failed, retrying',
@@ -88,6 +90,8 @@ function fields(ev: RunEvent, run: LoggedRun, startedAt: number): Record<string,
   switch (ev.kind) {
     case 'event_routed':
       return { ...base, eventType: ev.event.type, ...(ev.source === undefined ? {} : { source: ev.source }), steps: ev.steps };
+    case 'event_dropped':
+      return { ...base, step: ev.step, eventType: ev.event.type, reason: ev.reason };
     case 'step_started':
       return { ...base, ...stepFields(ev), attempt: ev.attempt };
     case 'step_completed':

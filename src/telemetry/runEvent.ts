@@ -27,7 +27,9 @@ interface StepBase extends Base {
 
 export type RunEvent =
   | (Base & { kind: 'run_started'; workflow: string; input: unknown })
-  | (Base & { kind: 'event_routed'; event: WorkflowEvent; source?: string; steps: string[] })
+  | (Base & { kind: 'event_routed'; event: WorkflowEvent; source?: string; steps: string[]; waiters?: string[] })
+  /** A debounced event superseded by a newer one of the same key (DESIGN §6.3): it never starts. */
+  | (Base & { kind: 'event_dropped'; step: string; event: WorkflowEvent; reason: 'debounced' })
   | (StepBase & { kind: 'step_started'; attempt: number })
   | (StepBase & { kind: 'step_completed'; durationMs: number })
   | (StepBase & { kind: 'step_failed'; error: StepErrorInfo; durationMs: number })

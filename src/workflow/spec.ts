@@ -66,7 +66,8 @@ export function compile(name: string, options: WorkflowOptions, steps: readonly 
   const groupKeys = new Map<string, readonly string[]>();
   const stepsByGroup = new Map<string, StepDef>();
   for (const step of steps) {
-    const unlimited = step.kind === 'step' && step.concurrency === Number.POSITIVE_INFINITY;
+    // A step with flow control keeps its state (debounce, rate window, per-key slots) in one pipeline.
+    const unlimited = step.kind === 'step' && step.concurrency === Number.POSITIVE_INFINITY && step.flow === undefined;
     const keys = unlimited ? Array.from({ length: SHARDS }, (_, i) => `${step.name}#${i}`) : [step.name];
     groupKeys.set(step.name, keys);
     for (const key of keys) stepsByGroup.set(key, step);

@@ -5,6 +5,7 @@ import type { StateShape } from '../context/state.js';
 import type { StepContext } from '../context/types.js';
 import type { EventType, WorkflowEvent } from '../events/event.js';
 import type { CheckpointStore } from '../stores/CheckpointStore.js';
+import type { FlowOptions, StepFlow } from './flowOptions.js';
 
 /** How a failing step (or sub-workflow) is re-run. */
 export interface RetryPolicy {
@@ -55,12 +56,10 @@ export type StepReturn = Outputs | Promise<Outputs> | Observable<WorkflowEvent>;
 
 export type StepHandler<E, S extends StateShape = StateShape> = (event: E, ctx: StepContext<S>) => StepReturn;
 
-export interface StepOptions<A extends readonly Acceptable[]> {
+export interface StepOptions<A extends readonly Acceptable[]> extends FlowOptions<AcceptedEvent<A>> {
   accepts: A;
   /** Declared output types: anything else fails the run with `invalid_event`. */
   emits?: readonly Acceptable[];
-  /** Most invocations of this step running at once (default unlimited). */
-  concurrency?: number;
   /** ms per attempt before the step fails with `step_timeout`. */
   timeout?: number;
   retry?: RetryPolicy;
@@ -143,6 +142,8 @@ export interface StepDef {
   readonly accepts: readonly string[];
   readonly emits: ReadonlySet<string> | undefined;
   readonly concurrency: number;
+  /** Per-key concurrency, rate limit and debounce (DESIGN §6.3); absent when the step has none of them. */
+  readonly flow?: StepFlow;
   readonly timeout: number | undefined;
   readonly retry: RetryPolicy | undefined;
   readonly schemas: ReadonlyMap<string, z.ZodType>;

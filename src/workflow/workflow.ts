@@ -3,6 +3,8 @@ import type { z } from 'zod';
 import type { StateShape } from '../context/state.js';
 import { asStoreError, describeThrown, WorkflowError } from '../errors/WorkflowError.js';
 import type { EventType, WorkflowEvent } from '../events/event.js';
+import { startOnce } from '../ops/start.js';
+import { resolveFlow, type FlowOptions } from './flowOptions.js';
 import { LiveRun } from '../run/LiveRun.js';
 import type { RunHandle } from '../run/RunHandle.js';
 import { isTerminal } from '../run/status.js';
@@ -92,7 +94,7 @@ export class Workflow<
     const state = this.options.state;
     return this.with({
       ...baseStep(name, 'step', options.accepts, options.emits),
-      concurrency: options.concurrency ?? Number.POSITIVE_INFINITY,
+      ...flowOf(this.name, name, options),
       timeout: options.timeout,
       retry: options.retry,
       handler: state === undefined ? run : (ev, ctx) => run(ev, typedState(ctx, state)),
@@ -136,12 +138,12 @@ export class Workflow<
    */
   subworkflow<const A extends readonly Acceptable[]>(
     name: string,
-    options: { accepts: A; emits?: readonly Acceptable[] } & SubworkflowOptions<AcceptedEvent<A, I>>,
+    options: { accepts: A; emits?: readonly Acceptable[] } & SubworkflowOptions<AcceptedEvent<A, I>> & FlowOptions<AcceptedEvent<A, I>>,
   ): Workflow<R, I, S, In> {
     checkStepOptions(this.name, name, options);
     return this.with({
       ...baseStep(name, 'step', options.accepts, options.emits),
-      concurrency: Number.POSITIVE_INFINITY,
+      ...flowOf(this.name, name, options),
       timeout: undefined,
       retry: undefined,
       handler: (ev, ctx) => child$(name, 'child', options, ev as AcceptedEvent<A, I>, ctx),
@@ -159,7 +161,7 @@ export class Workflow<
    */
   parallel<const A extends readonly Acceptable[]>(
     name: string,
-    options: { accepts: A; emits?: readonly Acceptable[]; branches: readonly Branch<AcceptedEvent<A, I>>[]; join: 'all' | 'first' },
+    options: { accepts: A; emits?: readonly Acceptable[]; branches: readonly Branch<AcceptedEvent<A, I>>[]; join: 'all' | 'first' } & FlowOptions<AcceptedEvent<A, I>>,
   ): Workflow<R, I, S, In> {
     checkStepOptions(this.name, name, options);
     (options.branches ?? []).forEach((b, i) => {
@@ -172,7 +174,7 @@ export class Workflow<
     }
     return this.with({
       ...baseStep(name, 'step', options.accepts, options.emits),
-      concurrency: Number.POSITIVE_INFINITY,
+      ...flowOf(this.name, name, options),
       timeout: undefined,
       retry: undefined,
       handler: (ev, ctx) => parallel$(name, options.branches, options.join, ev as AcceptedEvent<A, I>, ctx),
@@ -222,6 +224,24 @@ export class Workflow<
     const seed = this.options.state === undefined || options.state === undefined ? options.state : checkStateSeed(this.name, this.options.state, options.state);
     const start = { kind: 'new' as const, ...(options as RunOptions), input, ...(seed === undefined ? {} : { state: seed }) };
     return new LiveRun(spec, start) as RunHandle<R>;
+  }
+
+  /**
+   * Start a run at most once per `runId`: if the workflow's store (or this process) already has that run, no
+   * second run starts and the handle follows the existing one — live here, resumed from its checkpoint when it
+   * has not ended (a paused run stays paused), or settled with its stored outcome when it has. Two starts of
+   * one id in one process give one run, however close together. Without `runId` it is `run()`, asynchronously.
+   * Rejects `invalid_snapshot` when the id is a run of another workflow, `store_failed` when the store fails.
+   *
+   * @example
+   * ```ts
+   * const run = await orders.start({ orderId: 42 }, { runId: 'order-42' });   // safe to call again
+   * console.log(await run.result);
+   * ```
+   */
+  start(...args: RunArgs<In, S>): Promise<RunHandle<R>> {
+    const [input, options = {}] = args as [unknown, RunOptions?];
+    return startOnce(this, input, options) as Promise<RunHandle<R>>;
   }
 
   /**
@@ -440,9 +460,14 @@ function checkStepOptions(
     new WorkflowError('invalid_workflow', `workflow '${workflowName}', step '${name}': ${why}`, { step: name });
   if (typeof name !== 'string' || name.length === 0) throw fail('a step needs a non-empty name');
   if (!Array.isArray(options?.accepts) || options.accepts.length === 0) throw fail('`accepts` must list at least one event type');
-  const c = options.concurrency;
-  if (c !== undefined && (typeof c !== 'number' || !(c >= 1))) throw fail('`concurrency` must be a number >= 1');
   const what = `workflow '${workflowName}', step '${name}'`;
   checkDuration(options.timeout, `${what}: timeout`, 'invalid_workflow', { step: name });
   checkRetry(options.retry, what, { step: name });
+}
+
+/** A step's concurrency and, when it has per-key limits, a rate limit or a debounce, its `flow`. */
+function flowOf(workflowName: string, name: string, options: FlowOptions<any>): Pick<StepDef, 'concurrency' | 'flow'> {
+  const flow = resolveFlow(workflowName, name, options);
+  const plain = flow.concurrencyKey === undefined && flow.rateLimit === undefined && flow.debounce === undefined;
+  return plain ? { concurrency: flow.concurrency } : { concurrency: flow.concurrency, flow };
 }

@@ -92,7 +92,8 @@ describe('code blocks in README.md and docs/', () => {
             'sluice/*': [join(root, 'src', '*', 'index.ts')],
           },
         },
-        include: ['*.mts'],
+        // src's ambient declarations (e.g. the inspector's `?raw` imports) come along with src.
+        include: ['*.mts', join(root, 'src', 'types', '*.d.ts')],
       }),
     );
     const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');

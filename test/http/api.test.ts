@@ -61,10 +61,10 @@ describe('workflows', () => {
     const notJson = await server.call('POST', '/api/workflows/echo/runs', '{"input":');
     expect(notJson.status).toBe(400);
     expect(notJson.body.error.code).toBe('invalid_request');
-    const extra = await server.call('POST', '/api/workflows/echo/runs', { input: 1, runId: 'mine' });
+    const extra = await server.call('POST', '/api/workflows/echo/runs', { input: 1, runID: 'mine' });
     expect(extra.status).toBe(400);
     expect(extra.body.error.code).toBe('invalid_request');
-    expect(extra.body.error.details.issues).toEqual([{ path: '', message: expect.stringContaining('runId') }]);
+    expect(extra.body.error.details.issues).toEqual([{ path: '', message: expect.stringContaining('runID') }]);
     const badState = await server.call('POST', '/api/workflows/echo/runs', { state: [1] });
     expect(badState.status).toBe(400);
     expect(badState.body.error.details.issues[0].path).toBe('state');
@@ -81,7 +81,8 @@ describe('runs', () => {
     expect(waiting.status).toBe(200);
     expect(waiting.body).toMatchObject({ runId, workflow: 'approval', status: 'waiting', live: true });
     expect(waiting.body.snapshot.waiting).toEqual([{ requestId, prompt: 'Publish Notes?', metadata: { title: 'Notes' } }]);
-    expect(waiting.body.snapshot.state).toEqual({ title: 'Notes' });
+    // State is transactional per invocation: the review step's write lands when it settles, not while it waits.
+    expect(waiting.body.snapshot.state).toEqual({});
 
     const stream = await server.events(runId, { 'last-event-id': String(waiting.body.snapshot.seq) });
     const answered = await server.call('POST', `/api/runs/${runId}/respond`, { requestId, response: 'yes' });
@@ -94,6 +95,7 @@ describe('runs', () => {
 
     const done = await server.call('GET', `/api/runs/${runId}`);
     expect(done.body.status).toBe('completed');
+    expect(done.body.snapshot.state).toEqual({ title: 'Notes' });
   });
 
   it('answers 400 unknown_request for a wrong request id and 400 invalid_request for a missing response', async () => {

@@ -30,7 +30,8 @@ async function serveWith(command: string, args: string[]): Promise<{ url: string
   storeDir = await mkdtemp(join(tmpdir(), 'sluice-copies-'));
   child = spawn(command, [...args, 'serve', 'examples/08-inspector/workflows.ts', '--port', '0', '--store', storeDir], {
     cwd: root,
-    env: { ...process.env, NODE_OPTIONS: '', TSX_TSCONFIG_PATH: join(root, 'tsconfig.json') },
+    // The ?raw imports of the inspector's page load under tsx through this hook (tsup inlines them in dist/).
+    env: { ...process.env, NODE_OPTIONS: `--import ${join(root, 'test', 'support', 'rawImports.mjs')}`, TSX_TSCONFIG_PATH: join(root, 'tsconfig.json') },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
@@ -44,7 +45,8 @@ async function serveWith(command: string, args: string[]): Promise<{ url: string
 
 /** Start a run that waits for input, answer an id it never asked for, and return the error response. */
 async function respondToUnknownId(fetcher: (path: string, init?: RequestInit) => Promise<Response>) {
-  const started = await fetcher('/api/workflows/publish/runs', { method: 'POST', body: '{"input":"Two copies"}' });
+  const json = { 'content-type': 'application/json' };
+  const started = await fetcher('/api/workflows/publish/runs', { method: 'POST', headers: json, body: '{"input":"Two copies"}' });
   expect(started.status).toBe(201);
   const { runId } = (await started.json()) as { runId: string };
   for (let i = 0; i < 200; i++) {
@@ -54,6 +56,7 @@ async function respondToUnknownId(fetcher: (path: string, init?: RequestInit) =>
   }
   const res = await fetcher(`/api/runs/${runId}/respond`, {
     method: 'POST',
+    headers: json,
     body: JSON.stringify({ requestId: 'no-such-request', response: 'yes' }),
   });
   return { status: res.status, body: (await res.json()) as { error: { code: string; message: string } } };
@@ -82,7 +85,7 @@ describe('errors from another copy of sluice', () => {
       .workflow('publish', { timeout: null })
       .step('review', { accepts: [sluice.StartEvent] }, async (_ev, ctx) => sluice.StopEvent.of({ result: await ctx.requestInput('ok?') }));
     const { fetch: handle } = http.createSluiceApp({ workflows: [ask] });
-    const fetcher = async (path: string, init?: RequestInit) => handle(new Request(`http://sluice.test${path}`, init));
+    const fetcher = async (path: string, init?: RequestInit) => handle(new Request(`http://127.0.0.1${path}`, init));
     const { status, body } = await respondToUnknownId(fetcher);
     expect(body.error.code).toBe('unknown_request');
     expect(status).toBe(400);
@@ -103,12 +106,12 @@ describe('5xx answers are logged with their cause', () => {
     };
     const logged: { fields: Record<string, unknown>; message: string }[] = [];
     const { fetch: handle } = createSluiceApp({ workflows: [], store, logger: { error: (fields, message) => logged.push({ fields, message }) } });
-    const internal = await handle(new Request('http://sluice.test/api/runs'));
+    const internal = await handle(new Request('http://127.0.0.1/api/runs'));
     expect(internal.status).toBe(500);
     expect(await internal.json()).toEqual({ error: { code: 'internal_error', message: 'internal error' } });
     failWith = new WorkflowError('store_failed', 'redis is down');
-    expect((await handle(new Request('http://sluice.test/api/runs'))).status).toBe(503);
-    expect((await handle(new Request('http://sluice.test/api/runs/unknown'))).status).toBe(404);
+    expect((await handle(new Request('http://127.0.0.1/api/runs'))).status).toBe(503);
+    expect((await handle(new Request('http://127.0.0.1/api/runs/unknown'))).status).toBe(404);
     expect(logged.map((l) => [l.message, l.fields.path, (l.fields.err as Error).message])).toEqual([
       ['sluice http: 500 internal_error', '/api/runs', 'disk on fire'],
       ['sluice http: 503 store_failed', '/api/runs', 'redis is down'],

@@ -127,12 +127,13 @@ describe('HTTP security headers', () => {
     const csp = res.headers.get('content-security-policy') ?? '';
     expect(res.headers.get('referrer-policy')).toBe('no-referrer');
     expect(res.headers.get('x-content-type-options')).toBe('nosniff');
-    expect(csp).toContain("default-src 'self'");
     expect(csp).toContain("frame-ancestors 'none'");
-    expect(csp).not.toContain("script-src 'self' 'unsafe-inline'");
-    const script = /<script>([\s\S]*?)<\/script>/.exec(html)![1]!;
+    expect(csp).not.toContain("'unsafe-inline'");
+    // Inline scripts, if the page has any, are allowed by hash only.
     const { createHash } = await import('node:crypto');
-    expect(csp).toContain(`'sha256-${createHash('sha256').update(script).digest('base64')}'`);
+    for (const m of html.matchAll(/<script(?![^>]*\bsrc=)[^>]*>([\s\S]*?)<\/script>/g)) {
+      expect(csp).toContain(`'sha256-${createHash('sha256').update(m[1]!).digest('base64')}'`);
+    }
   });
 
   it('sends nosniff, no-referrer and a deny-all CSP with API answers and errors', async () => {

@@ -37,7 +37,11 @@ describe('FileStore with foreign files', () => {
     await writeFile(join(dir, 'notes.json'), 'not json at all');
     await writeFile(join(dir, 'copy.json'), JSON.stringify({ updatedAt: 1, snapshot: makeSnapshot({ runId: 'a' }) }));
     expect((await store.list()).map((r) => r.runId)).toEqual(['a', 'b']);
-    expect(log.lines.map((l) => l.fields['file']).sort()).toEqual(['copy.json', 'notes.json', 'package.json']);
+    expect(log.lines.map((l) => String(l.fields['file'] ?? l.message)).sort()).toEqual([
+      expect.stringContaining('copy'),
+      expect.stringContaining('notes'),
+      expect.stringContaining('package'),
+    ]);
     expect(await store.prune({ status: 'completed' })).toBe(1);
     expect((await readdir(dir)).sort()).toEqual(['b.json', 'copy.json', 'notes.json', 'package.json']);
     expect(await store.prune()).toBe(1);

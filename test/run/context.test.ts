@@ -150,7 +150,7 @@ describe('ctx.state', () => {
     await expect(wf.run().result).resolves.toEqual([undefined, { deep: [1, 'two', null, true] }]);
   });
 
-  it('passes the current value to update, undefined for a new key', async () => {
+  it('passes the current value to update, undefined for a new key (again at commit, on the value current then)', async () => {
     const seen: unknown[] = [];
     const wf = workflow('state-update').step('s', { accepts: [StartEvent] }, (_ev, ctx) => {
       ctx.state.update('n', (v) => {
@@ -164,7 +164,7 @@ describe('ctx.state', () => {
       return StopEvent.of({ result: ctx.state.get('n') });
     });
     await expect(wf.run().result).resolves.toBe(11);
-    expect(seen).toEqual([undefined, 10]);
+    expect(seen).toEqual([undefined, 10, undefined, 10]);
   });
 
   it('is seeded by the run option state', async () => {

@@ -126,7 +126,7 @@ describe('FileStore', () => {
     expect(seen.length).toBeGreaterThan(0);
     expect(seen.every((seq) => Number.isInteger(seq) && seq >= 0 && seq <= 40)).toBe(true);
     expect((await readdir(dir)).filter((n) => n.endsWith('.tmp'))).toEqual([]);
-  });
+  }, 60_000); // 16 saves of 1.5 MB, each behind the run's lock file, while readers load in a loop
 
   it('ignores temp files of saves still in progress when listing', async () => {
     const store = new FileStore(dir, { now: () => 5 });

@@ -87,8 +87,7 @@ describe('state schema', () => {
       .step('ask', { accepts: [StartEvent] }, async (_ev, ctx) => {
         const n = await ctx.requestInput<number>('how many?');
         ctx.state.set('seen', n);
-        ctx.send(Ping.of({ n }));
-        return undefined;
+        return Ping.of({ n }); // returned, not ctx.send: state commits with the outputs (§6.6)
       })
       .step('stop', { accepts: [Ping] }, (ev, ctx) => StopEvent.of({ result: [ev.data.n, ctx.state.get('seen'), ctx.signal.aborted] }));
     const run = wf.run();
