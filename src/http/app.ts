@@ -11,7 +11,7 @@ import { DEFAULT_BODY_LIMIT, guard } from './guard.js';
 import { describeWorkflow } from './graph.js';
 import { INSPECTOR_CSP, INSPECTOR_CSS, INSPECTOR_HTML, INSPECTOR_JS } from './inspector/assets.js';
 import { RunRegistry, routeSend } from './runs.js';
-import { abortBody, check, lastEventId, listQuery, readBody, respondBody, startBody, startRunBody } from './schemas.js';
+import { abortBody, check, lastEventId, listQuery, readBody, respondBody, retryBody, startBody, startRunBody } from './schemas.js';
 import { streamRunEvents } from './sse.js';
 import { pageOfRuns, runView } from './views.js';
 
@@ -58,7 +58,7 @@ export interface SluiceApp {
  * Routes (JSON unless noted): `GET /` the inspector page (`/inspector.js`, `/inspector.css`) · `GET /api/workflows` · `POST /api/workflows/:name/runs`
  * `{ input?, state?, runId? }` → 201 (with a `runId` of an existing run: 200 and that run) · `POST /api/runs`
  * `{ workflow, input?, state?, runId? }` (the same) · `GET /api/schedules` (with a `dispatcher`) · `GET /api/runs?workflow=&status=&q=&limit=&offset=` · `GET /api/runs/:id` (with `result` / `error`) · `POST /api/runs/:id/pause`
- * · `/resume` · `/abort` `{ reason? }` · `/respond` `{ requestId, response }` · `/send` `{ event: { type, data? } }` · `GET /api/runs/:id/events` (SSE).
+ * · `/resume` · `/retry` `{}` (a failed or timed-out run, from its last checkpoint) · `/abort` `{ reason? }` · `/respond` `{ requestId, response }` · `/send` `{ event: { type, data? } }` · `GET /api/runs/:id/events` (SSE).
  * Errors are `{ error: { code, message, details? } }`: bad input 400, unknown run or workflow 404, a run
  * that has ended 409 `not_running`, a missing or wrong token 401.
  *
@@ -171,6 +171,12 @@ export function createSluiceApp(options: SluiceAppOptions): SluiceApp {
     const run = await registry.control(id);
     run.abort(body.reason);
     return c.json(runBody(run.id, run.status, true));
+  });
+
+  app.post('/api/runs/:id/retry', async (c) => {
+    await readBody(c, retryBody);
+    const run = await registry.retry(c.req.param('id'));
+    return c.json(runView(run.snapshot(), true));
   });
 
   app.post('/api/runs/:id/respond', async (c) => {

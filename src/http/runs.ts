@@ -135,6 +135,21 @@ export class RunRegistry {
   }
 
   /**
+   * `wf.retry` through the server: a failed or timed-out run resumed from its last checkpoint, live here.
+   * Rejects `not_found` for an unknown run and `not_running` for a run in any other status (a live run too).
+   */
+  async retry(runId: string): Promise<RunHandle> {
+    const run = this.handle(runId) ?? (await this.loading.get(runId));
+    if (run !== undefined) {
+      if (!isTerminal(run.status)) throw new WorkflowError('not_running', `run '${runId}' is ${run.status}: only a failed or timed-out run can be retried`, { details: { runId, status: run.status } });
+      await this.flushRun(run); // its final checkpoint is what the retry starts from
+    }
+    const load = this.retryStored(runId).finally(() => this.loading.delete(runId));
+    this.loading.set(runId, load);
+    return load;
+  }
+
+  /**
    * Send an event into a run (to the steps accepting its type and to the `ctx.waitFor`s waiting for it): the
    * live run, or the run resumed from the store first. Refused with `invalid_event` — before a stored run is
    * woken — when nothing could take the event (no step accepts its type and no wait of the run is for it),
@@ -207,6 +222,14 @@ export class RunRegistry {
     const wf = this.workflow(snapshot.workflow);
     // Checked again: a start or another resume may have made it live while the store was read.
     return this.handle(runId) ?? this.track(wf.name, wf.resume(snapshot));
+  }
+
+  private async retryStored(runId: string): Promise<RunHandle> {
+    const snapshot = await this.store.load(runId);
+    if (snapshot === undefined) throw notFound(runId);
+    const wf = this.workflow(snapshot.workflow);
+    const run = await wf.retry(this.store, runId);
+    return this.track(wf.name, run);
   }
 
   private workflowOf(run: RunHandle): string {

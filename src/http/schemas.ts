@@ -25,6 +25,9 @@ export const respondBody = z.strictObject({
 });
 
 /** `POST /api/runs/:id/abort` — an optional reason, kept in the error's `details.reason`. */
+/** `POST /api/runs/:id/retry`: nothing to say yet (a JSON object, so the write guard's content type holds). */
+export const retryBody = z.strictObject({});
+
 export const abortBody = z.strictObject({ reason: z.string().max(1_000).optional() });
 
 /** `GET /api/runs?workflow=&status=&q=&limit=&offset=` */

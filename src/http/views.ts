@@ -1,5 +1,5 @@
 import type { ErrorInfo } from '../errors/WorkflowError.js';
-import type { RunStatus } from '../run/status.js';
+import { isTerminal, type RunStatus } from '../snapshot/status.js';
 import type { Snapshot } from '../snapshot/schema.js';
 import type { RunEvent } from '../telemetry/runEvent.js';
 import type { RunRegistry, RunRow } from './runs.js';
@@ -38,7 +38,8 @@ export function runView(snapshot: Snapshot, live: boolean): RunView {
     updatedAt: last?.at ?? snapshot.createdAt + (ended.elapsedMs ?? 0),
     snapshot,
   };
-  const outcome = ended.outcome ?? outcomeOf(history);
+  // A retried run is running again: the outcome of its earlier attempt is not its outcome.
+  const outcome = isTerminal(snapshot.status) ? (ended.outcome ?? outcomeOf(history)) : undefined;
   if (outcome !== undefined && 'result' in outcome) view.result = outcome.result;
   if (outcome !== undefined && 'error' in outcome) view.error = outcome.error;
   return view;

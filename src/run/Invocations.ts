@@ -7,7 +7,7 @@ import { StartEvent, type WorkflowEvent } from '../events/event.js';
 import type { InFlightEntry } from '../snapshot/schema.js';
 import type { StepDef } from '../workflow/types.js';
 import type { EventLog } from './eventLog.js';
-import { errorInfo, invocationId, InvocationObserver, stepFields, type Invocation, type InvocationHost } from './invocation.js';
+import { errorInfo, invocationId, InvocationObserver, stepErrorInfo, stepFields, type Invocation, type InvocationHost } from './invocation.js';
 import { invokeStep, runStep, type StepOutput } from './invokeStep.js';
 import { deadline } from './operators/deadline.js';
 import { retryWithBackoff } from './operators/retryWithBackoff.js';
@@ -42,6 +42,8 @@ export class Invocations implements InvocationHost {
   readonly held = new Set<Envelope>();
   readonly inFlight = new Set<Invocation>();
   private parkedCount = 0;
+  /** Invocations that failed (and so failed the run): kept in `entries()`, so `wf.retry` re-delivers them. */
+  private failed: InFlightEntry[] | undefined;
   /** Re-deliveries (after resume) of invocations parked on an open request: queued, but not work. */
   private dormant: Set<string> | undefined;
 
@@ -87,8 +89,10 @@ export class Invocations implements InvocationHost {
     for (const inv of this.inFlight) inv.ctx?.abort(reason());
   }
 
+  /** In flight for the snapshot: the failed invocations first (see `failed`), then those still running. */
   entries(): InFlightEntry[] {
-    return [...this.inFlight].map((inv) => ({ step: inv.step.name, invocationId: inv.id, envelope: inv.envelope }));
+    const running = [...this.inFlight].map((inv) => ({ step: inv.step.name, invocationId: inv.id, envelope: inv.envelope }));
+    return this.failed === undefined ? running : [...this.failed, ...running];
   }
 
   /**
@@ -171,7 +175,7 @@ export class Invocations implements InvocationHost {
       attempt$ = attempt$.pipe(
         retryWithBackoff(step.retry, this.host.scheduler, (error, failedAttempt) => {
           inv.ctx?.abort();
-          this.host.log.emit({ kind: 'step_retried', ...stepFields(inv), attempt: failedAttempt, error: errorInfo(error) });
+          this.host.log.emit({ kind: 'step_retried', ...stepFields(inv), attempt: failedAttempt, error: stepErrorInfo(error, errorInfo(error)) });
         }),
       );
     }
@@ -234,12 +238,13 @@ export class Invocations implements InvocationHost {
   private fail(inv: Invocation, thrown: unknown): void {
     if (inv.settled) return;
     this.release(inv);
+    if (inv.step.kind !== 'pipe') (this.failed ??= []).push({ step: inv.step.name, invocationId: inv.id, envelope: inv.envelope });
     const error = isEngineError(thrown)
       ? withStep(thrown, inv.step.name)
       : new WorkflowError('step_failed', `step '${inv.step.name}' failed: ${describeThrown(thrown)}`, { step: inv.step.name, cause: thrown });
     inv.ctx?.abort(error); // the failed step's own signal: work it left running can stop
     this.host.fail(error); // before announcing, as for a stop
-    this.host.log.emit({ kind: 'step_failed', ...stepFields(inv), error: error.toInfo(), durationMs: this.host.scheduler.now() - inv.startedAt });
+    this.host.log.emit({ kind: 'step_failed', ...stepFields(inv), error: stepErrorInfo(thrown, error.toInfo()), durationMs: this.host.scheduler.now() - inv.startedAt });
     this.host.settle();
   }
 

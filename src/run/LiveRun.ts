@@ -13,7 +13,7 @@ import type { CheckpointHooks } from './Checkpointer.js';
 import { Children } from './children.js';
 import type { InputHost } from './InputRequests.js';
 import type { WaitForOptions, WaitHost } from './Waits.js';
-import { errorInfo, stepFields, type Invocation } from './invocation.js';
+import { errorInfo, stepErrorInfo, stepFields, type Invocation } from './invocation.js';
 import { envelopeOf, checkOutput } from './outputs.js';
 import { outcomeError } from './outcome.js';
 import type { Outcome } from './reducer.js';
@@ -227,7 +227,7 @@ export class LiveRun extends Run implements RunHandle, ContextHost<Invocation> {
   /** @internal A sub-workflow step's child attempt failed and is retried. */
   childRetried(inv: Invocation, failedAttempt: number, error: unknown): void {
     if (!isTerminal(this.control.status)) {
-      this.log.emit({ kind: 'step_retried', ...stepFields(inv), attempt: failedAttempt, error: errorInfo(error) });
+      this.log.emit({ kind: 'step_retried', ...stepFields(inv), attempt: failedAttempt, error: stepErrorInfo(error, errorInfo(error)) });
     }
   }
 

@@ -33,7 +33,7 @@ import { yieldScheduler, zeroDelayScheduler } from './schedulers.js';
 /** Where a run starts from: a fresh input, or a snapshot being resumed. */
 export type RunStart =
   | { kind: 'new'; input: unknown; runId?: string; state?: Record<string, unknown>; replay?: number }
-  | { kind: 'resume'; snapshot: Snapshot };
+  | { kind: 'resume'; snapshot: Snapshot; retry?: boolean };
 
 /** Dispatches before the loop yields to the event loop (it also yields after about 5 ms). */
 const DISPATCH_BATCH = 1_000;
@@ -109,7 +109,7 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
       // In-flight invocations are re-delivered to their step first (at-least-once), then pending in order.
       for (const entry of r.redeliver) this.queue.push(redelivery(entry));
       for (const env of r.pending) this.queue.push(env);
-      this.log.emit({ kind: 'run_resumed' });
+      this.log.emit(start.retry === true ? { kind: 'run_resumed', retry: true } : { kind: 'run_resumed' });
       if (r.requests !== undefined) {
         // Input requests and durable waits share the waiting list and the kept answers (ids never collide).
         const { waiting, answered } = r.requests;

@@ -2,6 +2,7 @@ import type { Observer, Subscriber, Unsubscribable } from 'rxjs';
 import { describeThrown, WorkflowError, type ErrorInfo } from '../errors/WorkflowError.js';
 import type { AttemptContext } from '../context/context.js';
 import type { Envelope } from '../events/envelope.js';
+import type { StepErrorInfo } from '../telemetry/runEvent.js';
 import type { StepDef } from '../workflow/types.js';
 import type { StepOutput, StepSink } from './invokeStep.js';
 
@@ -79,4 +80,24 @@ export function stepFields(inv: Invocation): { step: string; invocationId: strin
 /** A thrown value as a RunEvent's `error`: a WorkflowError's code, else `step_failed`. */
 export function errorInfo(error: unknown): ErrorInfo {
   return WorkflowError.is(error) ? { code: error.code, message: error.message } : { code: 'step_failed', message: describeThrown(error) };
+}
+
+const STACK_LIMIT = 4_096;
+const CAUSE_LIMIT = 1_000;
+
+/**
+ * `info` with, bounded, what the step's own code threw: the first non-WorkflowError `Error` in the cause
+ * chain (a WorkflowError wraps it as `step_failed`, `subworkflow_failed`…) gives its stack and its `cause`.
+ */
+export function stepErrorInfo(thrown: unknown, info: ErrorInfo): StepErrorInfo {
+  let error = thrown;
+  for (let depth = 0; error instanceof WorkflowError && depth < 8; depth++) error = error.cause;
+  if (!(error instanceof Error)) return info;
+  const out: StepErrorInfo = { ...info };
+  if (typeof error.stack === 'string') out.stack = error.stack.slice(0, STACK_LIMIT);
+  const cause: unknown = error.cause;
+  if (cause !== undefined) {
+    out.cause = { name: cause instanceof Error ? cause.name : typeof cause, message: describeThrown(cause).slice(0, CAUSE_LIMIT) };
+  }
+  return out;
 }

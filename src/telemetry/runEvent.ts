@@ -8,6 +8,16 @@ interface Base {
   readonly at: number;
 }
 
+/**
+ * A step's error in `step_failed` and `step_retried`: the error's code, message and step, plus — when a step
+ * threw an `Error` — its stack (cut to 4 096 characters) and its `cause` (name and message, cut to 1 000), so
+ * a journal stays bounded.
+ */
+export interface StepErrorInfo extends ErrorInfo {
+  stack?: string;
+  cause?: { name: string; message: string };
+}
+
 interface StepBase extends Base {
   readonly step: string;
   readonly invocationId: string;
@@ -23,10 +33,11 @@ export type RunEvent =
   | (Base & { kind: 'event_dropped'; step: string; event: WorkflowEvent; reason: 'debounced' })
   | (StepBase & { kind: 'step_started'; attempt: number })
   | (StepBase & { kind: 'step_completed'; durationMs: number })
-  | (StepBase & { kind: 'step_failed'; error: ErrorInfo; durationMs: number })
-  | (StepBase & { kind: 'step_retried'; attempt: number; error: ErrorInfo })
+  | (StepBase & { kind: 'step_failed'; error: StepErrorInfo; durationMs: number })
+  | (StepBase & { kind: 'step_retried'; attempt: number; error: StepErrorInfo })
   | (Base & { kind: 'run_paused' })
-  | (Base & { kind: 'run_resumed' })
+  /** `retry`: the run was resumed from the terminal checkpoint of a failed or timed-out run (`wf.retry`). */
+  | (Base & { kind: 'run_resumed'; retry?: true })
   | (Base & { kind: 'input_requested'; requestId: string; prompt: string; metadata: unknown; deadline?: number })
   | (Base & { kind: 'input_received'; requestId: string })
   | (Base & { kind: 'checkpoint_saved' })

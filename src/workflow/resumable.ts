@@ -1,6 +1,8 @@
-import { describeThrown, WorkflowError } from '../errors/WorkflowError.js';
+import { asStoreError, describeThrown, WorkflowError } from '../errors/WorkflowError.js';
+import type { CheckpointStore } from '../stores/CheckpointStore.js';
 import { isTerminal } from '../snapshot/status.js';
 import { checkSnapshotAgainst, checkSnapshotJson } from '../snapshot/check.js';
+import { retrySnapshot } from '../snapshot/retry.js';
 import { parseSnapshot, type Snapshot } from '../snapshot/schema.js';
 import { versionChanges } from './edges.js';
 import type { WorkflowSpec } from './spec.js';
@@ -9,7 +11,13 @@ import type { WorkflowSpec } from './spec.js';
  * A snapshot checked for resuming with this workflow: its shape, its version (upgraded by `migrate` when it
  * differs), that the run has not ended, and that it fits the workflow's steps. Throws coded `WorkflowError`s.
  */
-export function resumable(name: string, spec: WorkflowSpec, snapshot: unknown, migrate: ((s: Snapshot) => Snapshot) | undefined): Snapshot {
+export function resumable(
+  name: string,
+  spec: WorkflowSpec,
+  snapshot: unknown,
+  migrate: ((s: Snapshot) => Snapshot) | undefined,
+  retry = false,
+): Snapshot {
   checkSnapshotJson(snapshot);
   let snap = parseSnapshot(snapshot, name);
   if (snap.workflowVersion !== spec.version) {
@@ -44,9 +52,22 @@ export function resumable(name: string, spec: WorkflowSpec, snapshot: unknown, m
       );
     }
   }
+  if (retry) snap = retrySnapshot(snap);
   if (isTerminal(snap.status)) {
-    throw new WorkflowError('not_running', `run ${snap.runId} already ended (${snap.status}); nothing to resume`);
+    throw new WorkflowError('not_running', `run ${snap.runId} already ended (${snap.status}); nothing to resume (a failed or timed-out run can be retried: wf.retry(store, runId))`);
   }
   checkSnapshotAgainst(spec, snap);
   return snap;
+}
+
+/** A run's latest checkpoint; rejects `not_found` for an unknown id and `store_failed` when the store fails. */
+export async function loadCheckpoint(store: CheckpointStore, runId: string): Promise<Snapshot> {
+  let snapshot: Snapshot | undefined;
+  try {
+    snapshot = await store.load(runId);
+  } catch (error) {
+    throw asStoreError(error, `loading run ${runId}`);
+  }
+  if (snapshot === undefined) throw new WorkflowError('not_found', `no checkpoint for run ${runId}`, { details: { runId } });
+  return snapshot;
 }

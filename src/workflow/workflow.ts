@@ -1,11 +1,11 @@
 import { Observable, type SchedulerLike } from 'rxjs';
 import type { StateShape } from '../context/state.js';
-import { asStoreError, describeThrown, WorkflowError } from '../errors/WorkflowError.js';
+import { describeThrown, WorkflowError } from '../errors/WorkflowError.js';
 import type { WorkflowEvent } from '../events/event.js';
 import { startOnce } from '../ops/start.js';
 import type { FlowOptions } from './flowOptions.js';
 import { baseStep, checkRunOptions, checkStepOptions, flowOf } from './stepDefs.js';
-import { resumable } from './resumable.js';
+import { loadCheckpoint, resumable } from './resumable.js';
 import { LiveRun } from '../run/LiveRun.js';
 import type { RunHandle } from '../run/RunHandle.js';
 import type { Snapshot } from '../snapshot/schema.js';
@@ -247,29 +247,57 @@ export class Workflow<
    * `not_running` — never anything but a `WorkflowError`.
    */
   resume(snapshot: unknown, options: ResumeOptions = {}): RunHandle<R> {
+    return this.resumeOrRetry(snapshot, options, false);
+  }
+
+  private resumeOrRetry(snapshot: unknown, options: ResumeOptions, retry: boolean): RunHandle<R> {
     try {
-      return this.resumeChecked(snapshot, options);
+      return this.resumeChecked(snapshot, options, retry);
     } catch (error) {
       if (WorkflowError.is(error)) throw error;
       throw new WorkflowError('invalid_snapshot', `this snapshot cannot be resumed: ${describeThrown(error)}`, { cause: error });
     }
   }
 
-  private resumeChecked(snapshot: unknown, options: ResumeOptions): RunHandle<R> {
+  private resumeChecked(snapshot: unknown, options: ResumeOptions, retry: boolean): RunHandle<R> {
     const spec = this.spec();
-    return new LiveRun(spec, { kind: 'resume', snapshot: resumable(this.name, spec, snapshot, options.migrate) }) as RunHandle<R>;
+    return new LiveRun(spec, { kind: 'resume', snapshot: resumable(this.name, spec, snapshot, options.migrate, retry), retry }) as RunHandle<R>;
   }
 
   /** Load a run's latest checkpoint and continue it; rejects `not_found` for an unknown id. */
   async resumeFrom(store: CheckpointStore, runId: string, options: ResumeOptions = {}): Promise<RunHandle<R>> {
-    let snapshot: Snapshot | undefined;
-    try {
-      snapshot = await store.load(runId);
-    } catch (error) {
-      throw asStoreError(error, `loading run ${runId}`);
-    }
-    if (snapshot === undefined) throw new WorkflowError('not_found', `no checkpoint for run ${runId}`, { details: { runId } });
-    return this.resume(snapshot, options);
+    return this.resume(await loadCheckpoint(store, runId), options);
+  }
+
+  /**
+   * Resume a `failed` or `timed_out` run from its last checkpoint: a new attempt of the same run (same
+   * `runId`, `state` as it was, `seq` continuing after a `run_resumed` event with `retry: true`), checkpointing
+   * to the workflow's store. The final checkpoint of a failed run keeps the failed invocation in `inFlight`,
+   * so it is re-delivered first with its `invocationId` (idempotency keys hold) and `ctx.attempt` starting
+   * again at 1; then the invocations the end cancelled, then `pending` in order. This is also "retry step":
+   * the step that failed runs again. A failed run keeps its elapsed time against the workflow `timeout`; a
+   * timed-out run gets a fresh budget. Rejects `not_found` for an unknown run, `not_running` for a run in any
+   * other status, and as `resume()` does for a snapshot that does not fit this workflow.
+   *
+   * @example
+   * ```ts
+   * import { MemoryStore, StartEvent, StopEvent, workflow } from 'sluice';
+   * const store = new MemoryStore();
+   * let down = true;
+   * const wf = workflow('charge', { store }).step('pay', { accepts: [StartEvent] }, () => {
+   *   if (down) throw new Error('gateway down');
+   *   return StopEvent.of({ result: 'paid' });
+   * });
+   * const run = wf.run();
+   * await run.result.catch(() => undefined); // failed: step_failed
+   * await run.flush();
+   * down = false;
+   * const again = await wf.retry(store, run.id);
+   * console.log(await again.result); // 'paid'
+   * ```
+   */
+  async retry(store: CheckpointStore, runId: string, options: ResumeOptions = {}): Promise<RunHandle<R>> {
+    return this.resumeOrRetry(await loadCheckpoint(store, runId), options, true);
   }
 
   /**

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CHROMIUM_ARGS, ensureChromium } from './chromium.js';
+import { MemoryStore, StartEvent, StopEvent, workflow } from 'sluice';
 import { approval, echo } from './fixtures.js';
 import { inspectorWorkflows, seed } from './inspectorFixtures.js';
 import { start, type TestServer } from './support.js';
@@ -185,7 +186,10 @@ describe.skipIf('reason' in browser)('inspector in chromium', { timeout: 60_000 
       expect(await attrs(p, '#graph g.node[data-step] .counts', 'data-counts')).toEqual(['0/1/0', '0/0/1']);
       expect(await p.locator('#waterfall .wf-row[data-step="charge"] .bar.failed').count()).toBe(1);
       await p.locator('#timeline li[data-kind="step_failed"]').click();
-      expect(await p.locator('#detail .error pre').first().textContent()).toBe("step_failed: step 'charge' failed: card declined");
+      const errorLines = await texts(p, '#detail .error pre');
+      expect(errorLines[0]).toBe("step_failed: step 'charge' failed: card declined");
+      expect(errorLines[1]).toContain('"message": "issuer unavailable (503)"'); // the thrown error's cause
+      expect(errorLines[2]).toMatch(/^Error: card declined\n\s+at /); // and its stack
       expect(await p.getByRole('button', { name: 'Abort', exact: true }).isDisabled()).toBe(true);
     });
 
@@ -306,6 +310,36 @@ describe.skipIf('reason' in browser)('inspector in chromium', { timeout: 60_000 
     await p.locator('#timeline li[data-kind="run_aborted"]').waitFor();
     expect(await p.locator('#result').textContent()).toContain('aborted from the inspector');
     expect(await p.getByRole('button', { name: 'Abort', exact: true }).isDisabled()).toBe(true);
+  });
+
+  it('resumes a failed run from its last checkpoint with its button, which a completed run does not show', async () => {
+    const gateway = { down: true };
+    const flaky = workflow('flaky').step('charge', { accepts: [StartEvent] }, (ev) => {
+      if (gateway.down) throw new Error('gateway down');
+      return StopEvent.of({ result: `charged ${String(ev.data)}` });
+    });
+    server = await start({ workflows: [flaky, echo], store: new MemoryStore() });
+    const created = await server.call('POST', '/api/workflows/flaky/runs', { input: 'o-9' });
+    await (await server.events(created.body.runId)).rest();
+    const p = await open(`/#/runs/${created.body.runId}`);
+    await status(p, 'failed');
+    const retry = p.getByRole('button', { name: 'Resume from last checkpoint' });
+    await retry.waitFor();
+    expect(await p.locator('#outcome b').textContent()).toBe('step_failed in step charge');
+
+    gateway.down = false;
+    await retry.click();
+    await status(p, 'completed');
+    await p.locator('#timeline li[data-kind="run_resumed"]').waitFor();
+    expect(await p.locator('#result').textContent()).toBe('"charged o-9"');
+    expect(await retry.isHidden()).toBe(true);
+    expect(await p.locator('#waterfall .wf-row[data-step="charge"] .bar.done').count()).toBe(1);
+
+    const done = await server.call('POST', '/api/workflows/echo/runs', { input: 'hi' });
+    await (await server.events(done.body.runId)).rest();
+    await p.goto(`${server.url}/#/runs/${done.body.runId}`);
+    await status(p, 'completed');
+    expect(await p.getByRole('button', { name: 'Resume from last checkpoint' }).isHidden()).toBe(true);
   });
 
   it('lists schedules when the server has a dispatcher, and shows no panel when it has none', async () => {

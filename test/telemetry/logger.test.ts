@@ -81,7 +81,8 @@ describe('logging a run to pino', () => {
       invocationId: expect.stringMatching(/\/flaky$/),
       eventType: 'Item',
       attempt: 1,
-      error: { code: 'step_failed', message: 'flaked' },
+      // A retried step's error carries the thrown Error's stack (bounded), as in the RunEvent.
+      error: { code: 'step_failed', message: 'flaked', stack: expect.stringMatching(/^Error: flaked\n/) },
     });
     expect(lines[7]).toMatchObject({ kind: 'step_started', attempt: 2, invocationId: retry['invocationId'] });
     expect(lines.map((l) => l.seq)).toEqual(run.snapshot().history.filter((e) => e.kind !== 'checkpoint_saved').map((e) => e.seq));

@@ -77,6 +77,7 @@ function refreshRun() {
     $('pause').disabled = ended || body.status === 'paused';
     $('resume').disabled = ended || (body.live && body.status !== 'paused');
     $('abort').disabled = ended;
+    $('retry').hidden = body.status !== 'failed' && body.status !== 'timed_out';
     $('state').textContent = json(body.snapshot.state);
     renderOutcome(body);
     renderWaiting(ended ? [] : body.snapshot.waiting || []);
@@ -166,6 +167,15 @@ function initRunView() {
     $(action).addEventListener('click', function () {
       if (current) act('/' + action, action === 'abort' ? { reason: 'aborted from the inspector' } : undefined);
     });
+  });
+  // A new attempt of the run from its last checkpoint (wf.retry): reopen it, so its stream continues live.
+  $('retry').addEventListener('click', function () {
+    if (!current) return;
+    var id = current.id;
+    $('retry').disabled = true;
+    api('POST', runPath(id) + '/retry', {})
+      .then(function () { $('retry').disabled = false; showError(''); if (current && current.id === id) openRun(id); })
+      .catch(function (e) { $('retry').disabled = false; fail(e); });
   });
   $('kind-filter').addEventListener('change', applyFilter);
   $('close-detail').addEventListener('click', function () {
