@@ -35,6 +35,8 @@ export class DispatchQueue<T> {
   /** Dispatches since the last yield, and when the first of them happened. */
   private used = 0;
   private sliceStart = 0;
+  /** When the last dispatch happened: a gap of a whole slice means the process was free, not busy. */
+  private lastDispatch = 0;
 
   constructor(
     private readonly target: DispatchTarget<T>,
@@ -62,9 +64,12 @@ export class DispatchQueue<T> {
     const { budget, clock, sliceMs = 5 } = this.policy;
     try {
       while (this.target.canDispatch() && this.items.length > 0) {
+        const now = clock?.();
+        // The loop sat idle (waiting on I/O, a timer, a sleep) for a whole slice: nothing was starved, start afresh.
+        if (now !== undefined && this.used > 0 && now - this.lastDispatch >= sliceMs) this.used = 0;
         if (this.used === 0) {
-          if (clock !== undefined) this.sliceStart = clock();
-        } else if (this.used >= budget || (clock !== undefined && clock() - this.sliceStart >= sliceMs)) {
+          if (now !== undefined) this.sliceStart = now;
+        } else if (this.used >= budget || (now !== undefined && now - this.sliceStart >= sliceMs)) {
           this.yielding = this.yieldTo.schedule(() => {
             this.yielding = undefined;
             this.used = 0;
@@ -73,6 +78,7 @@ export class DispatchQueue<T> {
           break;
         }
         this.used++;
+        if (now !== undefined) this.lastDispatch = now;
         this.target.dispatch(this.items.shift() as T);
       }
     } finally {
