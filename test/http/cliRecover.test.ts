@@ -52,7 +52,7 @@ class Lines {
 /** `sluice serve` on the store directory; resolves its URL and its further stdout lines once it listens. */
 async function serve(env: Record<string, string> = {}): Promise<{ url: string; child: ChildProcess; lines: Lines }> {
   // node with tsx's loader, not the tsx bin: the bin runs the CLI in a child of its own, which a SIGKILL would orphan.
-  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'src', 'cli.ts'), 'serve', module, '--port', '0', '--store', storeDir!], {
+  const child = spawn(process.execPath, ['--import', 'tsx', '--import', join(root, 'test', 'support', 'rawImports.mjs'), join(root, 'src', 'cli.ts'), 'serve', module, '--port', '0', '--store', storeDir!], {
     cwd: root,
     env: { ...process.env, NODE_OPTIONS: '', TSX_TSCONFIG_PATH: join(root, 'tsconfig.json'), ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -70,7 +70,7 @@ describe('sluice serve after a restart', () => {
     storeDir = await mkdtemp(join(tmpdir(), 'sluice-recover-'));
     const first = await serve({ SLUICE_TEST_HANG: '1' });
     expect(await first.lines.next()).toBe('sluice: recovered 0 runs');
-    const started = await fetch(`${first.url}/api/runs`, { method: 'POST', body: JSON.stringify({ workflow: 'recoverable', input: 4, runId: 'r-1' }) });
+    const started = await fetch(`${first.url}/api/runs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ workflow: 'recoverable', input: 4, runId: 'r-1' }) });
     expect(started.status).toBe(201);
     // Wait until the store holds the run inside `slow` (looking at it after each checkpoint), then kill the server.
     const stream = await EventStream.open(`${first.url}/api/runs/r-1/events`);
