@@ -39,7 +39,7 @@ export async function applyControl(run: RunHandle, jobStore: JobStore | undefine
     }
     return { runId: run.id, status: run.status };
   } catch (error) {
-    if (error instanceof WorkflowError) return { runId: run.id, status: run.status, refused: error.toInfo() };
+    if (WorkflowError.is(error)) return { runId: run.id, status: run.status, refused: error.toInfo() };
     throw error;
   }
 }
@@ -50,7 +50,7 @@ export function respond(run: RunHandle, requestId: string, response: unknown): J
     run.respond(requestId, response);
     return { runId: run.id, status: run.status };
   } catch (error) {
-    if (error instanceof WorkflowError) return { runId: run.id, status: run.status, refused: error.toInfo() };
+    if (WorkflowError.is(error)) return { runId: run.id, status: run.status, refused: error.toInfo() };
     throw error;
   }
 }

@@ -73,7 +73,7 @@ export async function recover(options: RecoverOptions): Promise<RunHandle[]> {
     try {
       recovered.push(await follow(store, runId, async () => wf.resume(stored)));
     } catch (error) {
-      onSkip?.(runId, error instanceof WorkflowError ? error : asStoreError(error, `resuming run ${runId}`));
+      onSkip?.(runId, WorkflowError.is(error) ? error : asStoreError(error, `resuming run ${runId}`));
     }
   }
   return recovered;

@@ -223,7 +223,7 @@ export class Invocations implements InvocationHost {
       inv.ctx?.commitState();
     } catch (error) {
       // An update function that throws on the state current at commit fails the step; after the end, state is final.
-      if (!(error instanceof WorkflowError && error.code === 'not_running')) return this.fail(inv, error);
+      if (!(WorkflowError.is(error) && error.code === 'not_running')) return this.fail(inv, error);
     }
     this.release(inv);
     this.host.log.emit({

@@ -91,7 +91,7 @@ const CAUSE_LIMIT = 1_000;
  */
 export function stepErrorInfo(thrown: unknown, info: ErrorInfo): StepErrorInfo {
   let error = thrown;
-  for (let depth = 0; error instanceof WorkflowError && depth < 8; depth++) error = error.cause;
+  for (let depth = 0; WorkflowError.is(error) && depth < 8; depth++) error = error.cause;
   if (!(error instanceof Error)) return info;
   const out: StepErrorInfo = { ...info };
   if (typeof error.stack === 'string') out.stack = error.stack.slice(0, STACK_LIMIT);

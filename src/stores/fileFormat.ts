@@ -75,7 +75,7 @@ export function invalid(file: string, message: string): WorkflowError {
 
 /** Keep the code (`invalid_snapshot` / `snapshot_version`) and say which file it was. */
 export function withFile(error: unknown, file: string): unknown {
-  if (!(error instanceof WorkflowError)) return error;
+  if (!WorkflowError.is(error)) return error;
   return new WorkflowError(error.code, error.message, { cause: error.cause, details: { ...error.details, file } });
 }
 

@@ -92,7 +92,7 @@ export function storedSnapshot(value: unknown, runId: string, where: string): Sn
   try {
     snapshot = parseSnapshot(value);
   } catch (error) {
-    if (!(error instanceof WorkflowError)) throw error;
+    if (!WorkflowError.is(error)) throw error;
     throw new WorkflowError(error.code, `${where}: ${error.message}`, {
       cause: error.cause,
       details: { ...error.details, runId },

@@ -252,16 +252,12 @@ export class Workflow<
 
   private resumeOrRetry(snapshot: unknown, options: ResumeOptions, retry: boolean): RunHandle<R> {
     try {
-      return this.resumeChecked(snapshot, options, retry);
+      const spec = this.spec();
+      return new LiveRun(spec, { kind: 'resume', snapshot: resumable(this.name, spec, snapshot, options.migrate, retry), retry }) as RunHandle<R>;
     } catch (error) {
       if (WorkflowError.is(error)) throw error;
       throw new WorkflowError('invalid_snapshot', `this snapshot cannot be resumed: ${describeThrown(error)}`, { cause: error });
     }
-  }
-
-  private resumeChecked(snapshot: unknown, options: ResumeOptions, retry: boolean): RunHandle<R> {
-    const spec = this.spec();
-    return new LiveRun(spec, { kind: 'resume', snapshot: resumable(this.name, spec, snapshot, options.migrate, retry), retry }) as RunHandle<R>;
   }
 
   /** Load a run's latest checkpoint and continue it; rejects `not_found` for an unknown id. */
