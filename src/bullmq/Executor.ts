@@ -6,7 +6,7 @@ import { isTerminal, type RunStatus } from '../run/status.js';
 import type { Snapshot } from '../snapshot/schema.js';
 import type { CheckpointStore } from '../stores/CheckpointStore.js';
 import type { Workflow } from '../workflow/workflow.js';
-import { applyControl, backoff, clockParkedTime, controlOf, firstDue, later, refused, respond } from './held.js';
+import { applyControl, backoff, clockParkedTime, controlOf, firstDue, lastEventAt, later, refused, respond } from './held.js';
 import { JobStore } from './JobStore.js';
 import { ACCEPTED, expiryJobId, scheduledRunId, type ControlOp, type JobData, type JobOutcome } from './protocol.js';
 import type { Publisher } from './publisher.js';
@@ -146,7 +146,7 @@ export class Executor {
         : refused(runId, snapshot.status, 'not_running', `run '${runId}' already ended (${snapshot.status})`);
     }
     // Waiting counts against input deadlines, also while the run rests in the store.
-    if (snapshot.status === 'waiting') snapshot = clockParkedTime(snapshot, Date.now());
+    if (snapshot.status === 'waiting') snapshot = clockParkedTime(snapshot, Date.now(), await lastEventAt(store, snapshot));
     const op = controlOf(data);
     if (data.kind === 'respond') {
       // Held by a worker (or by one that died and whose job BullMQ will retry): answer once it rests.
@@ -291,9 +291,13 @@ export class Executor {
     await this.options.enqueue({ kind: 'resume', runId, expiring: seq }, { delay, jobId: expiryJobId(runId, seq) });
   }
 
-  /** Publish a stored run's history (what a worker that died after saving it may not have published). */
+  /** Publish what the stored journal holds beyond the run's Stream (a worker that died after saving did not). */
   async #publishStored(snapshot: Snapshot): Promise<void> {
-    if (snapshot.history.length > 0) await this.options.publisher.publish(snapshot.runId, snapshot.history);
+    const { runId } = snapshot;
+    const after = await this.options.publisher.lastSeq(runId);
+    if (after >= snapshot.seq) return;
+    const events = await this.options.store.events(runId, { afterSeq: after });
+    if (events.length > 0) await this.options.publisher.publish(runId, events);
   }
 
   #jobStore(runId: string): JobStore {

@@ -46,6 +46,8 @@ export class Invocations implements InvocationHost {
   private failed: InFlightEntry[] | undefined;
   /** Re-deliveries (after resume) of invocations parked on an open request: queued, but not work. */
   private dormant: Set<string> | undefined;
+  /** What re-delivered invocations had collected before the snapshot, by invocation id, until they start. */
+  private carried: Map<string, Record<string, WorkflowEvent[]>> | undefined;
 
   constructor(private readonly host: LoopHost) {}
 
@@ -61,6 +63,11 @@ export class Invocations implements InvocationHost {
 
   markDormant(id: string): void {
     (this.dormant ??= new Set()).add(id);
+  }
+
+  /** A re-delivered invocation gets back what it collected before (DESIGN §6.6: replay-safe fan-in). */
+  carry(entry: InFlightEntry): void {
+    if (entry.collected !== undefined) (this.carried ??= new Map()).set(entry.invocationId, entry.collected);
   }
 
   /** The envelope entered its step's pipeline. */
@@ -91,7 +98,7 @@ export class Invocations implements InvocationHost {
 
   /** In flight for the snapshot: the failed invocations first (see `failed`), then those still running. */
   entries(): InFlightEntry[] {
-    const running = [...this.inFlight].map((inv) => ({ step: inv.step.name, invocationId: inv.id, envelope: inv.envelope }));
+    const running = [...this.inFlight].map(entryOf);
     return this.failed === undefined ? running : [...this.failed, ...running];
   }
 
@@ -203,8 +210,11 @@ export class Invocations implements InvocationHost {
   }
 
   private newInvocation(step: StepDef, env: Envelope): Invocation {
+    const id = invocationId(env);
+    const collected = this.carried?.get(id);
+    if (collected !== undefined) this.carried?.delete(id);
     return {
-      id: invocationId(env),
+      id,
       step,
       envelope: env,
       startedAt: this.host.scheduler.now(),
@@ -213,6 +223,7 @@ export class Invocations implements InvocationHost {
       parked: 0,
       ctx: undefined,
       settled: false,
+      collected,
     };
   }
 
@@ -238,7 +249,7 @@ export class Invocations implements InvocationHost {
   private fail(inv: Invocation, thrown: unknown): void {
     if (inv.settled) return;
     this.release(inv);
-    if (inv.step.kind !== 'pipe') (this.failed ??= []).push({ step: inv.step.name, invocationId: inv.id, envelope: inv.envelope });
+    if (inv.step.kind !== 'pipe') (this.failed ??= []).push(entryOf(inv));
     const error = isEngineError(thrown)
       ? withStep(thrown, inv.step.name)
       : new WorkflowError('step_failed', `step '${inv.step.name}' failed: ${describeThrown(thrown)}`, { step: inv.step.name, cause: thrown });
@@ -254,6 +265,14 @@ export class Invocations implements InvocationHost {
     this.inFlight.delete(inv);
     if (inv.requests > 0) this.host.forget(inv);
   }
+}
+
+/** An invocation as an in-flight entry of a snapshot (with what it collected, when it did). */
+function entryOf(inv: Invocation): InFlightEntry {
+  const entry: InFlightEntry = { step: inv.step.name, invocationId: inv.id, envelope: inv.envelope };
+  // Copied: the invocation may collect more, and a snapshot never changes after it is taken.
+  if (inv.collected !== undefined) entry.collected = Object.fromEntries(Object.entries(inv.collected).map(([type, evs]) => [type, [...evs]]));
+  return entry;
 }
 
 /** An engine error raised without a step (an `EventType.of` validation inside a handler) gets the failing step's name. */

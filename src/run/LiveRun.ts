@@ -166,13 +166,13 @@ export class LiveRun extends Run implements RunHandle, ContextHost<Invocation> {
       state: this.state.toJSON(),
       pending: [...this.heldEnvelopes(), ...this.queue.items.toArray()],
       inFlight: this.invocations.entries(),
-      collected: this.collected,
+      collected: this.fanIn.buffers,
       ...this.waitingParts(),
       seq: this.log.seq,
       elapsedMs: this.clock.elapsed(),
-      history: this.log.history,
       metadata: this.meta,
       children: this.children?.snapshot() ?? {},
+      outcome: snapshotOutcome(this.control.outcome),
     });
   }
 
@@ -193,11 +193,9 @@ export class LiveRun extends Run implements RunHandle, ContextHost<Invocation> {
     if (!isTerminal(this.control.status)) this.log.emit({ kind: 'stream', event: deepFreeze(event), step: inv.step.name });
   }
 
-  /** @internal Fan-in: the first `n` buffered events of `type`, removed, once there are `n`. */
-  collect(type: string, n: number): WorkflowEvent[] | undefined {
-    const buffer = this.collected[type];
-    if (buffer === undefined || buffer.length < n) return undefined;
-    return buffer.splice(0, n);
+  /** @internal Fan-in: `n` events of `type` once there are `n` (replay-safe, see FanIn). */
+  collect(inv: Invocation, type: string, n: number, cursor: Record<string, number>): WorkflowEvent[] | undefined {
+    return this.fanIn.take(inv, type, n, cursor);
   }
 
   /** @internal */
@@ -263,6 +261,7 @@ export class LiveRun extends Run implements RunHandle, ContextHost<Invocation> {
   protected checkpointHooks(): CheckpointHooks {
     return {
       snapshot: () => this.snapshot(),
+      journal: () => this.log.takeJournal(),
       saved: () => {
         if (!isTerminal(this.control.status)) this.log.emit({ kind: 'checkpoint_saved' });
       },
@@ -273,4 +272,10 @@ export class LiveRun extends Run implements RunHandle, ContextHost<Invocation> {
       },
     };
   }
+}
+
+/** A terminal run's outcome as its snapshot carries it (DESIGN §6.6). */
+function snapshotOutcome(outcome: Outcome | undefined): Snapshot['outcome'] {
+  if (outcome === undefined) return undefined;
+  return outcome.status === 'completed' ? { result: outcome.result } : { error: outcome.error.toInfo() };
 }

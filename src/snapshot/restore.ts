@@ -14,7 +14,6 @@ export interface Restored {
   readonly collected: Record<string, WorkflowEvent[]>;
   readonly elapsedMs: number;
   readonly seq: number;
-  readonly history: Snapshot['history'];
   /** In-flight invocations, re-delivered to their step first (at-least-once, same invocation id). */
   readonly redeliver: readonly InFlightEntry[];
   readonly pending: readonly Envelope[];
@@ -48,7 +47,6 @@ export function restoreSnapshot(snapshot: Snapshot): Restored {
     collected: Object.fromEntries(Object.entries(snapshot.collected).map(([t, evs]) => [t, evs.map((e) => deepFreeze(e))])),
     elapsedMs: snapshot.elapsedMs,
     seq: snapshot.seq,
-    history: snapshot.history,
     redeliver: [...snapshot.inFlight],
     pending: snapshot.pending.map((env) => deepFreeze(env)),
     requests: hasRequests ? { waiting: snapshot.waiting, answered: snapshot.answered } : undefined,
@@ -73,7 +71,6 @@ export function freshStart(start: { input: unknown; runId?: string; state?: Reco
     collected: {},
     elapsedMs: 0,
     seq: 0,
-    history: [],
     redeliver: [],
     pending: [],
     requests: undefined,

@@ -22,6 +22,8 @@ export interface WorkflowSpec {
   readonly hasPipes: boolean;
   /** Event type → schema to check plain (not `.of()`-built) events against. */
   readonly schemas: ReadonlyMap<string, z.ZodType>;
+  /** Fan-in types some step declares (`collects`): the only ones buffered. */
+  readonly collects: ReadonlySet<string>;
 }
 
 /** mergeMaps an unlimited step's invocations are spread over (see Run.groupKey). */
@@ -36,10 +38,6 @@ export function compile(name: string, options: WorkflowOptions, steps: readonly 
       name,
       'it has no steps. Builder calls return a new workflow and leave the old one as it was: keep what .step() returns (const wf = workflow(name).step(…), or wf = wf.step(…))',
     );
-  }
-  const limit = options.historyLimit;
-  if (limit !== undefined && !(Number.isInteger(limit) && limit >= 0)) {
-    throw invalid(name, `historyLimit must be a non-negative integer, got ${String(limit)}`);
   }
   const timeout = options.timeout;
   if (timeout !== undefined && timeout !== null && !isDuration(timeout)) {
@@ -83,6 +81,7 @@ export function compile(name: string, options: WorkflowOptions, steps: readonly 
     stepsByGroup,
     hasPipes,
     schemas,
+    collects: new Set(steps.flatMap((s) => [...(s.collects ?? [])])),
   };
 }
 

@@ -36,7 +36,12 @@ const only = (name: string): ReadableSpan => {
   return found[0] as ReadableSpan;
 };
 const ms = (hr: readonly [number, number]): number => hr[0] * 1_000 + hr[1] / 1e6;
-const history = (run: RunHandle<unknown>): RunEvent[] => run.snapshot().history;
+/** The RunEvents `events$` replays right now (all of them: these runs are far below the replay bound). */
+const history = (run: RunHandle<unknown>): RunEvent[] => {
+  const out: RunEvent[] = [];
+  run.events$.subscribe((e) => out.push(e)).unsubscribe();
+  return out;
+};
 const atOf = (run: RunHandle<unknown>, pick: (e: RunEvent) => boolean): number => (history(run).find(pick) as RunEvent).at;
 
 describe('traceRun', () => {
