@@ -36,5 +36,6 @@ export function buildSnapshot(parts: SnapshotParts): Snapshot {
     history: [...parts.history],
     metadata: { ...parts.metadata },
     children: { ...parts.children },
+    ...(parts.rateSlots === undefined ? {} : { rateSlots: parts.rateSlots }),
   };
 }
