@@ -67,11 +67,21 @@ describe('rate slots in snapshots', () => {
     const { snap, events } = snapshotAt(wf, 100);
     expect(starts(events)).toEqual([0, 0]);
     expect(snap.pending.filter((p) => p.to === 'work')).toEqual([]); // nothing waits: only the slots are in use
+    expect(snap.rateSlots).toEqual({ work: { '': [1000, 1000] } }); // step → key ('' without one) → when they free
 
     const resumed = resumeAt(wf, snap, 100, (run, vt) => atTime(vt, 150, () => run.send(Job.of({ customer: 'a', n: 3 }))));
     // Two slots taken at 0 free at 1000: the third start is at 1000, not at 150.
     expect(starts(resumed)).toEqual([1000]);
     expect(resumed.at(-1)).toMatchObject({ kind: 'run_completed', result: [1, 2, 3] });
+  });
+
+  it('refuses rate slots that are not times, naming the field', () => {
+    const wf = jobs([['a', 1]], { limit: 2, interval: 1000 }, 2);
+    const { snap } = snapshotAt(wf, 100);
+    expect(snap.status).toBe('running');
+    expect(() => wf.resume({ ...snap, rateSlots: { work: { '': ['soon'] } } })).toThrow(
+      expect.objectContaining({ code: 'invalid_snapshot', message: expect.stringContaining('rateSlots') }),
+    );
   });
 
   it('keeps them per key: a busy key waits, another key starts at once', () => {
@@ -91,8 +101,13 @@ describe('rate slots in snapshots', () => {
   it('forgets slots that have freed by the time of the resume', () => {
     const wf = jobs([['a', 1], ['a', 2]], { limit: 2, interval: 1000 }, 3);
     const { snap } = snapshotAt(wf, 100);
-    const resumed = resumeAt(wf, snap, 1200, (run) => run.send(Job.of({ customer: 'a', n: 3 })));
+    let later: Snapshot | undefined;
+    const resumed = resumeAt(wf, snap, 1200, (run) => {
+      later = run.snapshot();
+      run.send(Job.of({ customer: 'a', n: 3 }));
+    });
     expect(starts(resumed)).toEqual([1200]);
+    expect(later).not.toHaveProperty('rateSlots'); // none in use: the field is left out
   });
 
   it('keeps the remaining time of slots in a paused run', () => {
