@@ -156,6 +156,7 @@ export class LiveRun extends Run implements RunHandle, ContextHost<Invocation> {
   }
 
   private buildSnapshot(): Snapshot {
+    const rateSlots = this.rateSlots();
     return buildSnapshot({
       workflow: this.spec.name,
       workflowVersion: this.spec.version,
@@ -173,6 +174,7 @@ export class LiveRun extends Run implements RunHandle, ContextHost<Invocation> {
       metadata: this.meta,
       children: this.children?.snapshot() ?? {},
       outcome: snapshotOutcome(this.control.outcome),
+      ...(rateSlots === undefined ? {} : { rateSlots }),
     });
   }
 

@@ -14,7 +14,7 @@ import type { WorkflowSpec } from '../workflow/spec.js';
 import { Checkpointer, type CheckpointHooks } from './Checkpointer.js';
 import { Children, type ChildHost } from './children.js';
 import { FlowClock } from './flowClock.js';
-import { StepFlowControl, withDueTimes } from './flowControl.js';
+import { StepFlowControl, usedRateSlots, withDueTimes } from './flowControl.js';
 import { Holding } from './holding.js';
 import { DispatchQueue, type DispatchTarget } from './dispatchQueue.js';
 import { EventLog } from './eventLog.js';
@@ -133,6 +133,10 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
         if (durable.length > 0 || Object.keys(answered).length > 0) this.waits = new Waits(this.waitHost(), { waiting: durable, answered });
       }
       if (r.children !== undefined) this.children = new Children(this, r.children);
+      for (const [name, slots] of Object.entries(r.rateSlots ?? {})) {
+        const step = spec.steps.find((s) => s.name === name && s.flow?.rateLimit !== undefined);
+        if (step !== undefined) this.flowControl(step).restoreSlots(slots); // a full rate window stays full
+      }
       for (const id of r.dormant) this.invocations.markDormant(id);
       this.settle();
     }
@@ -200,6 +204,11 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
   protected heldEnvelopes(): Envelope[] {
     const held = this.invocations.held;
     return this.flow === undefined ? [...held] : withDueTimes(held, this.flow.holding);
+  }
+
+  /** The rate slots in use by step and key (snapshots keep them); undefined when there are none. */
+  protected rateSlots(): Record<string, Record<string, number[]>> | undefined {
+    return this.flow === undefined ? undefined : usedRateSlots(this.flow.steps);
   }
 
   /** The step's flow control, kept across hibernation (a rate window remembers the slots it used). */

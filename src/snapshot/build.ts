@@ -37,6 +37,7 @@ export function buildSnapshot(parts: SnapshotParts): Snapshot {
     elapsedMs: parts.elapsedMs,
     metadata: { ...parts.metadata },
     children: { ...parts.children },
+    ...(parts.rateSlots === undefined ? {} : { rateSlots: parts.rateSlots }),
   };
   if (parts.outcome !== undefined) snapshot.outcome = parts.outcome;
   return snapshot;

@@ -23,6 +23,8 @@ export interface Restored {
   readonly dormant: readonly string[];
   /** Child snapshots by `<invocationId>#<branch>`; undefined when there are none. */
   readonly children: Map<string, Snapshot> | undefined;
+  /** Rate slots in use by step and key (their free times); undefined when there are none. */
+  readonly rateSlots: Snapshot['rateSlots'];
 }
 
 /**
@@ -52,6 +54,7 @@ export function restoreSnapshot(snapshot: Snapshot): Restored {
     requests: hasRequests ? { waiting: snapshot.waiting, answered: snapshot.answered } : undefined,
     dormant: snapshot.inFlight.map((e) => e.invocationId).filter((id) => open.some((r) => r.startsWith(`${id}:`))),
     children: Object.keys(snapshot.children).length > 0 ? new Map(Object.entries(snapshot.children)) : undefined,
+    rateSlots: snapshot.rateSlots,
   };
 }
 
@@ -76,5 +79,6 @@ export function freshStart(start: { input: unknown; runId?: string; state?: Reco
     requests: undefined,
     dormant: [],
     children: undefined,
+    rateSlots: undefined,
   };
 }

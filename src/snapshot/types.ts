@@ -22,6 +22,8 @@ interface SnapshotFields {
   elapsedMs: number;
   metadata: Record<string, unknown>;
   outcome?: SnapshotOutcome;
+  /** Rate slots in use (§6.3): step → key (`''` without a key) → the times they free, scheduler epoch ms. */
+  rateSlots?: Record<string, Record<string, number[]>>;
 }
 
 /**
