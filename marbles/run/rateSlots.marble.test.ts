@@ -17,7 +17,7 @@ function jobs(first: [string, number][], rateLimit: { limit: number; interval: n
   return workflow('rated', { timeout: null })
     .step('split', { accepts: [StartEvent] }, () => first.map(([customer, n]) => Job.of({ customer, n })))
     .step('work', { accepts: [Job], rateLimit }, (ev) => Done.of({ n: ev.data.n }))
-    .step('join', { accepts: [Done] }, (_ev, ctx) => {
+    .step('join', { accepts: [Done], collects: [Done] }, (_ev, ctx) => {
       const all = ctx.collect(Done, total);
       return all && StopEvent.of({ result: all.map((d) => d.data.n) });
     });
