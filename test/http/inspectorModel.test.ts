@@ -2,7 +2,7 @@ import { lastValueFrom, toArray } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import type { RunEvent } from 'sluice';
 import model from '../../src/http/inspector/client/model.js?raw';
-import { nested, payment, pipeline } from './inspectorFixtures.js';
+import { forgetful, nested, payment, pipeline } from './inspectorFixtures.js';
 
 interface Inv {
   step: string;
@@ -18,6 +18,7 @@ interface Model {
   order: Inv[];
   failedStep: string | null;
   outcome: { status: string; result?: unknown; error?: { code: string } } | null;
+  idle: { since: number; lastStep?: string } | null;
 }
 // The page's model is a browser script; its functions are pure, so they run here as they do in the page.
 const page = new Function(`${model}\nreturn { newModel, applyEvent, stepCounts };`)() as {
@@ -33,6 +34,25 @@ const modelOf = (events: RunEvent[]) => {
 };
 
 describe("the inspector page's run model", () => {
+  it('is idle from run_idle until the next event that is not a checkpoint', async () => {
+    const run = forgetful.run('notes');
+    const events = await new Promise<RunEvent[]>((done) => {
+      const seen: RunEvent[] = [];
+      run.events$.subscribe((e) => {
+        seen.push(e);
+        if (e.kind === 'run_idle') done(seen);
+      });
+    });
+    const idle = events.at(-1) as RunEvent;
+    const m = modelOf(events);
+    expect(m.idle).toEqual({ since: idle.at, lastStep: 'file' });
+    page.applyEvent(m, { kind: 'checkpoint_saved', runId: run.id, seq: idle.seq + 1, at: idle.at + 1 });
+    expect(m.idle).toEqual({ since: idle.at, lastStep: 'file' });
+    page.applyEvent(m, { kind: 'event_routed', runId: run.id, seq: idle.seq + 2, at: idle.at + 2, event: { type: 'Filed', data: { title: 'x' } }, steps: ['file'] });
+    expect(m.idle).toBeNull();
+    run.abort();
+  });
+
   it('gives each invocation its input event, attempts, own outputs and ctx.write stream under concurrency', async () => {
     const run = pipeline.run('three chunks');
     const m = modelOf(await lastValueFrom(run.events$.pipe(toArray())));

@@ -25,6 +25,7 @@ function describe(ev) {
     case 'stream': return (ev.step ? ev.step + ': ' : '') + JSON.stringify(ev.event);
     case 'child': return ev.step + ' ▸ ' + ev.childRunId.slice(0, 8) + ' ' + ev.event.kind + ' ' + describe(ev.event);
     case 'gap': return ev.missed + ' events missed';
+    case 'run_idle': return 'nothing left to do' + (ev.lastStep ? ' — last step ' + ev.lastStep + ' completed without output' : '');
     default: return '';
   }
 }
@@ -38,7 +39,7 @@ function addEvent(ev) {
     el('span', { class: 'seq', text: String(ev.seq) }),
     el('span', { class: 'muted', text: new Date(ev.at).toISOString().slice(11, 23) + ' ' }),
     el('span', { class: 'kind', text: ev.kind }),
-    el('span', { text: ' ' + describe(ev) }),
+    el('span', { class: 'desc', text: ' ' + describe(ev) }),
   ]);
   item.addEventListener('click', function () { showDetail({ event: ev }); });
   if (ev.kind === 'checkpoint_saved') {

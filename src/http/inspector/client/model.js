@@ -5,6 +5,7 @@ function newModel(runId) {
   return {
     runId: runId, workflow: null, start: null, last: null, end: null, outcome: null, failedStep: null,
     invs: {}, order: [], routed: {}, justDone: null, running: {}, children: {}, waits: {}, runWaits: [],
+    idle: null, // { since, lastStep } from run_idle until the next event that is not bookkeeping
   };
 }
 
@@ -19,6 +20,7 @@ function applyEvent(m, ev) {
   m.last = Math.max(m.last || 0, ev.at);
   var inv = ev.invocationId !== undefined ? m.invs[ev.invocationId] : undefined;
   if (ev.kind !== 'event_routed' && ev.kind !== 'checkpoint_saved') m.justDone = null;
+  if (ev.kind !== 'checkpoint_saved' && ev.kind !== 'checkpoint_failed' && ev.kind !== 'gap') m.idle = null;
   switch (ev.kind) {
     case 'run_started':
       m.workflow = ev.workflow;
@@ -92,6 +94,9 @@ function applyEvent(m, ev) {
       applyEvent(child.model, ev.event);
       break;
     }
+    case 'run_idle':
+      m.idle = { since: ev.at, lastStep: ev.lastStep };
+      break;
     case 'run_completed':
       m.end = ev.at;
       m.outcome = { status: 'completed', result: ev.result };

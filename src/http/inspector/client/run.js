@@ -80,6 +80,7 @@ function refreshRun() {
     $('retry').hidden = body.status !== 'failed' && body.status !== 'timed_out';
     $('state').textContent = json(body.snapshot.state);
     renderOutcome(body);
+    renderIdle(ended ? null : body.idle || current.model.idle);
     renderWaiting(ended ? [] : body.snapshot.waiting || []);
     draw();
   });
@@ -97,6 +98,21 @@ function renderOutcome(body) {
     box.appendChild(el('pre', { id: 'result', text: body.error.code + ': ' + body.error.message }));
   }
   box.hidden = box.children.length === 0;
+}
+
+/** An idle run (run_idle): since when, the step that completed without output, and a form to revive it. */
+function renderIdle(idle) {
+  var box = $('idle');
+  $('run-idle').hidden = !idle;
+  if (!idle) { clear(box); box.hidden = true; return; }
+  var text = 'idle since ' + clock(idle.since) + (idle.lastStep ? ' — last step ' + idle.lastStep + ' completed without output' : '');
+  if (!box.hidden && box.getAttribute('data-since') === String(idle.since)) return; // keep what someone is typing
+  clear(box);
+  box.setAttribute('data-since', String(idle.since));
+  box.appendChild(el('b', { id: 'idle-line', text: text }));
+  box.appendChild(el('p', { class: 'muted', text: 'Nothing is queued, running, waiting or sleeping, and no step returned a StopEvent. Did a step forget to return one? Sending an event revives the run.' }));
+  box.appendChild(sendForm(''));
+  box.hidden = false;
 }
 
 // ── waits: answer an input request, send the event an event-wait expects, see when a sleep ends ──────────
