@@ -152,6 +152,28 @@ function closeOpen(m, at) {
   });
 }
 
+/**
+ * Open sleeps and event waits reach the page in the snapshot only (no RunEvent marks them): attach each to its
+ * invocation, as input waits are, from when it was first seen; one no longer listed has ended. An entry whose
+ * invocation the model has not seen yet is left for the next call (the waterfall draws it on its own row).
+ */
+function syncWaits(m, waiting) {
+  var open = {};
+  (waiting || []).forEach(function (w) {
+    if (w.kind !== 'sleep' && w.kind !== 'event') return;
+    open[w.requestId] = true;
+    var owner = invocationOfRequest(m, w.requestId);
+    if (m.waits[w.requestId] || !owner) return;
+    var wait = { requestId: w.requestId, kind: w.kind, type: w.type, dueAt: w.dueAt, start: m.last, end: null };
+    m.waits[w.requestId] = wait;
+    owner.waits.push(wait);
+  });
+  Object.keys(m.waits).forEach(function (id) {
+    var w = m.waits[id];
+    if ((w.kind === 'sleep' || w.kind === 'event') && w.end === null && !open[id]) w.end = m.last;
+  });
+}
+
 /** running / done / failed per step name, over the run's own invocations. */
 function stepCounts(m) {
   var counts = {};

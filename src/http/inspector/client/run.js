@@ -57,6 +57,7 @@ function scheduleDraw() {
 function draw() {
   if (!current) return;
   var waiting = current.body && !TERMINAL[current.body.status] ? current.body.snapshot.waiting : [];
+  if (current.body && !TERMINAL[current.body.status]) syncWaits(current.model, waiting);
   renderWaterfall($('waterfall'), current.model, waiting, showDetail, current.selected);
   renderGraph($('graph'), workflows[current.body ? current.body.workflow : current.model.workflow], current.model);
 }
@@ -105,11 +106,13 @@ function renderIdle(idle) {
   var box = $('idle');
   $('run-idle').hidden = !idle;
   if (!idle) { clear(box); box.hidden = true; return; }
-  var text = 'idle since ' + clock(idle.since) + (idle.lastStep ? ' — last step ' + idle.lastStep + ' completed without output' : '');
   if (!box.hidden && box.getAttribute('data-since') === String(idle.since)) return; // keep what someone is typing
   clear(box);
   box.setAttribute('data-since', String(idle.since));
-  box.appendChild(el('b', { id: 'idle-line', text: text }));
+  var line = idle.lastStep
+    ? ['idle since ' + clock(idle.since) + ' — last step ', el('code', { text: idle.lastStep }), ' completed without output']
+    : ['idle since ' + clock(idle.since)];
+  box.appendChild(el('b', { id: 'idle-line' }, line));
   box.appendChild(el('p', { class: 'muted', text: 'Nothing is queued, running, waiting or sleeping, and no step returned a StopEvent. Did a step forget to return one? Sending an event revives the run.' }));
   box.appendChild(sendForm(''));
   box.hidden = false;
@@ -137,7 +140,8 @@ function waitItem(w) {
   if (kind === 'input') head.appendChild(el('span', { class: 'prompt', text: w.prompt }));
   if (kind === 'event') head.appendChild(el('span', { class: 'prompt', text: 'waits for event ' + w.type }));
   if (kind === 'sleep') head.appendChild(el('span', { class: 'prompt', text: 'sleeps until ' + clock(w.dueAt) }));
-  if (due) head.appendChild(el('span', { class: 'muted due', text: (kind === 'sleep' ? 'due ' : 'deadline ') + clock(due) + ' (in ' + duration(Math.max(0, due - Date.now())) + ')' }));
+  var left = duration(Math.max(0, due - Date.now()));
+  if (due) head.appendChild(el('span', { class: 'muted due', text: kind === 'sleep' ? 'in ' + left : 'deadline ' + clock(due) + ' (in ' + left + ')' }));
   if (w.remainingMs !== undefined && !due) head.appendChild(el('span', { class: 'muted due', text: duration(w.remainingMs) + ' left' }));
   head.appendChild(el('span', { class: 'muted id', text: w.requestId }));
   if (w.metadata !== undefined && w.metadata !== null) item.appendChild(el('pre', { class: 'muted', text: JSON.stringify(w.metadata) }));
