@@ -353,8 +353,14 @@ describe.skipIf('reason' in browser)('inspector in chromium', { timeout: 60_000 
     await retry.waitFor();
     expect(await p.locator('#outcome b').textContent()).toBe('step_failed in step charge');
 
+    // The failed invocation's details offer the same action as "Retry step": it is what runs again.
+    await p.locator('#waterfall .wf-row[data-step="charge"]').click();
+    const retryStep = p.getByRole('button', { name: 'Retry step charge' });
+    await retryStep.waitFor();
+    await p.locator('#waterfall .wf-row[data-step="charge"] .bar.failed').waitFor();
+
     gateway.down = false;
-    await retry.click();
+    await retryStep.click();
     await status(p, 'completed');
     await p.locator('#timeline li[data-kind="run_resumed"]').waitFor();
     expect(await p.locator('#result').textContent()).toBe('"charged o-9"');
@@ -366,6 +372,9 @@ describe.skipIf('reason' in browser)('inspector in chromium', { timeout: 60_000 
     await p.goto(`${server.url}/#/runs/${done.body.runId}`);
     await status(p, 'completed');
     expect(await p.getByRole('button', { name: 'Resume from last checkpoint' }).isHidden()).toBe(true);
+    await p.locator('#waterfall .wf-row[data-step="shout"]').click();
+    await p.locator('#detail dd', { hasText: 'done' }).first().waitFor();
+    expect(await p.locator('#detail .retry-step').count()).toBe(0);
   });
 
   it('lists schedules when the server has a dispatcher, and shows no panel when it has none', async () => {
