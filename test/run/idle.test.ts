@@ -144,6 +144,21 @@ describe('run_idle', () => {
     expect(idles(events)).toEqual([{ at: 7, lastStep: 'later' }]);
   });
 
+  it('is not reported while a rate limit holds events back for their window', () => {
+    const vt = setup();
+    let events: RunEvent[] = [];
+    vt.run(({ flush }) => {
+      const wf = workflow('rated', { onIdle: 'fail' })
+        .step('start', { accepts: [StartEvent] }, () => [1, 2, 3].map((n) => Item.of({ n })))
+        .step('call', { accepts: [Item], rateLimit: { limit: 1, interval: 10 } }, () => undefined);
+      events = record(vt.start(wf));
+      flush();
+    });
+    // Starts at 0, 10 and 20; only after the third is the run idle.
+    expect(events.filter((e) => e.kind === 'step_started' && e.step === 'call').map((e) => e.at)).toEqual([0, 10, 20]);
+    expect(idles(events)).toEqual([{ at: 20, lastStep: 'call' }]);
+  });
+
   it('is not reported while a step sleeps or waits for input; after the wait it is', async () => {
     vi.useFakeTimers({ now: 0 });
     const wf = workflow('napper', { onIdle: 'fail', timeout: null })
