@@ -9,6 +9,7 @@ import type { StepDef } from '../workflow/types.js';
 import type { EventLog } from './eventLog.js';
 import { errorInfo, invocationId, InvocationObserver, stepErrorInfo, stepFields, type Invocation, type InvocationHost } from './invocation.js';
 import { invokeStep, runStep, type StepOutput } from './invokeStep.js';
+import type { IdleWatch } from './idle.js';
 import { deadline } from './operators/deadline.js';
 import { retryWithBackoff } from './operators/retryWithBackoff.js';
 
@@ -30,6 +31,8 @@ export interface LoopHost {
   fail(error: WorkflowError): void;
   /** A settled invocation's open input requests are dropped. */
   forget(inv: Invocation): void;
+  /** Told when work starts and steps complete, to report an idle run. */
+  readonly idle: IdleWatch;
 }
 
 /**
@@ -131,13 +134,17 @@ export class Invocations implements InvocationHost {
   pipeStep(step: StepDef, group: Observable<Envelope>): Observable<never> {
     const inv = this.newInvocation(step, { id: 'pipe', event: StartEvent.of(null), at: this.host.scheduler.now(), to: step.name });
     const events$ = group.pipe(
-      tap((env) => this.held.delete(env)),
+      tap((env) => {
+        this.held.delete(env);
+        this.host.idle.piped(step.name);
+      }),
       map((env) => env.event),
     );
     const operator = step.operator as (events$: Observable<WorkflowEvent>, ctx: StepContext) => Observable<WorkflowEvent>;
     return new Observable<never>((subscriber) =>
       defer(() => operator(events$, (inv.ctx = new AttemptContext<Invocation>(this.host.contexts, inv, 1, false)))).subscribe({
         next: (ev) => {
+          this.host.idle.pipes.emitted(step.name);
           this.host.enqueue(ev, step);
           this.host.pump();
         },
@@ -152,7 +159,8 @@ export class Invocations implements InvocationHost {
 
   /** A final batch settles its invocation before its outputs are queued, so no snapshot shows both. */
   outputs(inv: Invocation, { events, last }: StepOutput): void {
-    if (last) this.complete(inv);
+    if (last) this.complete(inv, events.length > 0);
+    else if (events.length > 0) this.host.idle.produced(inv);
     for (const ev of events) this.host.enqueue(ev, inv.step, inv.id);
     this.host.pump();
   }
@@ -204,6 +212,7 @@ export class Invocations implements InvocationHost {
     this.held.delete(env);
     this.dormant?.delete(inv.id);
     this.inFlight.add(inv);
+    this.host.idle.started();
     // Literals, not a spread helper: these run for every invocation.
     this.host.log.emit({ kind: 'step_started', step: inv.step.name, invocationId: inv.id, type: inv.envelope.event.type, attempt: 1 });
     return inv;
@@ -227,7 +236,7 @@ export class Invocations implements InvocationHost {
     };
   }
 
-  private complete(inv: Invocation): void {
+  private complete(inv: Invocation, output = false): void {
     if (inv.settled) return;
     // Its state writes land with its outputs, in this synchronous step (DESIGN §6.6: transactional state).
     try {
@@ -237,6 +246,7 @@ export class Invocations implements InvocationHost {
       if (!(WorkflowError.is(error) && error.code === 'not_running')) return this.fail(inv, error);
     }
     this.release(inv);
+    this.host.idle.completed(inv, output);
     this.host.log.emit({
       kind: 'step_completed',
       step: inv.step.name,

@@ -186,6 +186,7 @@ export class LiveRun extends Run implements RunHandle, ContextHost<Invocation> {
 
   /** @internal */
   sendFrom(inv: Invocation, event: WorkflowEvent): void {
+    this.idle.produced(inv);
     this.enqueue(event, inv.step, inv.id);
     this.pump();
   }

@@ -14,6 +14,7 @@ import type { WorkflowSpec } from '../workflow/spec.js';
 import { Checkpointer, type CheckpointHooks } from './Checkpointer.js';
 import { Children, type ChildHost } from './children.js';
 import { FlowClock } from './flowClock.js';
+import { IdleWatch } from './idle.js';
 import { StepFlowControl, usedRateSlots, withDueTimes } from './flowControl.js';
 import { Holding } from './holding.js';
 import { DispatchQueue, type DispatchTarget } from './dispatchQueue.js';
@@ -79,6 +80,8 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
   protected readonly statusSubject = new BehaviorSubject<RunStatus>('running');
   protected readonly resultSubject = new AsyncSubject<unknown>();
   protected readonly checkpoints: Checkpointer | undefined;
+  /** Reports `run_idle` (and fails `stalled` under `onIdle: 'fail'`): see idle.ts. */
+  readonly idle: IdleWatch;
   protected control: Control = initialControl;
   /** Created on first use: most runs never ask for input or start a child. */
   protected requests: InputRequests | undefined;
@@ -98,6 +101,7 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
     const soon = zeroDelayScheduler(this.scheduler);
     const clock = this.scheduler === asyncScheduler ? () => performance.now() : undefined; // a real clock only for real time
     this.queue = new DispatchQueue<Envelope>(this, yieldScheduler(this.scheduler), clock === undefined ? { budget: DISPATCH_BATCH } : { budget: DISPATCH_BATCH, clock });
+    this.idle = new IdleWatch(spec.name, spec.options.onIdle ?? 'wait', { emit: (body) => this.log.emit(body), fail: (error) => this.fail(error) });
     this.outcome = new OutcomeRace(soon, { decided: (o) => this.halt(o), ended: (o) => this.announce(o) });
     const replay = (start.kind === 'new' ? start.replay : undefined) ?? spec.options.replay ?? 10_000;
     const history = spec.options.history ?? true;
@@ -317,7 +321,10 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
     const inv = this.invocations;
     const active = inv.active;
     const busy = active > 0 || this.queue.length + inv.held.size > inv.dormantCount;
-    this.apply({ type: 'activity', busy, waiting: (this.requests?.open ?? 0) + (this.waits?.open ?? 0) > 0 });
+    const waits = (this.requests?.open ?? 0) + (this.waits?.open ?? 0);
+    this.apply({ type: 'activity', busy, waiting: waits > 0 });
+    const c = this.control;
+    if (!busy) this.idle.check({ dispatching: this.queue.dispatching, holding: c.paused || c.due, queued: this.queue.length, held: inv.held.size, inFlight: inv.inFlight.size, waits });
     if (this.control.paused && !this.control.due && active === 0) {
       this.pauses.release(() => this.snapshot());
       // Nothing is running or parked: the pipelines hold no state worth keeping (pipe steps do, so they stay).

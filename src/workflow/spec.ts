@@ -43,6 +43,8 @@ export function compile(name: string, options: WorkflowOptions, steps: readonly 
   if (timeout !== undefined && timeout !== null && !isDuration(timeout)) {
     throw invalid(name, `timeout must be a finite number of ms >= 0 or null (no timeout), got ${String(timeout)}`);
   }
+  const onIdle: unknown = options.onIdle;
+  if (onIdle !== undefined && onIdle !== 'wait' && onIdle !== 'fail') throw invalid(name, `onIdle must be 'wait' or 'fail', got ${JSON.stringify(onIdle) ?? String(onIdle)}`);
   const names = new Set<string>();
   const routes = new Map<string, StepDef[]>();
   const schemas = new Map<string, z.ZodType>();

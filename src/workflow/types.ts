@@ -117,6 +117,18 @@ export interface WorkflowOptions {
   state?: StateSchema;
   /** ms of running time (not paused or waiting) before the run fails `timeout`; default 300 000, `null` = none. */
   timeout?: number | null;
+  /**
+   * What a run does once it is idle: nothing queued, running, waiting or sleeping, no pipe step busy, and no
+   * StopEvent yet (usually a step that forgot to return one). It emits a `run_idle` RunEvent (`lastStep`: the
+   * step that completed last) either way; `'wait'` (the default) keeps it open, as `run.send()` may still
+   * revive it, and `'fail'` fails it with `stalled`. Any other value makes the workflow `invalid_workflow`.
+   *
+   * @example
+   * ```ts
+   * workflow('etl', { onIdle: 'fail' }) // a forgotten StopEvent fails the run at once instead of at its timeout
+   * ```
+   */
+  onIdle?: 'wait' | 'fail';
   /** Checkpoint after each dispatch, on pause and wait, and at the end. */
   store?: CheckpointStore;
   /**

@@ -187,6 +187,22 @@ describe('traceRun', () => {
     expect(only('workflow.run').events.map((e) => e.name)).toEqual(['run_paused', 'run_resumed']);
   });
 
+  it('marks an idle run as a run_idle event naming the step, and a stalled run as an error', async () => {
+    const wf = workflow('forgetful', { timeout: null, onIdle: 'fail' })
+      .step('start', { accepts: [StartEvent] }, () => Item.of({ n: 1 }))
+      .step('note', { accepts: [Item] }, () => undefined);
+    const run = wf.run(null);
+    traceRun(run, { tracer });
+    await run.result.catch(() => undefined);
+    const root = only('workflow.run');
+    expect(root.events.map((e) => [e.name, e.attributes?.[ATTRIBUTES.step]])).toEqual([
+      ['run_idle', 'note'],
+      ['exception', undefined],
+    ]);
+    expect(root.attributes[ATTRIBUTES.errorCode]).toBe('stalled');
+    expect(root.status.code).toBe(SpanStatusCode.ERROR);
+  });
+
   it('gives steps a context to nest their own spans under the step span', async () => {
     let tracing: ReturnType<typeof traceRun> | undefined;
     const wf = workflow('nested', { timeout: null }).step('work', { accepts: [StartEvent] }, (_ev, ctx) => {
