@@ -19,6 +19,8 @@ export interface CheckpointHooks {
   saved(): void;
   /** A save failed (`checkpoint_failed`); `fatal` when the run must fail with `error`. */
   failed(error: WorkflowError, consecutive: number, fatal: WorkflowError | undefined): void;
+  /** The save the run was waiting for (see `behind`) has ended and the next one has started. */
+  caughtUp(): void;
 }
 
 /**
@@ -43,6 +45,15 @@ export class Checkpointer {
     carried: readonly RunEvent[] = [],
   ) {
     this.unsaved = [...carried];
+  }
+
+  /**
+   * A save is in progress and the run has changed since it started: what changed is not on its way to the
+   * store yet. The run holds dispatch meanwhile (under real time), so the durable point is never more than
+   * one save behind, whatever the run's length (DESIGN §3.8).
+   */
+  get behind(): boolean {
+    return this.again;
   }
 
   /** Save now, or right after the save in progress. */
@@ -74,6 +85,7 @@ export class Checkpointer {
         if (this.again) {
           this.again = false;
           this.request();
+          this.hooks.caughtUp();
         }
       });
   }

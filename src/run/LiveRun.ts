@@ -274,6 +274,11 @@ export class LiveRun extends Run implements RunHandle, ContextHost<Invocation> {
         this.log.emit({ kind: 'checkpoint_failed', error: error.toInfo(), consecutive });
         if (fatal !== undefined) this.fail(fatal);
       },
+      // Only what it dispatches changes the run: a drain that cannot dispatch (yielding) must not ask for a
+      // save, or saves that resolve in microtasks would chain forever without yielding.
+      caughtUp: () => {
+        if (this.queue.drain()) this.settle();
+      },
     };
   }
 }

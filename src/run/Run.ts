@@ -80,6 +80,8 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
   protected readonly statusSubject = new BehaviorSubject<RunStatus>('running');
   protected readonly resultSubject = new AsyncSubject<unknown>();
   protected readonly checkpoints: Checkpointer | undefined;
+  /** Dispatch waits for a save that fell behind only under real time (virtual time never waits on I/O). */
+  private readonly holdForSaves: boolean;
   /** Reports `run_idle` (and fails `stalled` under `onIdle: 'fail'`): see idle.ts. */
   readonly idle: IdleWatch;
   protected control: Control = initialControl;
@@ -107,6 +109,7 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
     const history = spec.options.history ?? true;
     const carried = history && start.kind === 'resume' ? start.history : undefined;
     this.checkpoints = spec.options.store === undefined ? undefined : new Checkpointer(spec.options.store, this.scheduler, this.checkpointHooks(), carried);
+    this.holdForSaves = this.scheduler === asyncScheduler;
     const r = start.kind === 'new' ? freshStart(start, now()) : restoreSnapshot(start.snapshot);
     this.id = r.runId;
     this.input = r.input;
@@ -387,7 +390,10 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
     this.waits?.forget(inv);
   }
   /** @internal */ wake(): void { this.pump(); }
-  /** @internal */ canDispatch(): boolean { return this.gate.value && !this.control.closing; }
+  /** @internal Not while paused or closing, nor (under real time) while the store is a save behind (Checkpointer.behind). */
+  canDispatch(): boolean {
+    return this.gate.value && !this.control.closing && !(this.holdForSaves && this.checkpoints?.behind === true);
+  }
   /** @internal */ fail(error: WorkflowError): void { this.propose({ status: 'failed', error }); }
 
   protected durableWaits(): Waits {

@@ -62,10 +62,11 @@ export class DispatchQueue<T> {
     this.draining = false;
   }
 
-  /** Dispatch while the target allows, until the budget or the time slice is spent. */
-  drain(): void {
-    if (this.draining || this.yielding !== undefined) return;
+  /** Dispatch while the target allows, until the budget or the time slice is spent; whether it dispatched any. */
+  drain(): boolean {
+    if (this.draining || this.yielding !== undefined) return false;
     this.draining = true;
+    let dispatched = false;
     const { budget, clock, sliceMs = 5 } = this.policy;
     try {
       while (this.target.canDispatch() && this.items.length > 0) {
@@ -84,11 +85,13 @@ export class DispatchQueue<T> {
         }
         this.used++;
         if (now !== undefined) this.lastDispatch = now;
+        dispatched = true;
         this.target.dispatch(this.items.shift() as T);
       }
     } finally {
       this.draining = false;
     }
+    return dispatched;
   }
 
   /** Cancel a pending yield (the run ended). */
