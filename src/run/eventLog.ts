@@ -72,9 +72,17 @@ export class EventLog {
     if (missed > 0) {
       subscriber.next({ kind: 'gap', missed, runId: this.options.runId, seq: 0, at: this.options.now() });
     }
-    for (const ev of replayed) {
-      if (subscriber.closed) return undefined;
-      subscriber.next(ev);
+    // A subscriber reacting to a replayed event (respond, abort) can make the run emit more before the replay
+    // ends: those are delivered too, in order, before the subscriber goes live.
+    let upTo = this.seq;
+    for (let batch = replayed; batch.length > 0; ) {
+      for (const ev of batch) {
+        if (subscriber.closed) return undefined;
+        subscriber.next(ev);
+      }
+      const since = upTo;
+      upTo = this.seq;
+      batch = since === upTo ? [] : this.kept.tail(upTo - since).filter((ev) => ev.seq > since);
     }
     if (this.closed) {
       subscriber.complete();
