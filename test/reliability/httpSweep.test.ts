@@ -5,7 +5,7 @@
  * 5xx or a hang, never show a server path, always carry the security headers — and the server must still
  * serve a valid request afterwards. (test/reliability/http.test.ts pins each guard with named cases.)
  *
- * `SLUICE_FUZZ_RUNS` raises the number of requests per server (default 300).
+ * `SLUICE_FUZZ_RUNS` raises the number of requests per server (default 1 000).
  */
 import { request as httpRequest } from 'node:http';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -17,7 +17,7 @@ import { FileStore } from 'sluice';
 import { approval, boom, echo } from '../http/fixtures.js';
 import { start, type TestServer } from '../http/support.js';
 
-const RUNS = Number(process.env['SLUICE_FUZZ_RUNS'] ?? 300);
+const RUNS = Number(process.env['SLUICE_FUZZ_RUNS'] ?? 1_000);
 const TOKEN = 's3cret-token';
 const LIMIT = 1_048_576;
 
