@@ -41,6 +41,7 @@ export type { RunEvent, RunEventKind, RunEventOf } from './telemetry/runEvent.js
 export { parseSnapshot, parseAnySnapshot, readSnapshot, SNAPSHOT_VERSION, SNAPSHOT_VERSIONS } from './snapshot/schema.js';
 export type {
   Snapshot,
+  SnapshotV1,
   SnapshotV2,
   AnySnapshot,
   SnapshotOutcome,

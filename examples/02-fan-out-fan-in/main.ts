@@ -17,7 +17,7 @@ const summarize = workflow('summarize')
     running--;
     return Summary.of({ url: ev.data.url, words: ev.data.url.charCodeAt(0) - 96 });
   })
-  .step('join', { accepts: [Summary] }, (_ev, ctx) => {
+  .step('join', { accepts: [Summary], collects: [Summary] }, (_ev, ctx) => {
     const all = ctx.collect(Summary, pages.length); // undefined until every page is in
     return all && StopEvent.of({ result: all.reduce((n, s) => n + s.data.words, 0) });
   });

@@ -15,7 +15,7 @@ const convert = workflow('convert')
     await new Promise((r) => setTimeout(r, ev.data.size * 5));
     return Done.of({ name: ev.data.name });
   })
-  .step('finish', { accepts: [Done] }, (_ev, ctx) => {
+  .step('finish', { accepts: [Done], collects: [Done] }, (_ev, ctx) => {
     const all = ctx.collect(Done, files.length);
     return all && StopEvent.of({ result: `${all.length} files converted` });
   });

@@ -44,7 +44,7 @@ describe('.pipe steps in virtual time', () => {
           map((batch) => Batch.of({ ns: batch.map((i) => i.data.n) })),
         ),
       )
-      .step('sink', { accepts: [Batch] }, sinkOf('Batch', 2));
+      .step('sink', { accepts: [Batch], collects: [Batch] }, sinkOf('Batch', 2));
     vt.run(({ expectObservable }) => {
       const run = vt.start(wf);
       expectObservable(routedData$(run, 'Batch')).toBe('--x----(y|)', { x: { ns: [1, 2] }, y: { ns: [3, 4] } });
@@ -63,7 +63,7 @@ describe('.pipe steps in virtual time', () => {
           map((batch) => Batch.of({ ns: batch.map((i) => i.data.n) })),
         ),
       )
-      .step('sink', { accepts: [Batch] }, sinkOf('Batch', 2));
+      .step('sink', { accepts: [Batch], collects: [Batch] }, sinkOf('Batch', 2));
     vt.run(({ expectObservable }) => {
       const run = vt.start(wf);
       // Items at 0, 2, 4 and 7; the window opens with the first item at 0.
@@ -78,7 +78,7 @@ describe('.subworkflow in virtual time', () => {
     const vt = newVirtualTime();
     const wf = workflow('parent', { timeout: null })
       .subworkflow('research', { accepts: [StartEvent], workflow: child(vt, 'researcher', '---(s|)', 'notes') })
-      .step('sink', { accepts: ['research.output'] }, sinkOf('research.output', 1));
+      .step('sink', { accepts: ['research.output'], collects: ['research.output'] }, sinkOf('research.output', 1));
     vt.run(({ expectObservable }) => {
       const run = vt.start(wf);
       expectObservable(routedData$(run, 'research.output')).toBe('---(n|)', { n: 'notes' });
@@ -127,7 +127,7 @@ describe('.parallel in virtual time', () => {
     const vt = newVirtualTime();
     const wf = workflow('all', { timeout: null })
       .parallel('fan', { accepts: [StartEvent], join: 'all', branches: branches(vt) })
-      .step('sink', { accepts: ['fan.output'] }, sinkOf('fan.output', 3));
+      .step('sink', { accepts: ['fan.output'], collects: ['fan.output'] }, sinkOf('fan.output', 3));
     vt.run(({ expectObservable }) => {
       const run = vt.start(wf);
       expectObservable(routedData$(run, 'fan.output')).toBe('------(abc|)', { a: 'r0', b: 'r1', c: 'r2' });
@@ -141,7 +141,7 @@ describe('.parallel in virtual time', () => {
     const vt = newVirtualTime();
     const wf = workflow('first', { timeout: null })
       .parallel('fan', { accepts: [StartEvent], join: 'first', branches: branches(vt) })
-      .step('sink', { accepts: ['fan.output'] }, sinkOf('fan.output', 1));
+      .step('sink', { accepts: ['fan.output'], collects: ['fan.output'] }, sinkOf('fan.output', 1));
     vt.run(({ expectObservable }) => {
       const run = vt.start(wf);
       expectObservable(routedData$(run, 'fan.output')).toBe('--(b|)', { b: 'r1' });

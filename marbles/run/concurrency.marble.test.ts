@@ -18,7 +18,7 @@ function fiveJobs(vt: ReturnType<typeof newVirtualTime>, duration: number) {
     .step('work', { accepts: [Work], concurrency: 2 }, (ev) =>
       vt.marble(body, { d: Done.of({ n: ev.data.n }) })(),
     )
-    .step('join', { accepts: [Done] }, (_ev, ctx) => {
+    .step('join', { accepts: [Done], collects: [Done] }, (_ev, ctx) => {
       const all = ctx.collect(Done, 5);
       return all && StopEvent.of({ result: all.map((d) => d.data.n) });
     });
@@ -70,7 +70,7 @@ describe('step concurrency in virtual time', () => {
       .step('work', { accepts: [Work], concurrency: 2 }, (ev) =>
         vt.marble(`${'-'.repeat(6 - ev.data.n)}(d|)`, { d: Done.of({ n: ev.data.n }) })(),
       )
-      .step('join', { accepts: [Done] }, (_ev, ctx) => {
+      .step('join', { accepts: [Done], collects: [Done] }, (_ev, ctx) => {
         const all = ctx.collect(Done, 3);
         return all && StopEvent.of({ result: all.map((d) => d.data.n) });
       });

@@ -13,7 +13,7 @@ function jobs(vt: VirtualTime, list: [string, number][], options: object, frames
   return workflow('jobs', { timeout: null })
     .step('split', { accepts: [StartEvent] }, () => list.map(([customer, n]) => Job.of({ customer, n })))
     .step('work', { accepts: [Job], ...options }, (ev) => vt.marble(`${'-'.repeat(frames)}(d|)`, { d: Done.of({ n: ev.data.n }) })())
-    .step('join', { accepts: [Done] }, (_ev, ctx) => {
+    .step('join', { accepts: [Done], collects: [Done] }, (_ev, ctx) => {
       const all = ctx.collect(Done, total);
       return all && StopEvent.of({ result: all.map((d) => d.data.n) });
     }, ) as ReturnType<typeof workflow>;

@@ -70,7 +70,7 @@ describe('routing in virtual time', () => {
     const wf = workflow('fan-out-in')
       .step('split', { accepts: [StartEvent] }, () => [Work.of({ n: 1 }), Work.of({ n: 2 }), Work.of({ n: 3 })])
       .step('work', { accepts: [Work] }, (ev) => workers[ev.data.n]?.())
-      .step('join', { accepts: [Result] }, (_ev, ctx) => {
+      .step('join', { accepts: [Result], collects: [Result] }, (_ev, ctx) => {
         const all = ctx.collect(Result, 3);
         return all && StopEvent.of({ result: all.map((r) => r.data.n) });
       });
@@ -93,7 +93,7 @@ describe('routing in virtual time', () => {
         b: Result.of({ n: 2 }),
         c: Result.of({ n: 3 }),
       }))
-      .step('join', { accepts: [Result] }, (_ev, ctx) => {
+      .step('join', { accepts: [Result], collects: [Result] }, (_ev, ctx) => {
         const all = ctx.collect(Result, 3);
         return all ? StopEvent.of({ result: all.length }) : undefined;
       });

@@ -1,45 +1,16 @@
 import { UnrecoverableError, type Job } from 'bullmq';
-import { filter, firstValueFrom, from, map, merge, race, ReplaySubject, skip, type Observable } from 'rxjs';
+import { filter, firstValueFrom, from, map, merge, race, skip, type Observable } from 'rxjs';
 import { WorkflowError } from '../errors/WorkflowError.js';
 import type { RunHandle } from '../run/RunHandle.js';
 import { isTerminal, type RunStatus } from '../run/status.js';
 import type { Snapshot } from '../snapshot/schema.js';
 import type { CheckpointStore } from '../stores/CheckpointStore.js';
 import type { Workflow } from '../workflow/workflow.js';
-import { applyControl, backoff, clockParkedTime, controlOf, firstDue, later, refused, respond } from './held.js';
+import { applyControl, backoff, clockParkedTime, controlOf, firstDue, lastEventAt, later, refused, respond } from './held.js';
 import { JobStore } from './JobStore.js';
 import { ACCEPTED, expiryJobId, scheduledRunId, type ControlOp, type JobData, type JobOutcome } from './protocol.js';
 import type { Publisher } from './publisher.js';
-
-/** Why a worker lets go of a run before it rests: closing (hand it back to the queue), or its job's lock is gone. */
-type Release = 'handoff' | 'lost';
-
-/** A run this process holds, or is about to: at most one per run id, so two jobs of one run never both run it here. */
-class Slot {
-  run: RunHandle | undefined;
-  jobStore: JobStore | undefined;
-  readonly released = new ReplaySubject<Release>(1);
-  readonly ready: Promise<void>;
-  readonly done: Promise<void>;
-  #ready!: () => void;
-  #done!: () => void;
-
-  constructor(readonly jobId: string | undefined) {
-    this.ready = new Promise((resolve) => (this.#ready = resolve));
-    this.done = new Promise((resolve) => (this.#done = resolve));
-  }
-
-  hold(run: RunHandle, jobStore: JobStore): void {
-    this.run = run;
-    this.jobStore = jobStore;
-    this.#ready();
-  }
-
-  end(): void {
-    this.#ready();
-    this.#done();
-  }
-}
+import { Slots, type Release, type Slot } from './slots.js';
 
 export interface ExecutorOptions {
   store: CheckpointStore;
@@ -59,7 +30,7 @@ export interface ExecutorOptions {
  * that worker last saved it.
  */
 export class Executor {
-  readonly #slots = new Map<string, Slot>();
+  readonly #slots = new Slots();
   #closing = false;
 
   constructor(private readonly options: ExecutorOptions) {}
@@ -72,22 +43,20 @@ export class Executor {
   /** Let go of every held run (the worker is closing): each job goes back to the queue for another worker. */
   handOff(): void {
     this.#closing = true;
-    for (const slot of this.#slots.values()) slot.released.next('handoff');
+    this.#slots.handOff();
   }
 
   /** BullMQ lost these jobs' locks: another worker may be running their runs already, so stop here at once. */
   lost(jobIds: readonly string[]): void {
-    for (const slot of this.#slots.values()) if (slot.jobId !== undefined && jobIds.includes(slot.jobId)) slot.released.next('lost');
+    this.#slots.lost(jobIds);
   }
 
   /** Apply a control to a run this process holds; `undefined` when it holds none of that id. */
   async control(runId: string, op: ControlOp): Promise<JobOutcome | undefined> {
     const slot = this.#slots.get(runId);
     if (slot === undefined) return undefined;
-    await slot.ready;
-    const run = slot.run;
-    if (this.#slots.get(runId) !== slot || run === undefined || isTerminal(run.status)) return undefined;
-    return applyControl(run, slot.jobStore, op);
+    const run = await this.#slots.live(runId, slot);
+    return run === undefined ? undefined : applyControl(run, slot.jobStore, op);
   }
 
   async process(job: Job<JobData, JobOutcome>, token: string | undefined): Promise<JobOutcome> {
@@ -101,22 +70,20 @@ export class Executor {
     for (let slot = this.#slots.get(runId); slot !== undefined; slot = this.#slots.get(runId)) {
       const data = job.data;
       if (data.kind === 'respond' || op !== undefined) {
-        await slot.ready;
-        const run = slot.run;
-        if (this.#slots.get(runId) === slot && run !== undefined && !isTerminal(run.status)) {
+        const run = await this.#slots.live(runId, slot);
+        if (run !== undefined) {
           return data.kind === 'respond' ? respond(run, data.requestId, data.response) : applyControl(run, slot.jobStore, op ?? { type: 'resume' });
         }
       }
       await slot.done;
     }
-    const slot = new Slot(job.id);
-    this.#slots.set(runId, slot);
+    const slot = this.#slots.open(runId, job.id);
     try {
       return await this.#acquire(job, token, slot);
     } finally {
       // Every way out lets go of the run (it ended, or lives on in the store); after a failure, do it here.
       if (slot.run !== undefined && !isTerminal(slot.run.status)) this.#letGo(slot, 'its job failed');
-      if (this.#slots.get(runId) === slot) this.#slots.delete(runId);
+      this.#slots.close(runId, slot);
       slot.end();
     }
   }
@@ -146,7 +113,7 @@ export class Executor {
         : refused(runId, snapshot.status, 'not_running', `run '${runId}' already ended (${snapshot.status})`);
     }
     // Waiting counts against input deadlines, also while the run rests in the store.
-    if (snapshot.status === 'waiting') snapshot = clockParkedTime(snapshot, Date.now());
+    if (snapshot.status === 'waiting') snapshot = clockParkedTime(snapshot, Date.now(), await lastEventAt(store, snapshot));
     const op = controlOf(data);
     if (data.kind === 'respond') {
       // Held by a worker (or by one that died and whose job BullMQ will retry): answer once it rests.
@@ -273,7 +240,7 @@ export class Executor {
   #letGo(slot: Slot, why: string): void {
     const { run, jobStore } = slot;
     if (run === undefined || jobStore === undefined) return;
-    if (this.#slots.get(run.id) === slot) this.#slots.delete(run.id);
+    this.#slots.close(run.id, slot);
     jobStore.fence();
     run.abort(`sluice/bullmq: ${why}`);
   }
@@ -291,9 +258,13 @@ export class Executor {
     await this.options.enqueue({ kind: 'resume', runId, expiring: seq }, { delay, jobId: expiryJobId(runId, seq) });
   }
 
-  /** Publish a stored run's history (what a worker that died after saving it may not have published). */
+  /** Publish what the stored journal holds beyond the run's Stream (a worker that died after saving did not). */
   async #publishStored(snapshot: Snapshot): Promise<void> {
-    if (snapshot.history.length > 0) await this.options.publisher.publish(snapshot.runId, snapshot.history);
+    const { runId } = snapshot;
+    const after = await this.options.publisher.lastSeq(runId);
+    if (after >= snapshot.seq) return;
+    const events = await this.options.store.events(runId, { afterSeq: after });
+    if (events.length > 0) await this.options.publisher.publish(runId, events);
   }
 
   #jobStore(runId: string): JobStore {

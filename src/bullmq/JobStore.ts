@@ -109,7 +109,9 @@ export class JobStore implements CheckpointStore {
         // A store outage is not the run's outcome: the job fails instead and is retried from the last checkpoint.
         throw new WorkflowError('store_failed', `run '${this.runId}' ended on a store failure; not recording that as its outcome`);
       }
-      await this.inner.save(snapshot, journal);
+      // A save of its own (a nudge, an acknowledgement) journals what it collected: the events not yet
+      // published include every one no save has covered (the store skips those it already has).
+      await this.inner.save(snapshot, journal ?? this.#pending.filter((e) => e.seq <= snapshot.seq));
       this.saved = { seq: snapshot.seq, status: snapshot.status };
       if (publish) await this.#publish(snapshot.seq);
     });

@@ -4,6 +4,7 @@ import { WorkflowError, type ErrorInfo, type WorkflowErrorCode } from '../errors
 import type { RunHandle } from '../run/RunHandle.js';
 import { isTerminal } from '../run/status.js';
 import type { Snapshot } from '../snapshot/schema.js';
+import type { CheckpointStore } from '../stores/CheckpointStore.js';
 import type { JobStore } from './JobStore.js';
 import type { ControlOp, JobData, JobOutcome } from './protocol.js';
 
@@ -73,14 +74,19 @@ export const backoff = (since: number): number => Math.min(2_000, Math.max(50, (
  * The snapshot of a run that waited, parked, since its last event, with that time taken off its input
  * deadlines (the engine counts waiting time against them; a parked run has nobody counting).
  */
-export function clockParkedTime(snapshot: Snapshot, now: number): Snapshot {
-  const since = snapshot.history.at(-1)?.at;
+export function clockParkedTime(snapshot: Snapshot, now: number, since: number | undefined): Snapshot {
   if (since === undefined || !snapshot.waiting.some((w) => w.remainingMs !== undefined)) return snapshot;
   const parked = Math.max(0, now - since);
   return {
     ...snapshot,
     waiting: snapshot.waiting.map((w) => (w.remainingMs === undefined ? w : { ...w, remainingMs: Math.max(0, w.remainingMs - parked) })),
   };
+}
+
+/** When the run's last RunEvent (the one its stored snapshot ends at) happened, from the store's journal. */
+export async function lastEventAt(store: CheckpointStore, snapshot: Snapshot): Promise<number | undefined> {
+  const [last] = await store.events(snapshot.runId, { afterSeq: Math.max(0, snapshot.seq - 1) });
+  return last?.at;
 }
 
 /**

@@ -67,6 +67,15 @@ export class Publisher {
       throw asStoreError(error, `cannot publish the events of run '${runId}'`);
     }
   }
+  /** The seq of the last event the run's Stream holds (0 when it has none); rejects `store_failed`. */
+  async lastSeq(runId: string): Promise<number> {
+    try {
+      const [last] = await this.redis.xrevrange(runKeys(this.prefix, runId).events, '+', '-', 'COUNT', 1);
+      return last === undefined ? 0 : Number(last[0].slice(2));
+    } catch (error) {
+      throw asStoreError(error, `cannot read the events of run '${runId}'`);
+    }
+  }
 }
 
 export type TerminalEvent = RunEventOf<'run_completed' | 'run_failed' | 'run_aborted' | 'run_timed_out'>;

@@ -14,7 +14,8 @@ export interface ContextHost<I> {
   readonly scheduler: SchedulerLike;
   sendFrom(invocation: I, event: WorkflowEvent): void;
   writeFrom(invocation: I, event: WorkflowEvent): void;
-  collect(type: string, n: number): WorkflowEvent[] | undefined;
+  /** Fan-in: `cursor` counts, per type, the events this attempt has had back of those the invocation took before. */
+  collect(invocation: I, type: string, n: number, cursor: Record<string, number>): WorkflowEvent[] | undefined;
   requestInput(invocation: I, prompt: string, options?: InputRequestOptions): Promise<unknown>;
   sleep(invocation: I, ms: number): Promise<void>;
   waitFor(invocation: I, type: string, options?: WaitForOptions): Promise<WorkflowEvent | undefined>;
@@ -30,6 +31,7 @@ export class AttemptContext<I extends { readonly id: string }> implements StepCo
   private controller: AbortController | undefined;
   private ended: { reason: unknown } | undefined;
   private staged: StagedState | undefined;
+  private collectCursor: Record<string, number> | undefined;
 
   /** `transactional: false` for a pipe step, which lives as long as the run and never settles: its writes apply at once. */
   constructor(
@@ -88,7 +90,7 @@ export class AttemptContext<I extends { readonly id: string }> implements StepCo
   }
 
   collect<D, N extends string>(type: EventType<D, N, any>, n: number): WorkflowEvent<D, N>[] | undefined {
-    return this.host.collect(type.type, n) as WorkflowEvent<D, N>[] | undefined;
+    return this.host.collect(this.invocation, type.type, n, (this.collectCursor ??= {})) as WorkflowEvent<D, N>[] | undefined;
   }
 
   requestInput<R = unknown>(prompt: string, options?: InputRequestOptions): Promise<R> {

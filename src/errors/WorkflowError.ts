@@ -6,6 +6,8 @@ export type WorkflowErrorCode =
   | 'step_failed'
   | 'step_timeout'
   | 'timeout'
+  /** The run went idle (nothing queued, running, waiting or sleeping) under the workflow option `onIdle: 'fail'`. */
+  | 'stalled'
   | 'no_handler'
   | 'aborted'
   | 'invalid_event'

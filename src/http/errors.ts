@@ -79,6 +79,7 @@ const STATUS: Record<WorkflowErrorCode, ContentfulStatusCode> = {
   step_failed: 500,
   step_timeout: 500,
   timeout: 500,
+  stalled: 500,
   no_handler: 500,
   aborted: 500,
   input_timeout: 500,

@@ -15,7 +15,15 @@ export interface RunView {
   updatedAt: number;
   result?: unknown;
   error?: ErrorInfo;
+  /** The run is idle (its last RunEvent, checkpoints aside, is `run_idle`): since when, and the step named. */
+  idle?: IdleView;
   snapshot: Snapshot;
+}
+
+/** An idle run (DESIGN §6.6 "Idle"): nothing left to do and no StopEvent; `lastStep` completed without output. */
+export interface IdleView {
+  since: number;
+  lastStep?: string;
 }
 
 /** What a snapshot may carry of the run's end: `outcome` (snapshot version 2) or the history's last event (version 1). */
@@ -42,7 +50,25 @@ export function runView(snapshot: Snapshot, live: boolean): RunView {
   const outcome = isTerminal(snapshot.status) ? (ended.outcome ?? outcomeOf(history)) : undefined;
   if (outcome !== undefined && 'result' in outcome) view.result = outcome.result;
   if (outcome !== undefined && 'error' in outcome) view.error = outcome.error;
+  const idle = idleOf(snapshot);
+  if (idle !== undefined) view.idle = idle;
   return view;
+}
+
+/** Bookkeeping events that do not end an idle stretch. */
+const QUIET = new Set<RunEvent['kind']>(['checkpoint_saved', 'checkpoint_failed', 'gap']);
+
+/** Whether the run is idle now: not ended, and its latest RunEvent other than checkpoints is `run_idle`. */
+export function idleOf(snapshot: Snapshot): IdleView | undefined {
+  if (isTerminal(snapshot.status)) return undefined;
+  const history = (snapshot as Snapshot & Ended).history ?? [];
+  for (let i = history.length - 1; i >= 0; i--) {
+    const ev = history[i]!;
+    if (QUIET.has(ev.kind)) continue;
+    if (ev.kind !== 'run_idle') return undefined;
+    return ev.lastStep === undefined ? { since: ev.at } : { since: ev.at, lastStep: ev.lastStep };
+  }
+  return undefined;
 }
 
 function outcomeOf(history: readonly RunEvent[]): Ended['outcome'] {
@@ -66,7 +92,7 @@ export interface RunsQuery {
 
 /** `GET /api/runs`: one page of runs (newest first), how many match, and per status how many match the rest of the query. */
 export interface RunsPage {
-  runs: (RunRow & { createdAt?: number })[];
+  runs: (RunRow & { createdAt?: number; idle?: IdleView })[];
   total: number;
   offset: number;
   limit: number | null;
@@ -75,7 +101,8 @@ export interface RunsPage {
 
 /**
  * One page of the runs list. Without `limit` every matching run is returned (as before pages existed); with
- * it, the rows of the page also carry `createdAt` (read from each run's snapshot: O(page), not O(runs)).
+ * it, the rows of the page also carry `createdAt` and, for an idle run, `idle` (read from each run's snapshot:
+ * O(page), not O(runs)).
  */
 export async function pageOfRuns(registry: RunRegistry, query: RunsQuery): Promise<RunsPage> {
   const needle = query.q?.toLowerCase();
@@ -90,11 +117,13 @@ export async function pageOfRuns(registry: RunRegistry, query: RunsQuery): Promi
   const rows = matching.slice(offset, offset + query.limit);
   const runs = await Promise.all(
     rows.map(async (row) => {
-      const createdAt = await registry.snapshot(row.runId).then(
-        ({ snapshot }) => snapshot.createdAt,
+      const snapshot = await registry.snapshot(row.runId).then(
+        (view) => view.snapshot,
         () => undefined, // deleted between list and load: the row stays, without its start time
       );
-      return createdAt === undefined ? row : { ...row, createdAt };
+      if (snapshot === undefined) return row;
+      const idle = idleOf(snapshot);
+      return idle === undefined ? { ...row, createdAt: snapshot.createdAt } : { ...row, createdAt: snapshot.createdAt, idle };
     }),
   );
   return { runs, total: matching.length, offset, limit: query.limit, counts };

@@ -75,7 +75,7 @@ export interface RunTrace {
  * Trace a run with OpenTelemetry, built from its RunEvents (times are the events' `at`):
  *
  * - one `workflow.run` span from `run_started` (or `run_resumed`) to the run's end; pause/resume, input
- *   requests and checkpoint failures are span events on it;
+ *   requests, checkpoint failures and `run_idle` (with `workflow.step`, the last step) are span events on it;
  * - one child `workflow.step` span per step invocation, from its `step_started` to `step_completed` or
  *   `step_failed`. A retry stays in the same span: each failed attempt is a `step_retried` span event
  *   (`workflow.attempt`, `workflow.error.code`, `exception.message`) and `workflow.attempt` ends at the last attempt;
@@ -162,6 +162,9 @@ class RunTracing {
         return;
       case 'input_received':
         span.addEvent('input_received', { 'workflow.request_id': ev.requestId }, ev.at);
+        return;
+      case 'run_idle':
+        span.addEvent('run_idle', ev.lastStep === undefined ? {} : { [ATTRIBUTES.step]: ev.lastStep }, ev.at);
         return;
       case 'checkpoint_failed':
         span.addEvent(

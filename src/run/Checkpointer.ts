@@ -2,6 +2,7 @@ import type { SchedulerLike, Subscription } from 'rxjs';
 import { describeThrown, WorkflowError } from '../errors/WorkflowError.js';
 import type { Snapshot } from '../snapshot/schema.js';
 import type { CheckpointStore } from '../stores/CheckpointStore.js';
+import type { RunEvent } from '../telemetry/runEvent.js';
 
 /** Consecutive failed saves after which the run fails `store_failed`. */
 const MAX_FAILED_SAVES = 3;
@@ -12,6 +13,8 @@ const RETRY_MS = 50;
 export interface CheckpointHooks {
   /** The snapshot to save now. */
   snapshot(): Snapshot;
+  /** The RunEvents since the previous call (up to the snapshot's seq), for the store's journal. */
+  journal(): RunEvent[];
   /** A save succeeded (the run emits `checkpoint_saved` while it is live). */
   saved(): void;
   /** A save failed (`checkpoint_failed`); `fatal` when the run must fail with `error`. */
@@ -19,8 +22,9 @@ export interface CheckpointHooks {
 }
 
 /**
- * Saves a run's latest snapshot: saves never overlap, a change during a save triggers one more (so the
- * latest state always lands), and a failed save is retried on the scheduler even if nothing changes.
+ * Saves a run's latest snapshot with the RunEvents since the last save (the journal delta): saves never
+ * overlap, a change during a save triggers one more (so the latest state always lands), and a failed save is
+ * retried on the scheduler even if nothing changes, its journal delta going with the next attempt.
  */
 export class Checkpointer {
   private saving: Promise<void> | undefined;
@@ -28,12 +32,18 @@ export class Checkpointer {
   private failures = 0;
   private retry: Subscription | undefined;
   private lastError: WorkflowError | undefined;
+  /** The journal delta of a save that failed: it goes in front of the next one, so no RunEvent is lost. */
+  private unsaved: RunEvent[] = [];
 
   constructor(
     private readonly store: CheckpointStore,
     private readonly scheduler: SchedulerLike,
     private readonly hooks: CheckpointHooks,
-  ) {}
+    /** RunEvents the first save writes before the run's own (a version-1 snapshot's history, for the journal). */
+    carried: readonly RunEvent[] = [],
+  ) {
+    this.unsaved = [...carried];
+  }
 
   /** Save now, or right after the save in progress. */
   request(): void {
@@ -43,15 +53,21 @@ export class Checkpointer {
     }
     this.retry?.unsubscribe();
     const snapshot = this.hooks.snapshot();
+    const delta = this.hooks.journal();
+    const journal = this.unsaved.length === 0 ? delta : this.unsaved.concat(delta);
+    this.unsaved = [];
     this.saving = Promise.resolve()
-      .then(() => this.store.save(snapshot))
+      .then(() => this.store.save(snapshot, journal))
       .then(
         () => {
           this.failures = 0;
           this.lastError = undefined;
           this.hooks.saved();
         },
-        (thrown: unknown) => this.failed(thrown),
+        (thrown: unknown) => {
+          this.unsaved = journal;
+          this.failed(thrown);
+        },
       )
       .finally(() => {
         this.saving = undefined;

@@ -2,7 +2,7 @@ import { map, type Observable, type SchedulerLike, type Subscription } from 'rxj
 import type { InputRequestOptions } from '../context/types.js';
 import { WorkflowError } from '../errors/WorkflowError.js';
 import { checkJson } from '../events/checks.js';
-import type { WaitingEntry } from '../snapshot/schema.js';
+import type { InputWait, WaitingEntry } from '../snapshot/schema.js';
 import type { RunEventBody } from '../telemetry/runEvent.js';
 import type { Invocation } from './invocation.js';
 import { budgetTimer, Stopwatch } from './operators/budgetTimer.js';
@@ -139,7 +139,7 @@ export class InputRequests {
     for (const req of this.waiting.values()) req.timer?.unsubscribe();
   }
 
-  snapshot(): { waiting: WaitingEntry[]; answered: Record<string, unknown> } {
+  snapshot(): { waiting: InputWait[]; answered: Record<string, unknown> } {
     return {
       waiting: [...this.waiting.values()].map(waitingEntry),
       answered: Object.fromEntries([...this.answered].filter(([, answer]) => answer !== EXPIRED)),
@@ -201,8 +201,8 @@ export class InputRequests {
   }
 }
 
-function waitingEntry(req: Request): WaitingEntry {
-  const entry: WaitingEntry = { requestId: req.requestId, prompt: req.prompt, metadata: req.metadata };
+function waitingEntry(req: Request): InputWait {
+  const entry: InputWait = { kind: 'input', requestId: req.requestId, prompt: req.prompt, metadata: req.metadata };
   if (req.deadline !== undefined) entry.deadline = req.deadline;
   if (req.remainingMs !== undefined && req.watch !== undefined) {
     entry.remainingMs = Math.max(0, req.remainingMs - req.watch.elapsed());

@@ -9,6 +9,7 @@ import type { StepDef } from '../workflow/types.js';
 import type { EventLog } from './eventLog.js';
 import { errorInfo, invocationId, InvocationObserver, stepErrorInfo, stepFields, type Invocation, type InvocationHost } from './invocation.js';
 import { invokeStep, runStep, type StepOutput } from './invokeStep.js';
+import type { IdleWatch } from './idle.js';
 import { deadline } from './operators/deadline.js';
 import { retryWithBackoff } from './operators/retryWithBackoff.js';
 
@@ -30,6 +31,8 @@ export interface LoopHost {
   fail(error: WorkflowError): void;
   /** A settled invocation's open input requests are dropped. */
   forget(inv: Invocation): void;
+  /** Told when work starts and steps complete, to report an idle run. */
+  readonly idle: IdleWatch;
 }
 
 /**
@@ -46,6 +49,8 @@ export class Invocations implements InvocationHost {
   private failed: InFlightEntry[] | undefined;
   /** Re-deliveries (after resume) of invocations parked on an open request: queued, but not work. */
   private dormant: Set<string> | undefined;
+  /** What re-delivered invocations had collected before the snapshot, by invocation id, until they start. */
+  private carried: Map<string, Record<string, WorkflowEvent[]>> | undefined;
 
   constructor(private readonly host: LoopHost) {}
 
@@ -61,6 +66,11 @@ export class Invocations implements InvocationHost {
 
   markDormant(id: string): void {
     (this.dormant ??= new Set()).add(id);
+  }
+
+  /** A re-delivered invocation gets back what it collected before (DESIGN §6.6: replay-safe fan-in). */
+  carry(entry: InFlightEntry): void {
+    if (entry.collected !== undefined) (this.carried ??= new Map()).set(entry.invocationId, entry.collected);
   }
 
   /** The envelope entered its step's pipeline. */
@@ -91,7 +101,7 @@ export class Invocations implements InvocationHost {
 
   /** In flight for the snapshot: the failed invocations first (see `failed`), then those still running. */
   entries(): InFlightEntry[] {
-    const running = [...this.inFlight].map((inv) => ({ step: inv.step.name, invocationId: inv.id, envelope: inv.envelope }));
+    const running = [...this.inFlight].map(entryOf);
     return this.failed === undefined ? running : [...this.failed, ...running];
   }
 
@@ -124,13 +134,17 @@ export class Invocations implements InvocationHost {
   pipeStep(step: StepDef, group: Observable<Envelope>): Observable<never> {
     const inv = this.newInvocation(step, { id: 'pipe', event: StartEvent.of(null), at: this.host.scheduler.now(), to: step.name });
     const events$ = group.pipe(
-      tap((env) => this.held.delete(env)),
+      tap((env) => {
+        this.held.delete(env);
+        this.host.idle.piped(step.name);
+      }),
       map((env) => env.event),
     );
     const operator = step.operator as (events$: Observable<WorkflowEvent>, ctx: StepContext) => Observable<WorkflowEvent>;
     return new Observable<never>((subscriber) =>
       defer(() => operator(events$, (inv.ctx = new AttemptContext<Invocation>(this.host.contexts, inv, 1, false)))).subscribe({
         next: (ev) => {
+          this.host.idle.pipes.emitted(step.name);
           this.host.enqueue(ev, step);
           this.host.pump();
         },
@@ -145,7 +159,8 @@ export class Invocations implements InvocationHost {
 
   /** A final batch settles its invocation before its outputs are queued, so no snapshot shows both. */
   outputs(inv: Invocation, { events, last }: StepOutput): void {
-    if (last) this.complete(inv);
+    if (last) this.complete(inv, events.length > 0);
+    else if (events.length > 0) this.host.idle.produced(inv);
     for (const ev of events) this.host.enqueue(ev, inv.step, inv.id);
     this.host.pump();
   }
@@ -197,14 +212,18 @@ export class Invocations implements InvocationHost {
     this.held.delete(env);
     this.dormant?.delete(inv.id);
     this.inFlight.add(inv);
+    this.host.idle.started();
     // Literals, not a spread helper: these run for every invocation.
     this.host.log.emit({ kind: 'step_started', step: inv.step.name, invocationId: inv.id, type: inv.envelope.event.type, attempt: 1 });
     return inv;
   }
 
   private newInvocation(step: StepDef, env: Envelope): Invocation {
+    const id = invocationId(env);
+    const collected = this.carried?.get(id);
+    if (collected !== undefined) this.carried?.delete(id);
     return {
-      id: invocationId(env),
+      id,
       step,
       envelope: env,
       startedAt: this.host.scheduler.now(),
@@ -213,10 +232,11 @@ export class Invocations implements InvocationHost {
       parked: 0,
       ctx: undefined,
       settled: false,
+      collected,
     };
   }
 
-  private complete(inv: Invocation): void {
+  private complete(inv: Invocation, output = false): void {
     if (inv.settled) return;
     // Its state writes land with its outputs, in this synchronous step (DESIGN §6.6: transactional state).
     try {
@@ -226,6 +246,7 @@ export class Invocations implements InvocationHost {
       if (!(WorkflowError.is(error) && error.code === 'not_running')) return this.fail(inv, error);
     }
     this.release(inv);
+    this.host.idle.completed(inv, output);
     this.host.log.emit({
       kind: 'step_completed',
       step: inv.step.name,
@@ -238,7 +259,7 @@ export class Invocations implements InvocationHost {
   private fail(inv: Invocation, thrown: unknown): void {
     if (inv.settled) return;
     this.release(inv);
-    if (inv.step.kind !== 'pipe') (this.failed ??= []).push({ step: inv.step.name, invocationId: inv.id, envelope: inv.envelope });
+    if (inv.step.kind !== 'pipe') (this.failed ??= []).push(entryOf(inv));
     const error = isEngineError(thrown)
       ? withStep(thrown, inv.step.name)
       : new WorkflowError('step_failed', `step '${inv.step.name}' failed: ${describeThrown(thrown)}`, { step: inv.step.name, cause: thrown });
@@ -254,6 +275,14 @@ export class Invocations implements InvocationHost {
     this.inFlight.delete(inv);
     if (inv.requests > 0) this.host.forget(inv);
   }
+}
+
+/** An invocation as an in-flight entry of a snapshot (with what it collected, when it did). */
+function entryOf(inv: Invocation): InFlightEntry {
+  const entry: InFlightEntry = { step: inv.step.name, invocationId: inv.id, envelope: inv.envelope };
+  // Copied: the invocation may collect more, and a snapshot never changes after it is taken.
+  if (inv.collected !== undefined) entry.collected = Object.fromEntries(Object.entries(inv.collected).map(([type, evs]) => [type, [...evs]]));
+  return entry;
 }
 
 /** An engine error raised without a step (an `EventType.of` validation inside a handler) gets the failing step's name. */

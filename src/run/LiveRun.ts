@@ -156,6 +156,7 @@ export class LiveRun extends Run implements RunHandle, ContextHost<Invocation> {
   }
 
   private buildSnapshot(): Snapshot {
+    const rateSlots = this.rateSlots();
     return buildSnapshot({
       workflow: this.spec.name,
       workflowVersion: this.spec.version,
@@ -166,13 +167,14 @@ export class LiveRun extends Run implements RunHandle, ContextHost<Invocation> {
       state: this.state.toJSON(),
       pending: [...this.heldEnvelopes(), ...this.queue.items.toArray()],
       inFlight: this.invocations.entries(),
-      collected: this.collected,
+      collected: this.fanIn.buffers,
       ...this.waitingParts(),
       seq: this.log.seq,
       elapsedMs: this.clock.elapsed(),
-      history: this.log.history,
       metadata: this.meta,
       children: this.children?.snapshot() ?? {},
+      outcome: snapshotOutcome(this.control.outcome),
+      ...(rateSlots === undefined ? {} : { rateSlots }),
     });
   }
 
@@ -184,6 +186,7 @@ export class LiveRun extends Run implements RunHandle, ContextHost<Invocation> {
 
   /** @internal */
   sendFrom(inv: Invocation, event: WorkflowEvent): void {
+    this.idle.produced(inv);
     this.enqueue(event, inv.step, inv.id);
     this.pump();
   }
@@ -193,11 +196,9 @@ export class LiveRun extends Run implements RunHandle, ContextHost<Invocation> {
     if (!isTerminal(this.control.status)) this.log.emit({ kind: 'stream', event: deepFreeze(event), step: inv.step.name });
   }
 
-  /** @internal Fan-in: the first `n` buffered events of `type`, removed, once there are `n`. */
-  collect(type: string, n: number): WorkflowEvent[] | undefined {
-    const buffer = this.collected[type];
-    if (buffer === undefined || buffer.length < n) return undefined;
-    return buffer.splice(0, n);
+  /** @internal Fan-in: `n` events of `type` once there are `n` (replay-safe, see FanIn). */
+  collect(inv: Invocation, type: string, n: number, cursor: Record<string, number>): WorkflowEvent[] | undefined {
+    return this.fanIn.take(inv, type, n, cursor);
   }
 
   /** @internal */
@@ -263,6 +264,7 @@ export class LiveRun extends Run implements RunHandle, ContextHost<Invocation> {
   protected checkpointHooks(): CheckpointHooks {
     return {
       snapshot: () => this.snapshot(),
+      journal: () => this.log.takeJournal(),
       saved: () => {
         if (!isTerminal(this.control.status)) this.log.emit({ kind: 'checkpoint_saved' });
       },
@@ -273,4 +275,10 @@ export class LiveRun extends Run implements RunHandle, ContextHost<Invocation> {
       },
     };
   }
+}
+
+/** A terminal run's outcome as its snapshot carries it (DESIGN §6.6). */
+function snapshotOutcome(outcome: Outcome | undefined): Snapshot['outcome'] {
+  if (outcome === undefined) return undefined;
+  return outcome.status === 'completed' ? { result: outcome.result } : { error: outcome.error.toInfo() };
 }

@@ -8,16 +8,18 @@ import { freshStart, redelivery, restoreSnapshot } from '../snapshot/restore.js'
 import type { DurableWait, Snapshot, WaitingEntry } from '../snapshot/schema.js';
 import { isTerminal, type RunStatus } from '../snapshot/status.js';
 import { attachLogger } from '../telemetry/logger.js';
-import type { RunEventOf } from '../telemetry/runEvent.js';
+import type { RunEvent, RunEventOf } from '../telemetry/runEvent.js';
 import type { StepDef } from '../workflow/types.js';
 import type { WorkflowSpec } from '../workflow/spec.js';
 import { Checkpointer, type CheckpointHooks } from './Checkpointer.js';
 import { Children, type ChildHost } from './children.js';
 import { FlowClock } from './flowClock.js';
-import { StepFlowControl, withDueTimes } from './flowControl.js';
+import { IdleWatch } from './idle.js';
+import { StepFlowControl, usedRateSlots, withDueTimes } from './flowControl.js';
 import { Holding } from './holding.js';
 import { DispatchQueue, type DispatchTarget } from './dispatchQueue.js';
 import { EventLog } from './eventLog.js';
+import { FanIn } from './fanIn.js';
 import { InputRequests, type InputHost } from './InputRequests.js';
 import { Waits, type WaitHost } from './Waits.js';
 import type { Invocation } from './invocation.js';
@@ -33,7 +35,15 @@ import { yieldScheduler, zeroDelayScheduler } from './schedulers.js';
 /** Where a run starts from: a fresh input, or a snapshot being resumed. */
 export type RunStart =
   | { kind: 'new'; input: unknown; runId?: string; state?: Record<string, unknown>; replay?: number }
-  | { kind: 'resume'; snapshot: Snapshot; retry?: boolean };
+  | {
+      kind: 'resume';
+      snapshot: Snapshot;
+      retry?: boolean;
+      /** What came before (the store's journal): replayed by `events$` once it has arrived. */
+      earlier?: Promise<readonly RunEvent[]>;
+      /** A version-1 snapshot's history: written to the journal with the first checkpoint. */
+      history?: readonly RunEvent[];
+    };
 
 /** Dispatches before the loop yields to the event loop (it also yields after about 5 ms). */
 const DISPATCH_BATCH = 1_000;
@@ -57,7 +67,7 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
   protected readonly input: unknown;
   protected readonly createdAt: number;
   protected readonly meta: Record<string, unknown>;
-  protected readonly collected: Record<string, WorkflowEvent[]>;
+  protected readonly fanIn: FanIn;
   protected readonly clock: Stopwatch;
   private readonly bus = new Subject<Envelope>();
   private readonly origin = new WeakMap<Envelope, string>();
@@ -70,6 +80,8 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
   protected readonly statusSubject = new BehaviorSubject<RunStatus>('running');
   protected readonly resultSubject = new AsyncSubject<unknown>();
   protected readonly checkpoints: Checkpointer | undefined;
+  /** Reports `run_idle` (and fails `stalled` under `onIdle: 'fail'`): see idle.ts. */
+  readonly idle: IdleWatch;
   protected control: Control = initialControl;
   /** Created on first use: most runs never ask for input or start a child. */
   protected requests: InputRequests | undefined;
@@ -89,25 +101,31 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
     const soon = zeroDelayScheduler(this.scheduler);
     const clock = this.scheduler === asyncScheduler ? () => performance.now() : undefined; // a real clock only for real time
     this.queue = new DispatchQueue<Envelope>(this, yieldScheduler(this.scheduler), clock === undefined ? { budget: DISPATCH_BATCH } : { budget: DISPATCH_BATCH, clock });
+    this.idle = new IdleWatch(spec.name, spec.options.onIdle ?? 'wait', { emit: (body) => this.log.emit(body), fail: (error) => this.fail(error) });
     this.outcome = new OutcomeRace(soon, { decided: (o) => this.halt(o), ended: (o) => this.announce(o) });
     const replay = (start.kind === 'new' ? start.replay : undefined) ?? spec.options.replay ?? 10_000;
     const history = spec.options.history ?? true;
-    this.checkpoints = spec.options.store === undefined ? undefined : new Checkpointer(spec.options.store, this.scheduler, this.checkpointHooks());
+    const carried = history && start.kind === 'resume' ? start.history : undefined;
+    this.checkpoints = spec.options.store === undefined ? undefined : new Checkpointer(spec.options.store, this.scheduler, this.checkpointHooks(), carried);
     const r = start.kind === 'new' ? freshStart(start, now()) : restoreSnapshot(start.snapshot);
     this.id = r.runId;
     this.input = r.input;
     this.createdAt = r.createdAt;
     this.meta = r.metadata;
     this.state = new StateStore(r.state);
-    this.collected = r.collected;
+    this.fanIn = new FanIn(declaredOnly(r.collected, spec.collects), spec.collects);
     this.clock = new Stopwatch(now, r.elapsedMs);
-    this.log = new EventLog({ runId: this.id, now, replay, history, carried: r.history, seq: r.seq });
+    const earlier = start.kind === 'resume' ? start.earlier : undefined;
+    this.log = new EventLog({ runId: this.id, now, replay, journal: this.checkpoints !== undefined && history, seq: r.seq, ...(earlier === undefined ? {} : { earlier }) });
     if (start.kind === 'new') {
       this.log.emit({ kind: 'run_started', workflow: spec.name, input: start.input });
       this.queue.push(envelopeOf(StartEvent.of(start.input), now()));
     } else {
       // In-flight invocations are re-delivered to their step first (at-least-once), then pending in order.
-      for (const entry of r.redeliver) this.queue.push(redelivery(entry));
+      for (const entry of r.redeliver) {
+        this.invocations.carry(entry);
+        this.queue.push(redelivery(entry));
+      }
       for (const env of r.pending) this.queue.push(env);
       this.log.emit(start.retry === true ? { kind: 'run_resumed', retry: true } : { kind: 'run_resumed' });
       if (r.requests !== undefined) {
@@ -119,11 +137,14 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
         if (durable.length > 0 || Object.keys(answered).length > 0) this.waits = new Waits(this.waitHost(), { waiting: durable, answered });
       }
       if (r.children !== undefined) this.children = new Children(this, r.children);
+      for (const [name, slots] of Object.entries(r.rateSlots ?? {})) {
+        const step = spec.steps.find((s) => s.name === name && s.flow?.rateLimit !== undefined);
+        if (step !== undefined) this.flowControl(step).restoreSlots(slots); // a full rate window stays full
+      }
       for (const id of r.dormant) this.invocations.markDormant(id);
       this.settle();
     }
     this.connect();
-    if (spec.options.historyLimit !== undefined) this.log.limitHistory(spec.options.historyLimit);
     // Telemetry only consumes the RunEvent stream: without a logger nothing subscribes.
     if (spec.options.logger !== undefined) attachLogger(spec.options.logger, this.log.events$, { runId: this.id, workflow: spec.name });
     // Never dispatch synchronously: a subscriber attached right after run() sees every event. The queue
@@ -189,6 +210,11 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
     return this.flow === undefined ? [...held] : withDueTimes(held, this.flow.holding);
   }
 
+  /** The rate slots in use by step and key (snapshots keep them); undefined when there are none. */
+  protected rateSlots(): Record<string, Record<string, number[]>> | undefined {
+    return this.flow === undefined ? undefined : usedRateSlots(this.flow.steps);
+  }
+
   /** The step's flow control, kept across hibernation (a rate window remembers the slots it used). */
   private flowControl(step: StepDef): StepFlowControl {
     if (this.flow === undefined) {
@@ -246,7 +272,7 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
         return this.routed(env, [], waiters);
       }
       case 'steps': {
-        (this.collected[env.event.type] ??= []).push(env.event);
+        this.fanIn.offer(env.event);
         const waiters = this.waits?.offer(env.event) ?? [];
         this.routed(env, to.names as string[], waiters);
         for (const step of to.steps) this.deliver(addressTo(env, step.name));
@@ -295,7 +321,10 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
     const inv = this.invocations;
     const active = inv.active;
     const busy = active > 0 || this.queue.length + inv.held.size > inv.dormantCount;
-    this.apply({ type: 'activity', busy, waiting: (this.requests?.open ?? 0) + (this.waits?.open ?? 0) > 0 });
+    const waits = (this.requests?.open ?? 0) + (this.waits?.open ?? 0);
+    this.apply({ type: 'activity', busy, waiting: waits > 0 });
+    const c = this.control;
+    if (!busy) this.idle.check({ dispatching: this.queue.dispatching, holding: c.paused || c.due, queued: this.queue.length, held: inv.held.size, inFlight: inv.inFlight.size, waits });
     if (this.control.paused && !this.control.due && active === 0) {
       this.pauses.release(() => this.snapshot());
       // Nothing is running or parked: the pipelines hold no state worth keeping (pipe steps do, so they stay).
@@ -375,6 +404,13 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
   protected abstract inputHost(): InputHost;
   protected abstract waitHost(): WaitHost;
   protected abstract checkpointHooks(): CheckpointHooks;
+}
+
+/** A restored fan-in buffer keeps only the declared types (an older snapshot buffered every routed type). */
+function declaredOnly(collected: Record<string, WorkflowEvent[]>, declared: ReadonlySet<string>): Record<string, WorkflowEvent[]> {
+  const kept: Record<string, WorkflowEvent[]> = {};
+  for (const type of Object.keys(collected)) if (declared.has(type)) kept[type] = collected[type] as WorkflowEvent[];
+  return kept;
 }
 
 /** An error on the bus is a bug or a bad snapshot; it fails the run with a code instead of stalling it. */

@@ -48,6 +48,11 @@ export class DispatchQueue<T> {
     return this.items.length;
   }
 
+  /** Held before `start()`, or inside a drain: what the queue holds is not final yet. */
+  get dispatching(): boolean {
+    return this.draining;
+  }
+
   push(item: T): void {
     this.items.push(item);
   }

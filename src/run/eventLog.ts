@@ -1,4 +1,4 @@
-import { Observable, Subject } from 'rxjs';
+import { Observable, Subject, type Subscriber, type TeardownLogic } from 'rxjs';
 import type { RunEvent, RunEventBody } from '../telemetry/runEvent.js';
 import { Queue } from './queue.js';
 
@@ -7,50 +7,49 @@ export interface EventLogOptions {
   now: () => number;
   /** How many RunEvents a late subscriber can replay (not counting `gap`). */
   replay: number;
-  /** Keep the full history for snapshots. */
-  history: boolean;
-  /** Events carried over from a snapshot (a resumed run continues its numbering). */
-  carried?: readonly RunEvent[];
+  /** Keep the RunEvents not yet in a checkpoint, for the store's journal (a store is set and history is on). */
+  journal: boolean;
+  /** The last seq of the snapshot a resumed run starts from (numbering continues after it). */
   seq?: number;
+  /**
+   * A resumed run's earlier RunEvents (its store's journal, or a version-1 snapshot's history): replayed
+   * to subscribers before what the run emits here, once they have arrived.
+   */
+  earlier?: Promise<readonly RunEvent[]>;
 }
 
 /**
- * The run's RunEvents: numbered, kept for history, replayed to late subscribers (bounded, with an
- * explicit `gap` event when older ones were dropped), and pushed live.
+ * The run's RunEvents: numbered, replayed to late subscribers (bounded, with an explicit `gap` event when
+ * older ones were not kept), pushed live, and — with a store — held until a checkpoint takes them to the
+ * journal. Nothing here grows with the run's length: the replay buffer is bounded, and the journal part
+ * holds only what the next save will write (DESIGN §6.1).
  */
 export class EventLog {
   seq: number;
-  /**
-   * The latest RunEvents, oldest first: one FIFO serves both the history (for snapshots) and the replay
-   * buffer (for late subscribers), holding as many as the larger of the two needs.
-   */
+  /** The latest RunEvents, oldest first, at most `replay` of them. */
   private readonly kept = new Queue<RunEvent>();
-  /** How many events the history keeps (0 without history). */
-  private historyCap: number;
-  /** Events that fell out of `kept`. */
+  /** Events before the oldest in `kept` that a late subscriber does not get (reported as a `gap`). */
   private dropped = 0;
+  /** Emitted but not yet written to the journal; undefined when there is no journal. */
+  private unsaved: RunEvent[] | undefined;
+  /** Pending until a resumed run's earlier events have arrived. */
+  private earlier: Promise<void> | undefined;
   private readonly live = new Subject<RunEvent>();
   private closed = false;
 
   constructor(private readonly options: EventLogOptions) {
-    this.historyCap = options.history ? Number.POSITIVE_INFINITY : 0;
     this.seq = options.seq ?? 0;
-    for (const ev of options.carried ?? []) this.keep(ev);
-  }
-
-  /** The history for snapshots: every RunEvent so far, or the latest `historyLimit` of them. */
-  get history(): RunEvent[] {
-    return this.kept.tail(this.historyCap);
-  }
-
-  /**
-   * Keep at most `limit` events in the history from now on (the oldest are dropped at once, then one per
-   * new event). `seq` is untouched, so a bounded history still numbers and resumes correctly.
-   * `limit` is a non-negative integer (the workflow's `historyLimit`, checked when the workflow compiles).
-   */
-  limitHistory(limit: number): void {
-    this.historyCap = Math.min(this.historyCap, limit);
-    this.trim();
+    if (options.journal) this.unsaved = [];
+    if (options.earlier !== undefined) {
+      // Until they arrive, every earlier event counts as not kept; those that come back are put in front.
+      this.dropped = this.seq;
+      this.earlier = options.earlier.then(
+        (events) => this.prepend(events),
+        () => undefined, // a store that cannot be read: subscribers get a gap for the whole earlier part
+      ).finally(() => {
+        this.earlier = undefined;
+      });
+    }
   }
 
   /** Stamp, record and publish one event; returns it. */
@@ -60,22 +59,49 @@ export class EventLog {
     ev.runId = this.options.runId;
     ev.seq = ++this.seq;
     ev.at = this.options.now();
-    this.keep(ev);
+    this.kept.push(ev);
+    if (this.kept.length > this.options.replay) {
+      this.kept.shift();
+      this.dropped++;
+    }
+    this.unsaved?.push(ev);
     this.live.next(ev);
     return ev;
   }
 
-  /** Replays what is buffered (after a `gap` if some was dropped), then continues live until the run ends. */
+  /** The RunEvents since the last call, for the checkpoint about to be saved (the log forgets them). */
+  takeJournal(): RunEvent[] {
+    const journal = this.unsaved;
+    if (journal === undefined || journal.length === 0) return [];
+    this.unsaved = [];
+    return journal;
+  }
+
+  /** Replays what is buffered (after a `gap` if some was not kept), then continues live until the run ends. */
   readonly events$ = new Observable<RunEvent>((subscriber) => {
-    const replayed = this.kept.tail(this.options.replay);
-    const missed = this.dropped + this.kept.length - replayed.length;
-    if (missed > 0) {
-      subscriber.next({ kind: 'gap', missed, runId: this.options.runId, seq: 0, at: this.options.now() });
-    }
+    const earlier = this.earlier;
+    if (earlier === undefined) return this.follow(subscriber);
+    let teardown: TeardownLogic;
+    void earlier.then(() => {
+      if (!subscriber.closed) teardown = this.follow(subscriber);
+    });
+    return () => {
+      if (typeof teardown === 'function') teardown();
+      else teardown?.unsubscribe();
+    };
+  });
+
+  close(): void {
+    this.closed = true;
+    this.live.complete();
+  }
+
+  private follow(subscriber: Subscriber<RunEvent>): TeardownLogic {
+    if (this.dropped > 0) subscriber.next({ kind: 'gap', missed: this.dropped, runId: this.options.runId, seq: 0, at: this.options.now() });
     // A subscriber reacting to a replayed event (respond, abort) can make the run emit more before the replay
     // ends: those are delivered too, in order, before the subscriber goes live.
     let upTo = this.seq;
-    for (let batch = replayed; batch.length > 0; ) {
+    for (let batch = this.kept.toArray(); batch.length > 0; ) {
       for (const ev of batch) {
         if (subscriber.closed) return undefined;
         subscriber.next(ev);
@@ -89,23 +115,15 @@ export class EventLog {
       return undefined;
     }
     return this.live.subscribe(subscriber);
-  });
-
-  close(): void {
-    this.closed = true;
-    this.live.complete();
   }
 
-  private keep(ev: RunEvent): void {
-    this.kept.push(ev);
-    this.trim();
-  }
-
-  private trim(): void {
-    const cap = Math.max(this.historyCap, this.options.replay);
-    while (this.kept.length > cap) {
-      this.kept.shift();
-      this.dropped++;
-    }
+  /** Put the earlier events (up to the resumed seq) in front of what the run emitted since, within `replay`. */
+  private prepend(events: readonly RunEvent[]): void {
+    const upTo = this.options.seq ?? 0;
+    const room = this.options.replay - this.kept.length;
+    if (room <= 0) return;
+    const fitting = events.filter((ev) => ev.seq <= upTo).slice(-room);
+    this.kept.unshiftAll(fitting);
+    this.dropped -= fitting.length;
   }
 }

@@ -87,6 +87,17 @@ export class StepFlowControl {
     this.window?.close();
   }
 
+  /** The rate slots in use, per key, as the times they free; undefined when none is (or no rateLimit). */
+  usedSlots(): Record<string, number[]> | undefined {
+    const slots = this.window?.usedSlots();
+    return slots === undefined || Object.keys(slots).length === 0 ? undefined : slots;
+  }
+
+  /** Count the rate slots a snapshot kept (ignored when the step has no rateLimit any more). */
+  restoreSlots(slots: Readonly<Record<string, readonly number[]>>): void {
+    this.window?.restoreSlots(slots);
+  }
+
   /** A user key function on envelopes; what it throws fails the run as the step's error, named. */
   private keyOf(option: string, key: FlowKey): (env: Envelope) => string {
     return (env) => {
@@ -120,6 +131,16 @@ function throughWindow(window: RateWindow<Envelope>, env: Envelope, invoke: (env
       running?.unsubscribe();
     };
   });
+}
+
+/** Rate slots in use by step and key, as snapshots keep them; undefined when no step has one in use. */
+export function usedRateSlots(steps: ReadonlyMap<string, StepFlowControl>): Record<string, Record<string, number[]>> | undefined {
+  let out: Record<string, Record<string, number[]>> | undefined;
+  for (const [name, control] of steps) {
+    const slots = control.usedSlots();
+    if (slots !== undefined) (out ??= {})[name] = slots;
+  }
+  return out;
 }
 
 /**

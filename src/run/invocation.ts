@@ -2,6 +2,7 @@ import type { Observer, Subscriber, Unsubscribable } from 'rxjs';
 import { describeThrown, WorkflowError, type ErrorInfo } from '../errors/WorkflowError.js';
 import type { AttemptContext } from '../context/context.js';
 import type { Envelope } from '../events/envelope.js';
+import type { WorkflowEvent } from '../events/event.js';
 import type { StepErrorInfo } from '../telemetry/runEvent.js';
 import type { StepDef } from '../workflow/types.js';
 import type { StepOutput, StepSink } from './invokeStep.js';
@@ -20,6 +21,8 @@ export interface Invocation {
   /** The current attempt's context, whose signal is aborted when the attempt or the run ends. */
   ctx: AttemptContext<Invocation> | undefined;
   settled: boolean;
+  /** What it took with `ctx.collect`, by type: handed back on a retry or a re-delivery (see FanIn). */
+  collected: Record<string, WorkflowEvent[]> | undefined;
 }
 
 /** What an invocation reports to its run. */

@@ -2,9 +2,11 @@ import type { WorkflowEvent } from '../events/event.js';
 import { SNAPSHOT_VERSION, type Snapshot } from './schema.js';
 
 /** A run's parts at one moment, as the run loop holds them (live collections are copied by the builder). */
-export type SnapshotParts = Omit<Snapshot, 'version' | 'collected' | 'metadata'> & {
+export type SnapshotParts = Omit<Snapshot, 'version' | 'collected' | 'metadata' | 'outcome'> & {
   collected: Readonly<Record<string, readonly WorkflowEvent[]>>;
   metadata: Readonly<Record<string, unknown>>;
+  /** Terminal runs only. */
+  outcome?: Snapshot['outcome'] | undefined;
 };
 
 /**
@@ -17,7 +19,7 @@ export type SnapshotParts = Omit<Snapshot, 'version' | 'collected' | 'metadata'>
  * ```
  */
 export function buildSnapshot(parts: SnapshotParts): Snapshot {
-  return {
+  const snapshot: Snapshot = {
     version: SNAPSHOT_VERSION,
     workflow: parts.workflow,
     workflowVersion: parts.workflowVersion,
@@ -33,8 +35,10 @@ export function buildSnapshot(parts: SnapshotParts): Snapshot {
     answered: { ...parts.answered },
     seq: parts.seq,
     elapsedMs: parts.elapsedMs,
-    history: [...parts.history],
     metadata: { ...parts.metadata },
     children: { ...parts.children },
+    ...(parts.rateSlots === undefined ? {} : { rateSlots: parts.rateSlots }),
   };
+  if (parts.outcome !== undefined) snapshot.outcome = parts.outcome;
+  return snapshot;
 }

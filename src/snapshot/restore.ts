@@ -14,7 +14,6 @@ export interface Restored {
   readonly collected: Record<string, WorkflowEvent[]>;
   readonly elapsedMs: number;
   readonly seq: number;
-  readonly history: Snapshot['history'];
   /** In-flight invocations, re-delivered to their step first (at-least-once, same invocation id). */
   readonly redeliver: readonly InFlightEntry[];
   readonly pending: readonly Envelope[];
@@ -24,6 +23,8 @@ export interface Restored {
   readonly dormant: readonly string[];
   /** Child snapshots by `<invocationId>#<branch>`; undefined when there are none. */
   readonly children: Map<string, Snapshot> | undefined;
+  /** Rate slots in use by step and key (their free times); undefined when there are none. */
+  readonly rateSlots: Snapshot['rateSlots'];
 }
 
 /**
@@ -48,12 +49,12 @@ export function restoreSnapshot(snapshot: Snapshot): Restored {
     collected: Object.fromEntries(Object.entries(snapshot.collected).map(([t, evs]) => [t, evs.map((e) => deepFreeze(e))])),
     elapsedMs: snapshot.elapsedMs,
     seq: snapshot.seq,
-    history: snapshot.history,
     redeliver: [...snapshot.inFlight],
     pending: snapshot.pending.map((env) => deepFreeze(env)),
     requests: hasRequests ? { waiting: snapshot.waiting, answered: snapshot.answered } : undefined,
     dormant: snapshot.inFlight.map((e) => e.invocationId).filter((id) => open.some((r) => r.startsWith(`${id}:`))),
     children: Object.keys(snapshot.children).length > 0 ? new Map(Object.entries(snapshot.children)) : undefined,
+    rateSlots: snapshot.rateSlots,
   };
 }
 
@@ -73,11 +74,11 @@ export function freshStart(start: { input: unknown; runId?: string; state?: Reco
     collected: {},
     elapsedMs: 0,
     seq: 0,
-    history: [],
     redeliver: [],
     pending: [],
     requests: undefined,
     dormant: [],
     children: undefined,
+    rateSlots: undefined,
   };
 }

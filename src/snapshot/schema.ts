@@ -2,32 +2,30 @@ import { z } from 'zod';
 import { WorkflowError } from '../errors/WorkflowError.js';
 import { RUN_STATUSES } from './status.js';
 import type { RunEvent } from '../telemetry/runEvent.js';
-import { downgrade, upgrade } from './migrate.js';
-import type { AnySnapshot, Snapshot, SnapshotV2 } from './types.js';
+import { upgrade } from './migrate.js';
+import type { AnySnapshot, Snapshot } from './types.js';
 
 export type {
   AnySnapshot,
   InFlightEntry,
   Snapshot,
   SnapshotOutcome,
+  SnapshotV1,
   SnapshotV2,
   WaitEntry,
   WaitingEntry,
   DurableWait,
+  InputWait,
 } from './types.js';
 
 /*
- * Snapshot versions. Version 2 is the lean shape (DESIGN §6.1): the run's live state only, its history
- * living in the store's journal. Version 1 (history inside) still loads: `readSnapshot` upgrades it and
- * hands its history back separately, for the journal.
- *
- * The run loop still builds and restores the version-1 shape (`Snapshot`) until it is moved to version 2;
- * `SnapshotV2` is the stored shape it moves to. The v1 shape already accepts the optional fields of v2
- * (envelope `dueAt`, `inFlight[].collected`, waiting `kind`, `outcome`) so those can be built now.
+ * Snapshot versions. Version 2 is the lean shape the run loop writes (DESIGN §6.1): the run's live state
+ * only, its history living in the store's journal. Version 1 (history inside) still loads: `readSnapshot`
+ * upgrades it and hands its history back separately, for the journal.
  */
 
-/** The snapshot version the run loop writes (version 1 until it writes the lean version 2). */
-export const SNAPSHOT_VERSION = 1;
+/** The snapshot version the run loop writes. */
+export const SNAPSHOT_VERSION = 2;
 
 /** Every snapshot version this sluice reads. */
 export const SNAPSHOT_VERSIONS = [1, 2] as const;
@@ -107,6 +105,8 @@ const common = {
   elapsedMs: z.number().nonnegative().default(0),
   metadata: z.record(z.string(), z.unknown()),
   outcome: outcomeSchema.optional(),
+  /** Rate slots in use: step → key → the times they free (scheduler epoch ms), so a full window stays full. */
+  rateSlots: z.record(z.string(), z.record(z.string(), z.array(z.number()))).optional(),
 };
 
 /** Children are snapshots too; declared first so the recursive schemas have a type. */
@@ -116,7 +116,7 @@ const childV2: z.ZodType = z.lazy(() => snapshotV2Schema);
 export const snapshotV1Schema = z.object({
   version: z.literal(1),
   ...common,
-  // The run loop's shape also carries durable waits (sleep, event) until it writes version 2.
+  // Version 1 never had durable waits, but sluice wrote them in this shape for a while (before the journal).
   waiting: z.array(z.union([z.object({ kind: z.literal('input').optional(), ...inputWaitFields }), sleepWait, eventWait])),
   history: z.array(runEventSchema),
   /** Snapshots of sub-workflow runs in flight, keyed `<invocationId>#<branch>`. */
@@ -182,25 +182,19 @@ export function parseAnySnapshot(value: unknown, expectedWorkflow?: string): Any
  * snapshot.version; // 2
  * ```
  */
-export function readSnapshot(value: unknown, expectedWorkflow?: string): { snapshot: SnapshotV2; history: RunEvent[] } {
+export function readSnapshot(value: unknown, expectedWorkflow?: string): { snapshot: Snapshot; history: RunEvent[] } {
   const snapshot = parseAnySnapshot(value, expectedWorkflow);
   return snapshot.version === 1 ? upgrade(snapshot) : { snapshot, history: [] };
 }
 
 /**
- * Check an untrusted value is a snapshot the run loop can resume, in the shape it restores from (a
- * version-2 snapshot comes back with an empty `history`).
+ * Check an untrusted value is a snapshot and return it as version 2 (a version-1 snapshot is upgraded and
+ * its history dropped: read it with `readSnapshot` to keep it).
  * Throws `invalid_snapshot` (not a snapshot, or another workflow) or `snapshot_version` (unknown version).
  */
 export function parseSnapshot(value: unknown, expectedWorkflow?: string): Snapshot {
-  const snapshot = parseAnySnapshot(value, expectedWorkflow);
-  return snapshot.version === 1 ? snapshot : downgrade(snapshot);
+  return readSnapshot(value, expectedWorkflow).snapshot;
 }
 
-/** The stored snapshot as version 2 (history dropped): what its size and live state are made of. */
-export function leanSnapshot(snapshot: AnySnapshot): SnapshotV2 {
-  return snapshot.version === 1 ? upgrade(snapshot).snapshot : snapshot;
-}
-
-/** The version-1 snapshot schema's name kept for older imports. */
-export const snapshotSchema = snapshotV1Schema;
+/** The current (version 2) snapshot schema. */
+export const snapshotSchema = snapshotV2Schema;

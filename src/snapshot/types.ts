@@ -22,27 +22,34 @@ interface SnapshotFields {
   elapsedMs: number;
   metadata: Record<string, unknown>;
   outcome?: SnapshotOutcome;
+  /** Rate slots in use (§6.3): step → key (`''` without a key) → the times they free, scheduler epoch ms. */
+  rateSlots?: Record<string, Record<string, number[]>>;
 }
 
 /**
- * A plain-JSON picture of a run as the run loop builds it today (version 1: its history inside), enough
- * to continue it in another process.
+ * A plain-JSON picture of a run's **live state** (snapshot version 2, DESIGN §6.1): what is queued, in flight,
+ * waiting and collected, and its state — never its history, which lives in the store's journal
+ * (`store.events(runId)`). Enough to continue the run in another process; its size depends on what is live,
+ * not on how long the run has lived. A terminal snapshot carries its `outcome`.
  */
 export interface Snapshot extends SnapshotFields {
-  version: 1;
-  waiting: (WaitingEntry | DurableWait)[];
-  history: RunEvent[];
+  version: 2;
+  waiting: WaitEntry[];
   children: Record<string, Snapshot>;
 }
 
+/** The lean snapshot's older name. */
+export type SnapshotV2 = Snapshot;
+
 /**
- * The lean snapshot (version 2): a run's live state only — what is queued, in flight, waiting, collected
- * and its state — never its history, which lives in the store's journal (`store.events(runId)`).
+ * A version-1 snapshot (sluice before the journal): the same live state with the run's history inside.
+ * It still loads — `readSnapshot` upgrades it and hands its history back for the journal.
  */
-export interface SnapshotV2 extends SnapshotFields {
-  version: 2;
-  waiting: WaitEntry[];
-  children: Record<string, SnapshotV2>;
+export interface SnapshotV1 extends SnapshotFields {
+  version: 1;
+  waiting: (WaitingEntry | DurableWait)[];
+  history: RunEvent[];
+  children: Record<string, SnapshotV1>;
 }
 
 export interface InFlightEntry {
@@ -70,8 +77,11 @@ export type WaitEntry =
   | { kind: 'sleep'; requestId: string; dueAt: number; remainingMs?: never } // a sleep's due time is absolute
   | { kind: 'event'; requestId: string; type: string; deadline?: number; remainingMs?: number };
 
+/** An open input request in `snapshot.waiting`. */
+export type InputWait = Extract<WaitEntry, { kind: 'input' }>;
+
 /** A durable wait (`ctx.sleep`, `ctx.waitFor`) in `snapshot.waiting`. */
 export type DurableWait = Exclude<WaitEntry, { kind: 'input' }>;
 
 /** A stored snapshot of either version. */
-export type AnySnapshot = Snapshot | SnapshotV2;
+export type AnySnapshot = Snapshot | SnapshotV1;

@@ -1,5 +1,5 @@
 import type { RunStatus } from '../snapshot/status.js';
-import type { Snapshot } from '../snapshot/schema.js';
+import type { AnySnapshot, Snapshot } from '../snapshot/schema.js';
 import type { RunEvent } from '../telemetry/runEvent.js';
 
 /** One row of `store.list()`. `updatedAt` is epoch ms of the last save. */
@@ -46,10 +46,14 @@ export interface EventsOptions {
 export interface CheckpointStore {
   /**
    * Store the run's snapshot and `journal`, the RunEvents since the last save (entries with a seq above
-   * the snapshot's are not kept) — atomically where the backend can.
+   * the snapshot's are not kept) — atomically where the backend can. A version-1 snapshot is accepted too:
+   * its history is the start of the journal.
    */
-  save(snapshot: Snapshot, journal?: readonly RunEvent[]): Promise<void>;
-  /** The latest snapshot, or `undefined`. Journal entries beyond its `seq` are never returned after this. */
+  save(snapshot: AnySnapshot, journal?: readonly RunEvent[]): Promise<void>;
+  /**
+   * The latest snapshot as version 2 (a stored version-1 snapshot is upgraded; its history stays readable
+   * through `events`), or `undefined`. Journal entries beyond its `seq` are never returned after this.
+   */
   load(runId: string): Promise<Snapshot | undefined>;
   /**
    * The run's journal in seq order, up to its stored snapshot's `seq` (a version-1 snapshot's history

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { appendFile, mkdir, readFile, readdir, rename, truncate, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { WorkflowError, asStoreError, describeThrown } from '../errors/WorkflowError.js';
-import type { Snapshot } from '../snapshot/schema.js';
+import type { AnySnapshot, Snapshot } from '../snapshot/schema.js';
 import type { RunEvent } from '../telemetry/runEvent.js';
 import type { CheckpointStore, EventsOptions, ListFilter, PruneFilter, RunSummary } from './CheckpointStore.js';
 import { type Header, cutAt, decode, encode, headerOf, invalid, isMissing, parseJournal, readHead, safeParse, stderrWarn, withFile } from './fileFormat.js';
@@ -18,7 +18,7 @@ import {
   listed,
   pruneMatches,
   rememberSuccess,
-  storedSnapshot,
+  storedRun,
 } from './shared.js';
 
 export interface FileStoreOptions {
@@ -38,6 +38,14 @@ const TEMP_SUFFIX = '.tmp';
 const IO_BATCH = 32;
 /** The header fields come first in a run file, so a save reads only this much of the file before it. */
 const HEADER_BYTES = 4_096;
+
+/** A checkpoint file read back: its header, the snapshot as version 2, and a version-1 snapshot's history. */
+interface StoredRecord {
+  header: Header;
+  snapshot: Snapshot;
+  history: RunEvent[];
+}
+
 const NAME = 'FileStore';
 
 /**
@@ -93,13 +101,13 @@ export class FileStore implements CheckpointStore {
     return this.#claims.writerId;
   }
 
-  async save(snapshot: Snapshot, journal?: readonly RunEvent[]): Promise<void> {
+  async save(snapshot: AnySnapshot, journal?: readonly RunEvent[]): Promise<void> {
     checkSaveable(snapshot, NAME);
     const delta = journalDelta(snapshot, journal, NAME);
     return this.#queue.run(snapshot.runId, () => this.#save(snapshot, delta));
   }
 
-  async #save(snapshot: Snapshot, delta: readonly RunEvent[]): Promise<void> {
+  async #save(snapshot: AnySnapshot, delta: readonly RunEvent[]): Promise<void> {
     const { runId } = snapshot;
     const name = encode(runId);
     const what = `${NAME}: cannot save run '${runId}' in ${this.dir}`;
@@ -159,9 +167,9 @@ export class FileStore implements CheckpointStore {
     const name = encode(runId);
     const record = await this.#record(name, runId);
     if (record === undefined) return [];
-    const { header, snapshot } = record;
+    const { header, history } = record;
     const journal = header.journalBytes === 0 ? [] : await this.#journal(name, runId, header.journalBytes);
-    return journalWindow([snapshot.history, journal], header.seq, window);
+    return journalWindow([history, journal], header.seq, window);
   }
 
   async list(filter: ListFilter = {}): Promise<RunSummary[]> {
@@ -208,7 +216,7 @@ export class FileStore implements CheckpointStore {
   /** One run's summary; a file that is not one of this store's checkpoints is skipped (and logged), never fatal. */
   async #summary(name: string): Promise<RunSummary | undefined> {
     const runId = decode(name);
-    let record: { header: Header; snapshot: Snapshot } | undefined;
+    let record: StoredRecord | undefined;
     try {
       record = await this.#record(name, runId === undefined ? name : runId, runId === undefined);
     } catch (error) {
@@ -223,7 +231,7 @@ export class FileStore implements CheckpointStore {
   }
 
   /** The run file parsed and checked, or `undefined` when there is none. */
-  async #record(name: string, runId: string, badName = false): Promise<{ header: Header; snapshot: Snapshot } | undefined> {
+  async #record(name: string, runId: string, badName = false): Promise<StoredRecord | undefined> {
     const file = this.#path(name + RUN_SUFFIX);
     const text = await this.#read(file);
     if (text === undefined) return undefined;
@@ -237,15 +245,15 @@ export class FileStore implements CheckpointStore {
     if (typeof value !== 'object' || value === null || !('snapshot' in value)) {
       throw invalid(file, 'not a sluice checkpoint file: the `snapshot` field is missing');
     }
-    let snapshot: Snapshot;
+    let read: { snapshot: Snapshot; history: RunEvent[] };
     try {
-      snapshot = storedSnapshot(value.snapshot, runId, file);
+      read = storedRun(value.snapshot, runId, file);
     } catch (error) {
       throw withFile(error, file);
     }
-    const header = headerOf(value, snapshot.seq);
-    if (header === undefined || !isRunStatus(snapshot.status)) throw invalid(file, 'has no numeric updatedAt');
-    return { header, snapshot };
+    const header = headerOf(value, read.snapshot.seq);
+    if (header === undefined || !isRunStatus(read.snapshot.status)) throw invalid(file, 'has no numeric updatedAt');
+    return { header, ...read };
   }
 
   /** The header of the stored run file, reading only its start (the whole file for older files). */

@@ -1,5 +1,6 @@
 import { asStoreError } from '../errors/WorkflowError.js';
-import type { Snapshot } from '../snapshot/schema.js';
+import { upgrade } from '../snapshot/migrate.js';
+import type { AnySnapshot, Snapshot } from '../snapshot/schema.js';
 import type { RunEvent } from '../telemetry/runEvent.js';
 import type { CheckpointStore, EventsOptions, ListFilter, PruneFilter, RunSummary } from './CheckpointStore.js';
 import {
@@ -24,7 +25,8 @@ interface Entry {
   updatedAt: number;
   rev: number;
   writer: string;
-  snapshot: Snapshot;
+  /** As saved: a version-1 snapshot keeps its history, the start of the journal. */
+  snapshot: AnySnapshot;
   /** The journal, in seq order, never beyond `snapshot.seq`. */
   journal: RunEvent[];
 }
@@ -61,10 +63,10 @@ export class MemoryStore implements CheckpointStore {
     return new MemoryStore({ now: this.#now, ...options }, this.#entries);
   }
 
-  async save(snapshot: Snapshot, journal?: readonly RunEvent[]): Promise<void> {
+  async save(snapshot: AnySnapshot, journal?: readonly RunEvent[]): Promise<void> {
     checkSaveable(snapshot, NAME);
     const { runId } = snapshot;
-    let copy: Snapshot;
+    let copy: AnySnapshot;
     let delta: RunEvent[];
     try {
       copy = structuredClone(snapshot);
@@ -92,14 +94,15 @@ export class MemoryStore implements CheckpointStore {
     const entry = this.#entries.get(runId);
     if (entry === undefined) return undefined;
     this.#claims.saw(runId, entry.rev);
-    return structuredClone(entry.snapshot);
+    const copy = structuredClone(entry.snapshot);
+    return copy.version === 1 ? upgrade(copy).snapshot : copy;
   }
 
   async events(runId: string, options?: EventsOptions): Promise<RunEvent[]> {
     const window = eventsWindow(options, NAME);
     const entry = this.#entries.get(runId);
     if (entry === undefined) return [];
-    return structuredClone(journalWindow([entry.snapshot.history, entry.journal], entry.snapshot.seq, window));
+    return structuredClone(journalWindow([entry.snapshot.version === 1 ? entry.snapshot.history : [], entry.journal], entry.snapshot.seq, window));
   }
 
   async list(filter: ListFilter = {}): Promise<RunSummary[]> {

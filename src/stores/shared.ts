@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { WorkflowError } from '../errors/WorkflowError.js';
 import { isRunStatus } from '../snapshot/status.js';
-import { parseSnapshot, type Snapshot } from '../snapshot/schema.js';
+import { readSnapshot, type AnySnapshot, type Snapshot } from '../snapshot/schema.js';
 import type { RunEvent } from '../telemetry/runEvent.js';
 import type { EventsOptions, ListFilter, PruneFilter, RunSummary } from './CheckpointStore.js';
 
@@ -14,7 +14,7 @@ import type { EventsOptions, ListFilter, PruneFilter, RunSummary } from './Check
 export { isRunStatus };
 
 /** The fields the key and the index columns come from; without them a save could never be found or listed. */
-export function checkSaveable(snapshot: Snapshot, store: string): void {
+export function checkSaveable(snapshot: AnySnapshot, store: string): void {
   const value = snapshot as unknown as Record<string, unknown> | null;
   if (
     typeof value !== 'object' ||
@@ -88,9 +88,14 @@ export function rememberSuccess<T>(task: () => Promise<T>): () => Promise<T> {
  * (`snapshot_version` for an unknown version) naming where it came from.
  */
 export function storedSnapshot(value: unknown, runId: string, where: string): Snapshot {
-  let snapshot: Snapshot;
+  return storedRun(value, runId, where).snapshot;
+}
+
+/** `storedSnapshot`, with a version-1 snapshot's history (the start of its journal; `[]` for version 2). */
+export function storedRun(value: unknown, runId: string, where: string): { snapshot: Snapshot; history: RunEvent[] } {
+  let read: { snapshot: Snapshot; history: RunEvent[] };
   try {
-    snapshot = parseSnapshot(value);
+    read = readSnapshot(value);
   } catch (error) {
     if (!WorkflowError.is(error)) throw error;
     throw new WorkflowError(error.code, `${where}: ${error.message}`, {
@@ -98,11 +103,11 @@ export function storedSnapshot(value: unknown, runId: string, where: string): Sn
       details: { ...error.details, runId },
     });
   }
-  if (snapshot.runId !== runId) {
+  if (read.snapshot.runId !== runId) {
     // A row, key or file copied by hand would otherwise hand back another run under this id.
-    throw invalidStored(where, runId, `holds run '${snapshot.runId}'`);
+    throw invalidStored(where, runId, `holds run '${read.snapshot.runId}'`);
   }
-  return snapshot;
+  return read;
 }
 
 export function invalidStored(where: string, runId: string, message: string, cause?: unknown): WorkflowError {
@@ -127,7 +132,7 @@ export function parseStoredJson(text: string, where: string, runId: string): unk
  * The part of a save's journal the store keeps: entries with seq ≤ the snapshot's (later ones are not
  * covered by it), in seq order, each a plain RunEvent of this run.
  */
-export function journalDelta(snapshot: Snapshot, journal: readonly RunEvent[] | undefined, store: string): RunEvent[] {
+export function journalDelta(snapshot: AnySnapshot, journal: readonly RunEvent[] | undefined, store: string): RunEvent[] {
   if (journal === undefined || journal.length === 0) return [];
   const out: RunEvent[] = [];
   let last = 0;
@@ -242,7 +247,7 @@ export class WriterClaims {
   }
 
   /** The acceptance rule over what is stored now (`undefined`: the run is new). */
-  accepts(snapshot: Snapshot, stored: { rev: number; seq: number; writer: string } | undefined): boolean {
+  accepts(snapshot: AnySnapshot, stored: { rev: number; seq: number; writer: string } | undefined): boolean {
     if (stored === undefined) return true;
     const claim = this.get(snapshot.runId);
     return (
@@ -254,7 +259,7 @@ export class WriterClaims {
 /** What a refused save rejects with; `stored` describes the checkpoint that won. */
 export function conflictError(
   store: string,
-  snapshot: Snapshot,
+  snapshot: AnySnapshot,
   stored: { seq: number; rev: number } | undefined,
 ): WorkflowError {
   const now = stored === undefined ? '' : ` (stored seq ${stored.seq}, revision ${stored.rev})`;

@@ -12,6 +12,7 @@ export const LOG_LEVELS: Readonly<Record<RunEventKind, Level>> = {
   run_failed: 'error',
   run_timed_out: 'error',
   run_aborted: 'warn',
+  run_idle: 'warn',
   event_routed: 'debug',
   event_dropped: 'debug',
   step_started: 'debug',
@@ -35,6 +36,7 @@ const MESSAGES: Readonly<Record<RunEventKind, string>> = {
   run_failed: 'run failed',
   run_timed_out: 'run timed out',
   run_aborted: 'run aborted',
+  run_idle: 'run idle: nothing is queued, running, waiting or sleeping; did a step forget to return a StopEvent?',
   event_routed: 'event routed',
   event_dropped: 'event dropped',
   step_started: 'step started',
@@ -78,7 +80,7 @@ export function attachLogger(logger: Logger, events$: Observable<RunEvent>, run:
     const level = LOG_LEVELS[ev.kind];
     try {
       if (!logger.isLevelEnabled(level)) return;
-      logger[level](fields(ev, run, startedAt), MESSAGES[ev.kind]);
+      logger[level](fields(ev, run, startedAt), ev.kind === 'run_idle' ? idleMessage(ev.lastStep) : MESSAGES[ev.kind]);
     } catch {
       // Logging is a bystander: a broken destination must not fail or stall the run.
     }
@@ -118,12 +120,20 @@ function fields(ev: RunEvent, run: LoggedRun, startedAt: number): Record<string,
       return { ...base, durationMs: ev.at - startedAt, error: ev.error };
     case 'gap':
       return { ...base, missed: ev.missed };
+    case 'run_idle':
+      return ev.lastStep === undefined ? base : { ...base, step: ev.lastStep };
     case 'run_started':
     case 'run_resumed':
     case 'run_paused':
     case 'checkpoint_saved':
       return base;
   }
+}
+
+/** The idle warning names the step whose output led nowhere, the usual culprit. */
+function idleMessage(lastStep: string | undefined): string {
+  const after = lastStep === undefined ? '' : ` (step '${lastStep}' completed without output)`;
+  return `run idle: nothing is queued, running, waiting or sleeping${after}; did a step forget to return a StopEvent?`;
 }
 
 function stepFields(ev: { step: string; invocationId: string; type: string }) {

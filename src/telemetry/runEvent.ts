@@ -45,6 +45,12 @@ export type RunEvent =
   | (Base & { kind: 'stream'; event: WorkflowEvent; step?: string })
   /** A RunEvent of a sub-workflow run, tagged with the parent step and the child's run id. */
   | (Base & { kind: 'child'; step: string; invocationId: string; childRunId: string; event: RunEvent })
+  /**
+   * Nothing is queued, running, waiting or sleeping and no pipe step is busy, yet the run has not ended (DESIGN
+   * §6.6 "Idle"; typically a step forgot to return a StopEvent). Emitted once per idle stretch; `lastStep` is the
+   * step that last completed without producing an event. With `onIdle: 'fail'` a `run_failed` (`stalled`) follows.
+   */
+  | (Base & { kind: 'run_idle'; lastStep?: string })
   | (Base & { kind: 'run_completed'; result: unknown })
   | (Base & { kind: 'run_failed'; error: ErrorInfo })
   | (Base & { kind: 'run_aborted'; error: ErrorInfo })

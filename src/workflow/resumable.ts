@@ -3,7 +3,9 @@ import type { CheckpointStore } from '../stores/CheckpointStore.js';
 import { isTerminal } from '../snapshot/status.js';
 import { checkSnapshotAgainst, checkSnapshotJson } from '../snapshot/check.js';
 import { retrySnapshot } from '../snapshot/retry.js';
-import { parseSnapshot, type Snapshot } from '../snapshot/schema.js';
+import { readSnapshot, type Snapshot } from '../snapshot/schema.js';
+import { LiveRun } from '../run/LiveRun.js';
+import type { RunEvent } from '../telemetry/runEvent.js';
 import { versionChanges } from './edges.js';
 import type { WorkflowSpec } from './spec.js';
 
@@ -17,9 +19,10 @@ export function resumable(
   snapshot: unknown,
   migrate: ((s: Snapshot) => Snapshot) | undefined,
   retry = false,
-): Snapshot {
+): { snapshot: Snapshot; history: RunEvent[] } {
   checkSnapshotJson(snapshot);
-  let snap = parseSnapshot(snapshot, name);
+  const read = readSnapshot(snapshot, name);
+  let snap = read.snapshot;
   if (snap.workflowVersion !== spec.version) {
     if (migrate === undefined) {
       const changes = versionChanges(snap, spec.steps);
@@ -43,7 +46,7 @@ export function resumable(
       });
     }
     checkSnapshotJson(migrated);
-    snap = parseSnapshot(migrated, name);
+    snap = readSnapshot(migrated, name).snapshot;
     if (snap.workflowVersion !== spec.version) {
       throw new WorkflowError(
         'snapshot_version',
@@ -56,8 +59,28 @@ export function resumable(
   if (isTerminal(snap.status)) {
     throw new WorkflowError('not_running', `run ${snap.runId} already ended (${snap.status}); nothing to resume (a failed or timed-out run can be retried: wf.retry(store, runId))`);
   }
-  checkSnapshotAgainst(spec, snap);
-  return snap;
+  checkSnapshotAgainst(spec, { ...snap, history: read.history }); // a version-1 history must not run past its seq
+  return { snapshot: snap, history: read.history };
+}
+
+/**
+ * Continue a run from a snapshot (`wf.resume`, `wf.resumeFrom`, `wf.retry`). Its `events$` first replays
+ * what came before (DESIGN §6.6), bounded by `replay`: a version-1 snapshot's own history (which its first
+ * checkpoint also writes to the journal), else the journal of `store` (the one it was loaded from, or the
+ * workflow's).
+ */
+export function resumeRun(spec: WorkflowSpec, snapshot: unknown, options: { migrate?: ((s: Snapshot) => Snapshot) | undefined; retry: boolean; store?: CheckpointStore | undefined }): LiveRun {
+  try {
+    const { snapshot: snap, history } = resumable(spec.name, spec, snapshot, options.migrate, options.retry);
+    const store = options.store ?? spec.options.store;
+    const replay = spec.options.replay ?? 10_000;
+    const earlier =
+      history.length > 0 ? Promise.resolve(history) : store === undefined ? undefined : store.events(snap.runId, { afterSeq: Math.max(0, snap.seq - replay) });
+    return new LiveRun(spec, { kind: 'resume', snapshot: snap, retry: options.retry, history, ...(earlier === undefined ? {} : { earlier }) });
+  } catch (error) {
+    if (WorkflowError.is(error)) throw error;
+    throw new WorkflowError('invalid_snapshot', `this snapshot cannot be resumed: ${describeThrown(error)}`, { cause: error });
+  }
 }
 
 /** A run's latest checkpoint; rejects `not_found` for an unknown id and `store_failed` when the store fails. */

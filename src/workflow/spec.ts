@@ -22,6 +22,8 @@ export interface WorkflowSpec {
   readonly hasPipes: boolean;
   /** Event type → schema to check plain (not `.of()`-built) events against. */
   readonly schemas: ReadonlyMap<string, z.ZodType>;
+  /** Fan-in types some step declares (`collects`): the only ones buffered. */
+  readonly collects: ReadonlySet<string>;
 }
 
 /** mergeMaps an unlimited step's invocations are spread over (see Run.groupKey). */
@@ -37,14 +39,12 @@ export function compile(name: string, options: WorkflowOptions, steps: readonly 
       'it has no steps. Builder calls return a new workflow and leave the old one as it was: keep what .step() returns (const wf = workflow(name).step(…), or wf = wf.step(…))',
     );
   }
-  const limit = options.historyLimit;
-  if (limit !== undefined && !(Number.isInteger(limit) && limit >= 0)) {
-    throw invalid(name, `historyLimit must be a non-negative integer, got ${String(limit)}`);
-  }
   const timeout = options.timeout;
   if (timeout !== undefined && timeout !== null && !isDuration(timeout)) {
     throw invalid(name, `timeout must be a finite number of ms >= 0 or null (no timeout), got ${String(timeout)}`);
   }
+  const onIdle: unknown = options.onIdle;
+  if (onIdle !== undefined && onIdle !== 'wait' && onIdle !== 'fail') throw invalid(name, `onIdle must be 'wait' or 'fail', got ${JSON.stringify(onIdle) ?? String(onIdle)}`);
   const names = new Set<string>();
   const routes = new Map<string, StepDef[]>();
   const schemas = new Map<string, z.ZodType>();
@@ -83,6 +83,7 @@ export function compile(name: string, options: WorkflowOptions, steps: readonly 
     stepsByGroup,
     hasPipes,
     schemas,
+    collects: new Set(steps.flatMap((s) => [...(s.collects ?? [])])),
   };
 }
 

@@ -7,6 +7,10 @@ import type { Acceptable, RetryPolicy, StepDef } from './types.js';
 
 /* What every step kind of the builder shares: the checks of its options and the common part of its definition. */
 
+function isAcceptable(a: unknown): a is Acceptable {
+  return (typeof a === 'string' && a.length > 0) || (typeof a === 'object' && a !== null && typeof (a as { type?: unknown }).type === 'string');
+}
+
 function typeName(a: Acceptable): string {
   return typeof a === 'string' ? a : a.type;
 }
@@ -16,7 +20,8 @@ export function baseStep(
   kind: StepDef['kind'],
   accepts: readonly Acceptable[],
   emits: readonly Acceptable[] | undefined,
-): Pick<StepDef, 'name' | 'kind' | 'accepts' | 'emits' | 'schemas'> {
+  collects?: readonly Acceptable[],
+): Pick<StepDef, 'name' | 'kind' | 'accepts' | 'emits' | 'collects' | 'schemas'> {
   const schemas = new Map<string, z.ZodType>();
   for (const a of accepts) {
     if (typeof a !== 'string' && a.schema !== undefined) schemas.set(a.type, (a as EventType).schema as z.ZodType);
@@ -26,6 +31,7 @@ export function baseStep(
     kind,
     accepts: [...new Set(accepts.map(typeName))],
     emits: emits === undefined ? undefined : new Set(emits.map(typeName)),
+    collects: collects === undefined || collects.length === 0 ? undefined : new Set(collects.map(typeName)),
     schemas,
   };
 }
@@ -44,12 +50,16 @@ export function checkRunOptions(input: unknown, options: { runId?: string | unde
 export function checkStepOptions(
   workflowName: string,
   name: string,
-  options: { accepts?: unknown; concurrency?: unknown; timeout?: unknown; retry?: RetryPolicy | undefined },
+  options: { accepts?: unknown; collects?: unknown; concurrency?: unknown; timeout?: unknown; retry?: RetryPolicy | undefined },
 ): void {
   const fail = (why: string) =>
     new WorkflowError('invalid_workflow', `workflow '${workflowName}', step '${name}': ${why}`, { step: name });
   if (typeof name !== 'string' || name.length === 0) throw fail('a step needs a non-empty name');
   if (!Array.isArray(options?.accepts) || options.accepts.length === 0) throw fail('`accepts` must list at least one event type');
+  const collects = options.collects;
+  if (collects !== undefined && (!Array.isArray(collects) || !collects.every(isAcceptable))) {
+    throw fail('`collects` must list event types (EventTypes or type names)');
+  }
   const what = `workflow '${workflowName}', step '${name}'`;
   checkDuration(options.timeout, `${what}: timeout`, 'invalid_workflow', { step: name });
   checkRetry(options.retry, what, { step: name });

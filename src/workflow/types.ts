@@ -60,6 +60,19 @@ export interface StepOptions<A extends readonly Acceptable[]> extends FlowOption
   accepts: A;
   /** Declared output types: anything else fails the run with `invalid_event`. */
   emits?: readonly Acceptable[];
+  /**
+   * Fan-in types this step collects with `ctx.collect` (DESIGN §6.1): only declared types are buffered as
+   * they are routed, and collecting a type the step did not declare fails the run with `invalid_workflow`.
+   *
+   * @example
+   * ```ts
+   * .step('join', { accepts: [Answer], collects: [Answer] }, (ev, ctx) => {
+   *   const all = ctx.collect(Answer, 3);            // undefined until three Answers have arrived
+   *   return all && StopEvent.of({ result: all.map((a) => a.data) });
+   * })
+   * ```
+   */
+  collects?: readonly Acceptable[];
   /** ms per attempt before the step fails with `step_timeout`. */
   timeout?: number;
   retry?: RetryPolicy;
@@ -68,6 +81,8 @@ export interface StepOptions<A extends readonly Acceptable[]> extends FlowOption
 export interface PipeOptions<A extends readonly Acceptable[]> {
   accepts: A;
   emits?: readonly Acceptable[];
+  /** Fan-in types the operator collects with `ctx.collect` (see `StepOptions.collects`). */
+  collects?: readonly Acceptable[];
 }
 
 export type PipeOperator<E, S extends StateShape = StateShape> = (
@@ -102,22 +117,25 @@ export interface WorkflowOptions {
   state?: StateSchema;
   /** ms of running time (not paused or waiting) before the run fails `timeout`; default 300 000, `null` = none. */
   timeout?: number | null;
-  /** Checkpoint after each dispatch, on pause and wait, and at the end. */
-  store?: CheckpointStore;
-  /** Keep the run's RunEvents for snapshots (default true). */
-  history?: boolean;
   /**
-   * Keep only the latest `historyLimit` RunEvents in the history (default: unbounded, so a snapshot is a
-   * complete audit trail). The oldest are dropped first. A bounded history makes snapshots lossy for audit,
-   * but `seq` stays intact: numbering continues after resume and `snapshot.seq` is still the last seq assigned.
-   * A non-negative integer, else the workflow is `invalid_workflow`.
+   * What a run does once it is idle: nothing queued, running, waiting or sleeping, no pipe step busy, and no
+   * StopEvent yet (usually a step that forgot to return one). It emits a `run_idle` RunEvent (`lastStep`: the
+   * step that completed last) either way; `'wait'` (the default) keeps it open, as `run.send()` may still
+   * revive it, and `'fail'` fails it with `stalled`. Any other value makes the workflow `invalid_workflow`.
    *
    * @example
    * ```ts
-   * workflow('poller', { historyLimit: 1_000 }) // long-running: keep the last 1 000 RunEvents
+   * workflow('etl', { onIdle: 'fail' }) // a forgotten StopEvent fails the run at once instead of at its timeout
    * ```
    */
-  historyLimit?: number;
+  onIdle?: 'wait' | 'fail';
+  /** Checkpoint after each dispatch, on pause and wait, and at the end. */
+  store?: CheckpointStore;
+  /**
+   * Write the run's RunEvents to the store's journal with each checkpoint (default true); `false` writes
+   * none. Snapshots never hold history (DESIGN §6.1): read it with `store.events(runId)`.
+   */
+  history?: boolean;
   /** How many RunEvents `events$` replays to late subscribers (default 10 000). */
   replay?: number;
   /** Time source for every timer (default `asyncScheduler`); pass a TestScheduler for virtual time. */
@@ -141,6 +159,8 @@ export interface StepDef {
   readonly kind: 'step' | 'pipe';
   readonly accepts: readonly string[];
   readonly emits: ReadonlySet<string> | undefined;
+  /** Fan-in types the step may `ctx.collect`; undefined when it declares none. */
+  readonly collects?: ReadonlySet<string> | undefined;
   readonly concurrency: number;
   /** Per-key concurrency, rate limit and debounce (DESIGN §6.3); absent when the step has none of them. */
   readonly flow?: StepFlow;

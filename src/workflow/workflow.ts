@@ -1,11 +1,11 @@
 import { Observable, type SchedulerLike } from 'rxjs';
 import type { StateShape } from '../context/state.js';
-import { describeThrown, WorkflowError } from '../errors/WorkflowError.js';
+import { WorkflowError } from '../errors/WorkflowError.js';
 import type { WorkflowEvent } from '../events/event.js';
 import { startOnce } from '../ops/start.js';
 import type { FlowOptions } from './flowOptions.js';
 import { baseStep, checkRunOptions, checkStepOptions, flowOf } from './stepDefs.js';
-import { loadCheckpoint, resumable } from './resumable.js';
+import { loadCheckpoint, resumeRun } from './resumable.js';
 import { LiveRun } from '../run/LiveRun.js';
 import type { RunHandle } from '../run/RunHandle.js';
 import type { Snapshot } from '../snapshot/schema.js';
@@ -90,7 +90,7 @@ export class Workflow<
     const run = handler as NonNullable<StepDef['handler']>;
     const state = this.options.state;
     return this.with({
-      ...baseStep(name, 'step', options.accepts, options.emits),
+      ...baseStep(name, 'step', options.accepts, options.emits, options.collects),
       ...flowOf(this.name, name, options),
       timeout: options.timeout,
       retry: options.retry,
@@ -115,7 +115,7 @@ export class Workflow<
     const op = operator as PipeOperator<WorkflowEvent>;
     const state: StateSchema | undefined = this.options.state;
     return this.with({
-      ...baseStep(name, 'pipe', options.accepts, options.emits),
+      ...baseStep(name, 'pipe', options.accepts, options.emits, options.collects),
       concurrency: 1,
       timeout: undefined,
       retry: undefined,
@@ -247,22 +247,12 @@ export class Workflow<
    * `not_running` — never anything but a `WorkflowError`.
    */
   resume(snapshot: unknown, options: ResumeOptions = {}): RunHandle<R> {
-    return this.resumeOrRetry(snapshot, options, false);
-  }
-
-  private resumeOrRetry(snapshot: unknown, options: ResumeOptions, retry: boolean): RunHandle<R> {
-    try {
-      const spec = this.spec();
-      return new LiveRun(spec, { kind: 'resume', snapshot: resumable(this.name, spec, snapshot, options.migrate, retry), retry }) as RunHandle<R>;
-    } catch (error) {
-      if (WorkflowError.is(error)) throw error;
-      throw new WorkflowError('invalid_snapshot', `this snapshot cannot be resumed: ${describeThrown(error)}`, { cause: error });
-    }
+    return resumeRun(this.spec(), snapshot, { migrate: options.migrate, retry: false }) as RunHandle<R>;
   }
 
   /** Load a run's latest checkpoint and continue it; rejects `not_found` for an unknown id. */
   async resumeFrom(store: CheckpointStore, runId: string, options: ResumeOptions = {}): Promise<RunHandle<R>> {
-    return this.resume(await loadCheckpoint(store, runId), options);
+    return resumeRun(this.spec(), await loadCheckpoint(store, runId), { migrate: options.migrate, retry: false, store }) as RunHandle<R>;
   }
 
   /**
@@ -293,7 +283,7 @@ export class Workflow<
    * ```
    */
   async retry(store: CheckpointStore, runId: string, options: ResumeOptions = {}): Promise<RunHandle<R>> {
-    return this.resumeOrRetry(await loadCheckpoint(store, runId), options, true);
+    return resumeRun(this.spec(), await loadCheckpoint(store, runId), { migrate: options.migrate, retry: true, store }) as RunHandle<R>;
   }
 
   /**

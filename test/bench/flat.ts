@@ -12,10 +12,11 @@
  * - park N: N runs, each inside its first step, are all paused (`pause()`, until quiescent with the step's
  *   output pending), then all resumed to their results: both times, and heap per parked run.
  * - keyed N K: a step with `concurrency: { limit: 1, key }` over K keys, N events: events/s, checked that no
- *   key ever had two invocations at once and each key's events ran in order.
- * - rate N: a step with `rateLimit: { limit: 10, interval: 1000 }` in virtual time (sluice/testing), N events:
- *   checked that every window of 1 000 virtual ms started at most 10, and the last start is at the frame the
- *   limit implies.
+ *   key ever had two invocations at once, each key's events ran in order and to its last, and keys ran side
+ *   by side (the limit is per key, not global).
+ * - rate N: a step with `rateLimit: { limit: 10, interval: 1000 }` in virtual time (sluice/testing), N events
+ *   sent at once: checked that no 1 000 virtual ms started more than 10, each window [k s, (k+1) s) started
+ *   exactly 10 (the last, the rest), and the last start is at the time the limit implies.
  *
  * Environment: BENCH_QUICK=1 (small sizes), BENCH_ONLY=flat:heap,flat:writes,… (rows), SLUICE_PG_URL /
  * SLUICE_REDIS_URL (run.ts starts throwaway servers when run from there).
@@ -37,7 +38,6 @@ import {
   type CheckpointStore,
   type EventType,
   type RunHandle,
-  type StepOptions,
 } from 'sluice';
 import { virtualTime } from 'sluice/testing';
 import { PostgresStore } from 'sluice/postgres';
@@ -219,56 +219,45 @@ async function park(n: number): Promise<Record<string, unknown>> {
   return { runs: n, parkSeconds, resumeSeconds, heapPerRun: (after - before) / n };
 }
 
-/** The flow options are new (issue 18): probe whether this build takes them, else say the row is not there yet. */
-function flowOptionMissing(options: Record<string, unknown>): string | undefined {
-  try {
-    workflow('probe')
-      .step('s', { accepts: [StartEvent], ...options } as unknown as StepOptions<[typeof StartEvent]>, async () => StopEvent.of({ result: 0 }))
-      .run(0)
-      .abort();
-    return undefined;
-  } catch (error) {
-    return `${Object.keys(options).join(', ')} not in this build (${(error as Error).message.split('\n')[0]})`;
-  }
-}
-
 async function keyed(n: number, keys: number): Promise<Record<string, unknown>> {
   const keyOf = (ev: { data: unknown }) => `k${num(ev) % keys}`;
-  const missing = flowOptionMissing({ concurrency: { limit: 1, key: keyOf } });
-  if (missing !== undefined) return { unsupported: missing };
-  const active = new Map<string, number>();
+  const active = new Set<string>();
   const lastSeen = new Map<string, number>();
   let violations = 0;
   let done = 0;
+  let peak = 0; // keys running side by side at once: a per-key limit must not become a global one
   const wf = workflow('keyed')
     .step('start', { accepts: [StartEvent] }, async () => Array.from({ length: n }, (_, i) => Job.of(i)))
-    .step('job', { accepts: [Job], concurrency: { limit: 1, key: keyOf } } as unknown as StepOptions<[typeof Job]>, async (ev) => {
+    .step('job', { accepts: [Job], concurrency: { limit: 1, key: keyOf } }, async (ev) => {
       const key = keyOf(ev);
-      if ((active.get(key) ?? 0) > 0 || (lastSeen.get(key) ?? -1) > num(ev)) violations++;
-      active.set(key, 1);
+      // Never two of one key at once, and each key's events in the order they were sent.
+      if (active.has(key) || (lastSeen.get(key) ?? -1) > num(ev)) violations++;
+      active.add(key);
+      peak = Math.max(peak, active.size);
       lastSeen.set(key, num(ev));
       await macrotask();
-      active.set(key, 0);
+      active.delete(key);
       return ++done === n ? StopEvent.of({ result: done }) : undefined;
     });
   const t0 = performance.now();
   const result = await wf.run(0).result;
   const seconds = (performance.now() - t0) / 1000;
-  if (result !== n || violations > 0) throw new Error(`result ${String(result)} of ${n}, ${violations} per-key violations`);
-  return { events: n, keys, seconds };
+  const last = [...lastSeen.values()];
+  const unfinished = last.length !== keys || last.some((v) => v < n - keys) ? ' (a key did not reach its last event)' : '';
+  if (result !== n || violations > 0 || peak < 2 || unfinished !== '')
+    throw new Error(`result ${String(result)} of ${n}, ${violations} per-key violations, at most ${peak} keys at once${unfinished}`);
+  return { events: n, keys, seconds, peak };
 }
 
 async function rate(n: number): Promise<Record<string, unknown>> {
   const limit = 10;
   const interval = 1000;
-  const missing = flowOptionMissing({ rateLimit: { limit, interval } });
-  if (missing !== undefined) return { unsupported: missing };
   const vt = virtualTime();
   const starts: number[] = [];
   let result: unknown;
   const wf = workflow('rate', { timeout: null })
     .step('start', { accepts: [StartEvent] }, () => Array.from({ length: n }, (_, i) => Job.of(i)))
-    .step('job', { accepts: [Job], rateLimit: { limit, interval } } as unknown as StepOptions<[typeof Job]>, (ev) => {
+    .step('job', { accepts: [Job], rateLimit: { limit, interval } }, (ev) => {
       starts.push(vt.scheduler.now());
       return starts.length === n ? StopEvent.of({ result: num(ev) }) : undefined;
     });
@@ -278,18 +267,25 @@ async function rate(n: number): Promise<Record<string, unknown>> {
     run.result$.subscribe((r) => (result = r));
   });
   const seconds = (performance.now() - t0) / 1000;
+  // Starts in any `interval` of virtual time (a sliding window, as the slots free), and in each window
+  // [k·interval, (k+1)·interval): with every event sent at 0, each is exactly `limit` (the last, the rest).
   let worst = 0;
   for (let i = 0, j = 0; i < starts.length; i++) {
     while (starts[i]! - starts[j]! >= interval) j++;
     worst = Math.max(worst, i - j + 1);
   }
-  const lastExpected = Math.floor((n - 1) / limit) * interval;
+  const perWindow = new Map<number, number>();
+  for (const t of starts) perWindow.set(Math.floor(t / interval), (perWindow.get(Math.floor(t / interval)) ?? 0) + 1);
+  const windows = Math.ceil(n / limit);
+  const uneven = [...Array(windows).keys()].filter((k) => perWindow.get(k) !== Math.min(limit, n - k * limit));
+  const lastExpected = (windows - 1) * interval;
   const last = starts.at(-1);
-  if (starts.length === n && n > limit && last === 0)
-    return { unsupported: `rateLimit not in this build (the option is ignored: all ${n} invocations started at virtual time 0)` };
-  if (starts.length !== n || worst > limit || last !== lastExpected || result === undefined)
-    throw new Error(`${starts.length} starts of ${n}, at most ${worst} per window (limit ${limit}), last at ${String(last)} (expected ${lastExpected})`);
-  return { events: n, virtualMs: last, seconds };
+  if (starts.length !== n || worst > limit || uneven.length > 0 || perWindow.size !== windows || last !== lastExpected || result !== n - 1)
+    throw new Error(
+      `${starts.length} starts of ${n}, at most ${worst} per ${interval} ms (limit ${limit}), ${uneven.length} windows not full ` +
+        `(first: ${uneven[0]}), last at ${String(last)} (expected ${lastExpected}), result ${String(result)}`,
+    );
+  return { events: n, virtualMs: last, windows, seconds };
 }
 
 // ---- the parent: one child per figure, one table --------------------------------------------------
@@ -410,7 +406,11 @@ async function parent(): Promise<void> {
     log(`flat keyed: ${JSON.stringify(r)}`);
     rows.push({
       what: `concurrency { limit: 1, key } over ${keys.toLocaleString('en-US')} keys, ${n.toLocaleString('en-US')} events (each awaits setImmediate)`,
-      cells: [failedCell(r) ?? `${((r['events'] as number) / (r['seconds'] as number)).toFixed(0)} events/s, per-key order and limit checked`],
+      cells: [
+        failedCell(r) ??
+          `${((r['events'] as number) / (r['seconds'] as number)).toFixed(0)} events/s; checked: per-key order, never two of a key at once, ` +
+            `up to ${String(r['peak'])} keys side by side`,
+      ],
       target: 'verified',
     });
   }
@@ -421,7 +421,11 @@ async function parent(): Promise<void> {
     log(`flat rate: ${JSON.stringify(r)}`);
     rows.push({
       what: `rateLimit { limit: 10, interval: 1000 } in virtual time, ${n.toLocaleString('en-US')} events`,
-      cells: [failedCell(r) ?? `${((r['events'] as number) / (r['seconds'] as number)).toFixed(0)} events/s wall, last start at ${String(r['virtualMs'])} virtual ms (exact)`],
+      cells: [
+        failedCell(r) ??
+          `${((r['events'] as number) / (r['seconds'] as number)).toFixed(0)} events/s wall; checked: exactly 10 starts in each of ` +
+            `${String(r['windows'])} windows of 1 000 virtual ms, never 11 in any 1 000 ms, last start at ${String(r['virtualMs'])} ms`,
+      ],
       target: 'verified',
     });
   }

@@ -21,14 +21,14 @@ const counter = (store: CheckpointStore, upTo = 3) =>
       return ev.data.n >= upTo ? StopEvent.of({ result: ev.data.n }) : Step.of({ n: ev.data.n + 1 });
     });
 
-/** A store whose saves fail while `down` is set. */
+/** A store whose saves fail while `down` is set; it records each save's snapshot and journal delta. */
 class FlakyStore extends MemoryStore {
   down = false;
-  saves: Snapshot[] = [];
-  override async save(snapshot: Snapshot): Promise<void> {
+  saves: { snapshot: Snapshot; journal: readonly RunEvent[] }[] = [];
+  override async save(snapshot: Snapshot, journal: readonly RunEvent[] = []): Promise<void> {
     if (this.down) throw new Error('connection refused');
-    this.saves.push(snapshot);
-    return super.save(snapshot);
+    this.saves.push({ snapshot, journal });
+    return super.save(snapshot, journal);
   }
 }
 
@@ -42,8 +42,9 @@ describe('checkpointing', () => {
     await run.flush();
     expect(kinds).toContain('checkpoint_saved');
     const saved = await store.load(run.id);
-    expect(saved?.status).toBe('completed');
-    expect(saved?.history.at(-1)).toMatchObject({ kind: 'run_completed', result: 3 });
+    expect(saved).toMatchObject({ status: 'completed', outcome: { result: 3 } });
+    expect(saved).not.toHaveProperty('history');
+    expect((await store.events(run.id)).at(-1)).toMatchObject({ kind: 'run_completed', result: 3 });
     expect(await store.list({ workflow: 'counter' })).toEqual([
       expect.objectContaining({ runId: run.id, workflow: 'counter', status: 'completed' }),
     ]);
@@ -54,13 +55,53 @@ describe('checkpointing', () => {
     const run = counter(store, 5).run(null);
     await run.result;
     await run.flush();
-    for (const snap of store.saves) {
-      for (const inv of snap.inFlight) {
-        const completed = snap.history.some((e) => e.kind === 'step_completed' && e.invocationId === inv.invocationId);
+    const journal: RunEvent[] = [];
+    for (const { snapshot, journal: delta } of store.saves) {
+      journal.push(...delta);
+      for (const inv of snapshot.inFlight) {
+        const completed = journal.some((e) => e.kind === 'step_completed' && e.invocationId === inv.invocationId);
         expect(completed).toBe(false);
       }
     }
     expect(store.saves.length).toBeGreaterThan(1);
+  });
+
+  it('journals every RunEvent once: each save carries those since the last, up to its snapshot\'s seq', async () => {
+    const store = new FlakyStore();
+    const run = counter(store, 5).run(null);
+    const seen: RunEvent[] = [];
+    run.events$.subscribe((e) => seen.push(e));
+    await run.result;
+    await run.flush();
+    let last = 0;
+    for (const { snapshot, journal } of store.saves) {
+      expect(journal.map((e) => e.seq)).toEqual(Array.from({ length: snapshot.seq - last }, (_, i) => last + i + 1));
+      last = snapshot.seq;
+    }
+    // The last save is the terminal one: after it nothing is emitted, so the journal holds the whole run.
+    expect(await store.events(run.id)).toEqual(JSON.parse(JSON.stringify(seen)));
+    expect(last).toBe(seen.at(-1)?.seq);
+  });
+
+  it('carries the journal of a failed save into the next one, so the journal has no hole', async () => {
+    const store = new FlakyStore();
+    let release!: () => void;
+    const wf = workflow('recovering', { store }).step('wait', { accepts: [StartEvent] }, async () => {
+      store.down = true;
+      await new Promise<void>((r) => (release = r));
+      return StopEvent.of({ result: 1 });
+    });
+    const run = wf.run();
+    const seen: RunEvent[] = [];
+    run.events$.subscribe((e) => seen.push(e));
+    await new Promise((r) => setImmediate(r));
+    await run.flush().catch(() => undefined);
+    expect(seen.filter((e) => e.kind === 'checkpoint_failed').length).toBeGreaterThan(0);
+    store.down = false;
+    release();
+    expect(await run.result).toBe(1);
+    await run.flush();
+    expect((await store.events(run.id)).map((e) => e.seq)).toEqual(seen.map((e) => e.seq));
   });
 
   it('reports checkpoint_failed with a count, and fails store_failed after 3 in a row', async () => {

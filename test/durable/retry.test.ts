@@ -36,7 +36,7 @@ describe('wf.retry: resume a failed or timed-out run from its last checkpoint', 
     expect((error as WorkflowError).code).toBe('step_failed');
     const saved = await store.load(run.id);
     expect(saved?.status).toBe('failed');
-    const failed = saved?.history.find((e) => e.kind === 'step_failed') as Extract<RunEvent, { kind: 'step_failed' }>;
+    const failed = (await store.events(run.id)).find((e) => e.kind === 'step_failed') as Extract<RunEvent, { kind: 'step_failed' }>;
     expect(saved?.inFlight).toEqual([
       { step: 'pay', invocationId: failed.invocationId, envelope: expect.objectContaining({ to: 'pay', event: expect.objectContaining({ type: 'Order', data: { id: 'o-1' } }) }) },
     ]);
@@ -60,7 +60,7 @@ describe('wf.retry: resume a failed or timed-out run from its last checkpoint', 
     const final = await store.load(run.id);
     expect(final?.status).toBe('completed');
     expect(final?.inFlight).toEqual([]);
-    expect(final?.history.at(-1)).toMatchObject({ kind: 'run_completed', result: 'paid o-1 after 1 prepare' });
+    expect((await store.events(run.id)).at(-1)).toMatchObject({ kind: 'run_completed', result: 'paid o-1 after 1 prepare' });
   });
 
   it('a retry that fails again is failed again, and can be retried again', async () => {

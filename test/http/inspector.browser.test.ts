@@ -6,7 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CHROMIUM_ARGS, ensureChromium } from './chromium.js';
 import { MemoryStore, StartEvent, StopEvent, workflow } from 'sluice';
 import { approval, echo } from './fixtures.js';
-import { inspectorWorkflows, seed } from './inspectorFixtures.js';
+import { abortLive, inspectorWorkflows, seed } from './inspectorFixtures.js';
 import { start, type TestServer } from './support.js';
 
 /** The inspector's clock: the time alone for today, with its date for another day (a test may run across midnight). */
@@ -41,6 +41,7 @@ describe.skipIf('reason' in browser)('inspector in chromium', { timeout: 60_000 
 
   afterEach(async () => {
     await page?.close();
+    if (server !== undefined) await abortLive(server);
     await server?.close();
     page = undefined;
     server = undefined;
@@ -63,7 +64,7 @@ describe.skipIf('reason' in browser)('inspector in chromium', { timeout: 60_000 
   const attrs = (p: Page, selector: string, name: string) =>
     p.locator(selector).evaluateAll((nodes, a) => nodes.map((n) => n.getAttribute(a)), name);
 
-  describe('with 100 runs and one failed, waiting, retried and sub-workflow run in the store', () => {
+  describe('with 100 runs and a failed, a waiting, a sleeping, an idle, a retried and a sub-workflow run in the store', () => {
     let ids: Awaited<ReturnType<typeof seed>>;
     const seeded = async () => {
       server = await start({ workflows: inspectorWorkflows });
@@ -75,21 +76,27 @@ describe.skipIf('reason' in browser)('inspector in chromium', { timeout: 60_000 
       const p = await open();
       await p.locator('#runs tbody tr').first().waitFor();
       expect(await p.locator('#runs tbody tr').count()).toBe(50);
-      expect(await p.locator('#page-info').textContent()).toBe('1–50 of 104');
+      expect(await p.locator('#page-info').textContent()).toBe('1–50 of 106');
       expect(await texts(p, '#status-filter button')).toEqual([
-        'all104', 'running0', 'waiting1', 'paused0', 'completed102', 'failed1', 'aborted0', 'timed_out0',
+        'all106', 'running1', 'waiting2', 'paused0', 'completed102', 'failed1', 'aborted0', 'timed_out0',
       ]);
       const onPage = await attrs(p, '#runs tbody tr', 'data-run-id');
-      expect(onPage).toEqual(expect.arrayContaining([ids.waiting, ids.failed, ids.pipeline, ids.nested]));
+      expect(onPage).toEqual(expect.arrayContaining([ids.waiting, ids.sleeping, ids.idle, ids.failed, ids.pipeline, ids.nested]));
+      // The idle run is running, with an idle badge saying since when and which step completed without output.
+      const idleBadge = p.locator(`#runs tbody tr[data-run-id="${ids.idle}"] .badge.idle`);
+      expect(await texts(p, `#runs tbody tr[data-run-id="${ids.idle}"] .badge`)).toEqual(['running', 'idle']);
+      expect(await idleBadge.getAttribute('title')).toMatch(new RegExp(`^idle since ${CLOCK} — last step file completed without output$`));
+      expect(await p.locator('#runs tbody .badge.idle').count()).toBe(1);
+      expect((await texts(p, `#runs tbody tr[data-run-id="${ids.sleeping}"] td`)).slice(1, 3)).toEqual(['errand', 'waiting']);
       const waitingRow = await texts(p, `#runs tbody tr[data-run-id="${ids.waiting}"] td`);
       expect(waitingRow.slice(1, 3)).toEqual(['approval', 'waiting']);
       expect(waitingRow[3]).toMatch(new RegExp(`^${CLOCK}$`)); // started
       expect(waitingRow[5]).toMatch(/ (ms|s)$/); // duration so far
 
       await p.getByRole('button', { name: 'Older ›' }).click();
-      await p.locator('#page-info', { hasText: '51–100 of 104' }).waitFor();
+      await p.locator('#page-info', { hasText: '51–100 of 106' }).waitFor();
       await p.getByRole('button', { name: 'Older ›' }).click();
-      await p.locator('#page-info', { hasText: '101–104 of 104' }).waitFor();
+      await p.locator('#page-info', { hasText: '101–106 of 106' }).waitFor();
       expect(await p.getByRole('button', { name: 'Older ›' }).isDisabled()).toBe(true);
 
       await p.locator('#status-filter button[data-status="failed"]').click();
@@ -113,10 +120,10 @@ describe.skipIf('reason' in browser)('inspector in chromium', { timeout: 60_000 
     it('updates the list live when a run starts', async () => {
       await seeded();
       const p = await open();
-      await p.locator('#page-info', { hasText: 'of 104' }).waitFor();
+      await p.locator('#page-info', { hasText: 'of 106' }).waitFor();
       const started = await server!.call('POST', '/api/workflows/approval/runs', { input: 'live' });
       await p.locator(`#runs tbody tr[data-run-id="${started.body.runId}"]`).waitFor({ timeout: 10_000 });
-      await p.locator('#page-info', { hasText: 'of 105' }).waitFor();
+      await p.locator('#page-info', { hasText: 'of 107' }).waitFor();
     });
 
     it('draws a retried, concurrent step in the waterfall and shows an invocation’s input, attempts, outputs and stream', async () => {
@@ -196,6 +203,58 @@ describe.skipIf('reason' in browser)('inspector in chromium', { timeout: 60_000 
       expect(await p.getByRole('button', { name: 'Abort', exact: true }).isDisabled()).toBe(true);
     });
 
+    it('shows a real sleep and event wait with their kinds and due times, and ends the wait with the send form', async () => {
+      await seeded();
+      const p = await open(`/#/runs/${ids.sleeping}`);
+      await status(p, 'waiting');
+      await p.locator('#waiting li[data-wait-kind="event"]').waitFor();
+      expect(await attrs(p, '#waiting > li', 'data-wait-kind')).toEqual(['sleep', 'event']);
+      const sleep = p.locator('#waiting li[data-wait-kind="sleep"]');
+      expect(await sleep.locator('.prompt').textContent()).toMatch(new RegExp(`^sleeps until ${CLOCK}$`));
+      // ctx.sleep(60_000) a moment ago: due in (nearly) a minute.
+      expect(await sleep.locator('.due').textContent()).toMatch(/^in (59\.\d s|1 m)$/);
+      expect(await sleep.locator('form').count()).toBe(0);
+      const eventWait = p.locator('#waiting li[data-wait-kind="event"]');
+      expect(await eventWait.locator('.prompt').textContent()).toBe('waits for event Paid');
+      expect(await eventWait.locator('.due').textContent()).toMatch(new RegExp(`^deadline ${CLOCK} \\(in (59 m( \\d+ s)?|1 h)\\)$`));
+      // Each wait is drawn on its invocation's row, and the graph counts both steps as waiting.
+      await p.locator('#waterfall .wf-row[data-step="nap"] .bar.sleep').waitFor();
+      await p.locator('#waterfall .wf-row[data-step="pay"] .bar.wait').waitFor();
+      expect(await p.locator('#waterfall .wf-row[data-wait]').count()).toBe(0);
+      expect(await texts(p, '#graph g.node[data-step] .counts')).toEqual(['1 waiting · 0 done', '1 waiting · 0 done']);
+      expect(await attrs(p, '#graph g.node.waiting', 'data-step')).toEqual(['nap', 'pay']);
+
+      expect(await eventWait.locator('input[aria-label="event type"]').inputValue()).toBe('Paid');
+      await eventWait.locator('input[aria-label="event data"]').fill('{"amount": 42}');
+      await eventWait.getByRole('button', { name: 'Send event' }).click();
+      await status(p, 'completed');
+      expect(await p.locator('#result').textContent()).toBe('"paid 42"');
+      expect(await p.locator('#waiting-section').isHidden()).toBe(true);
+    });
+
+    it('shows an idle run as idle, with the step that completed without output, and revives it with an event', async () => {
+      await seeded();
+      const p = await open(`/#/runs/${ids.idle}`);
+      await status(p, 'running');
+      await p.locator('#idle-line').waitFor();
+      expect(await p.locator('#run-idle').isVisible()).toBe(true);
+      expect(await p.locator('#idle-line').textContent()).toMatch(new RegExp(`^idle since ${CLOCK} — last step file completed without output$`));
+      await p.locator('#timeline li[data-kind="run_idle"]').waitFor();
+      await p.locator('#graph g.node.idle[data-step="file"]').waitFor();
+      expect(await p.locator('#graph g.node.idle').count()).toBe(1);
+      expect((await p.locator('#timeline li[data-kind="run_idle"] .desc').textContent())?.trim()).toBe('nothing left to do — last step file completed without output');
+
+      const idle = p.locator('#idle');
+      await idle.locator('input[aria-label="event type"]').fill('Filed');
+      await idle.locator('input[aria-label="event data"]').fill('{"title": "again"}');
+      await idle.getByRole('button', { name: 'Send event' }).click();
+      // `file` ran again and the run went idle again: a second run_idle, and the panel shows the new one.
+      await expect.poll(() => p.locator('#timeline li[data-kind="run_idle"]').count(), { timeout: 10_000 }).toBe(2);
+      await expect.poll(() => p.locator('#graph g.node[data-step="file"] .counts').textContent()).toContain('2 done');
+      expect(await p.locator('#run-status').textContent()).toBe('running');
+      expect(await p.locator('#idle-line').isVisible()).toBe(true);
+    });
+
     it('expands a sub-workflow invocation into its child run’s steps', async () => {
       await seeded();
       const p = await open(`/#/runs/${ids.nested}`);
@@ -243,42 +302,6 @@ describe.skipIf('reason' in browser)('inspector in chromium', { timeout: 60_000 
     expect(await p.locator('#waiting-section').isHidden()).toBe(true);
     await p.locator('a.back').click();
     await p.locator('#runs tbody tr .badge', { hasText: 'completed' }).waitFor();
-  });
-
-  it('shows each wait’s kind, what it waits for and when it is due, and sends an event with the form', async () => {
-    server = await start({ workflows: [approval] });
-    const run = server.registry.start('approval', 'Notes', undefined);
-    await new Promise<void>((done) => run.status$.subscribe((s) => s === 'waiting' && done()));
-    const due = Date.now() + 60_000;
-    const p = await context.newPage();
-    page = p;
-    pageErrors = [];
-    // Sleeps and event waits come with the flow helper's snapshot waits; the page is shown them here.
-    await p.route(`**/api/runs/${run.id}`, async (route) => {
-      const res = await route.fetch();
-      const body = await res.json();
-      body.snapshot.waiting.push({ kind: 'sleep', requestId: 'nap:1', dueAt: due }, { kind: 'event', requestId: 'pay:1', type: 'Paid', deadline: due });
-      await route.fulfill({ response: res, json: body });
-    });
-    const sent: unknown[] = [];
-    await p.route(`**/api/runs/${run.id}/send`, async (route) => {
-      sent.push(route.request().postDataJSON());
-      await route.fulfill({ json: { runId: run.id, status: 'waiting', live: true } });
-    });
-    await p.goto(`${server.url}/#/runs/${run.id}`);
-    await status(p, 'waiting');
-    await p.locator('#waiting li[data-wait-kind="event"]').waitFor();
-    expect(await attrs(p, '#waiting > li', 'data-wait-kind')).toEqual(['input', 'sleep', 'event']);
-    expect(await p.locator('#waiting li[data-wait-kind="sleep"] .prompt').textContent()).toMatch(new RegExp(`^sleeps until ${CLOCK}$`));
-    expect(await p.locator('#waiting li[data-wait-kind="sleep"] .due').textContent()).toMatch(new RegExp(`^due ${CLOCK} \\(in \\d\\d\\.\\d s\\)$`));
-    expect(await p.locator('#waiting li[data-wait-kind="event"] .prompt').textContent()).toBe('waits for event Paid');
-    expect(await p.locator('#waiting li[data-wait-kind="sleep"] form').count()).toBe(0);
-    const eventWait = p.locator('#waiting li[data-wait-kind="event"]');
-    expect(await eventWait.locator('input[aria-label="event type"]').inputValue()).toBe('Paid');
-    await eventWait.locator('input[aria-label="event data"]').fill('{"amount": 42}');
-    await eventWait.getByRole('button', { name: 'Send event' }).click();
-    await expect.poll(() => sent).toEqual([{ event: { type: 'Paid', data: { amount: 42 } } }]);
-    await p.locator('#waterfall .wf-row[data-wait="nap:1"] .bar.sleep').waitFor();
   });
 
   it('draws the first 300 invocations of a large run and the rest on request', async () => {
@@ -330,8 +353,14 @@ describe.skipIf('reason' in browser)('inspector in chromium', { timeout: 60_000 
     await retry.waitFor();
     expect(await p.locator('#outcome b').textContent()).toBe('step_failed in step charge');
 
+    // The failed invocation's details offer the same action as "Retry step": it is what runs again.
+    await p.locator('#waterfall .wf-row[data-step="charge"]').click();
+    const retryStep = p.getByRole('button', { name: 'Retry step charge' });
+    await retryStep.waitFor();
+    await p.locator('#waterfall .wf-row[data-step="charge"] .bar.failed').waitFor();
+
     gateway.down = false;
-    await retry.click();
+    await retryStep.click();
     await status(p, 'completed');
     await p.locator('#timeline li[data-kind="run_resumed"]').waitFor();
     expect(await p.locator('#result').textContent()).toBe('"charged o-9"');
@@ -343,6 +372,9 @@ describe.skipIf('reason' in browser)('inspector in chromium', { timeout: 60_000 
     await p.goto(`${server.url}/#/runs/${done.body.runId}`);
     await status(p, 'completed');
     expect(await p.getByRole('button', { name: 'Resume from last checkpoint' }).isHidden()).toBe(true);
+    await p.locator('#waterfall .wf-row[data-step="shout"]').click();
+    await p.locator('#detail dd', { hasText: 'done' }).first().waitFor();
+    expect(await p.locator('#detail .retry-step').count()).toBe(0);
   });
 
   it('lists schedules when the server has a dispatcher, and shows no panel when it has none', async () => {

@@ -63,9 +63,40 @@ export const fanout = workflow('fanout', { timeout: null })
     ctx.state.update('n', (n: number | undefined) => (n ?? 0) + 1) === 350 ? StopEvent.of({ result: 350 }) : undefined,
   );
 
-export const inspectorWorkflows = [approval, pipeline, nested, payment, echo, fanout];
+const Paid = event('Paid', z.object({ amount: z.number() }));
 
-/** Seed the server: `echoes` quick runs, then one of each interesting kind; resolves with their ids once each settled. */
+/** Two waits at once: `nap` sleeps a minute (a real, durable sleep), `pay` waits up to an hour for a Paid event. */
+export const errand = workflow('errand', { timeout: null })
+  .step('nap', { accepts: [StartEvent] }, async (_ev, ctx) => {
+    await ctx.sleep(60_000);
+  })
+  .step('pay', { accepts: [StartEvent], emits: [StopEvent] }, async (_ev, ctx) => {
+    const paid = await ctx.waitFor(Paid, { timeout: 3_600_000 });
+    return StopEvent.of({ result: paid === undefined ? 'unpaid' : `paid ${paid.data.amount}` });
+  });
+
+const Filed = event('Filed', z.object({ title: z.string() }));
+
+/** Forgets its StopEvent: `file` completes without output and the run goes idle (`run_idle`). */
+export const forgetful = workflow('forgetful', { timeout: null })
+  .step('draft', { accepts: [StartEvent], emits: [Filed] }, (ev) => Filed.of({ title: String(ev.data) }))
+  .step('file', { accepts: [Filed] }, () => undefined);
+
+export const inspectorWorkflows = [approval, pipeline, nested, payment, echo, fanout, errand, forgetful];
+
+/** Resolves once `run` reaches `status`. */
+function reach(run: { status: string; status$: { subscribe(f: (s: string) => void): { unsubscribe(): void } } }, status: string): Promise<void> {
+  return new Promise<void>((done) => {
+    const s = run.status$.subscribe((now) => now === status && done());
+    if (run.status === status) s.unsubscribe();
+  });
+}
+
+/**
+ * Seed the server: `echoes` quick runs, then one of each interesting kind (failed, retried, sub-workflow, idle,
+ * sleeping and waiting for an event, waiting for input); resolves with their ids once each settled or waits.
+ * The sleeping run's minute-long timer is live: abort it (`abortLive`) when done.
+ */
 export async function seed(server: SluiceServer, echoes = 100) {
   const { registry } = server;
   for (let i = 0; i < echoes; i++) await registry.start('echo', `hello ${i}`, undefined).result;
@@ -75,11 +106,20 @@ export async function seed(server: SluiceServer, echoes = 100) {
   await pipelined.result;
   const sub = registry.start('nested', 'tides', undefined);
   await sub.result;
+  const idle = registry.start('forgetful', 'Minutes of Monday', undefined);
+  await new Promise<void>((done) => idle.events$.subscribe((e) => e.kind === 'run_idle' && done()));
+  const sleeping = registry.start('errand', null, undefined);
+  await reach(sleeping, 'waiting');
   const waiting = registry.start('approval', 'Release notes', undefined);
-  await new Promise<void>((done) => {
-    const s = waiting.status$.subscribe((status) => status === 'waiting' && done());
-    if (waiting.status === 'waiting') s.unsubscribe();
-  });
+  await reach(waiting, 'waiting');
   await registry.flush();
-  return { failed: failed.id, pipeline: pipelined.id, nested: sub.id, waiting: waiting.id };
+  return { failed: failed.id, pipeline: pipelined.id, nested: sub.id, idle: idle.id, sleeping: sleeping.id, waiting: waiting.id };
+}
+
+/** Abort the runs still live on the server (their timers would outlive the test). */
+export async function abortLive(server: SluiceServer): Promise<void> {
+  for (const row of await server.registry.list()) {
+    const run = server.registry.handle(row.runId);
+    if (run !== undefined && !['completed', 'failed', 'aborted', 'timed_out'].includes(run.status)) run.abort();
+  }
 }

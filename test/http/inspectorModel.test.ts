@@ -2,7 +2,7 @@ import { lastValueFrom, toArray } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import type { RunEvent } from 'sluice';
 import model from '../../src/http/inspector/client/model.js?raw';
-import { nested, payment, pipeline } from './inspectorFixtures.js';
+import { forgetful, nested, payment, pipeline } from './inspectorFixtures.js';
 
 interface Inv {
   step: string;
@@ -18,9 +18,11 @@ interface Model {
   order: Inv[];
   failedStep: string | null;
   outcome: { status: string; result?: unknown; error?: { code: string } } | null;
+  idle: { since: number; lastStep?: string } | null;
 }
 // The page's model is a browser script; its functions are pure, so they run here as they do in the page.
-const page = new Function(`${model}\nreturn { newModel, applyEvent, stepCounts };`)() as {
+const page = new Function(`${model}\nreturn { newModel, applyEvent, stepCounts, syncWaits };`)() as {
+  syncWaits(m: Model, waiting: unknown[]): void;
   newModel(runId: string): Model;
   applyEvent(m: Model, ev: RunEvent): void;
   stepCounts(m: Model): Record<string, { running: number; done: number; failed: number; waiting: number }>;
@@ -33,6 +35,47 @@ const modelOf = (events: RunEvent[]) => {
 };
 
 describe("the inspector page's run model", () => {
+  it('attaches a snapshot’s open sleeps and event waits to their invocations and ends them once they are gone', () => {
+    const at = (seq: number) => ({ runId: 'r', seq, at: 1_000 + seq });
+    const m = modelOf([
+      { kind: 'run_started', ...at(1), workflow: 'errand', input: null },
+      { kind: 'event_routed', ...at(2), event: { type: 'StartEvent', data: null }, steps: ['nap', 'pay'] },
+      { kind: 'step_started', ...at(3), step: 'nap', invocationId: 'e1/nap', type: 'StartEvent', attempt: 1 },
+      { kind: 'step_started', ...at(4), step: 'pay', invocationId: 'e1/pay', type: 'StartEvent', attempt: 1 },
+    ]);
+    const sleep = { kind: 'sleep', requestId: 'e1/nap:1', dueAt: 61_000 };
+    const paid = { kind: 'event', requestId: 'e1/pay:1', type: 'Paid' };
+    page.syncWaits(m, [sleep, paid, { kind: 'sleep', requestId: 'e9/gone:1', dueAt: 5 }]);
+    expect(page.stepCounts(m)).toEqual({ nap: { running: 1, done: 0, failed: 0, waiting: 1 }, pay: { running: 1, done: 0, failed: 0, waiting: 1 } });
+    expect(m.order.map((i) => (i as unknown as { waits: unknown[] }).waits)).toEqual([
+      [{ requestId: 'e1/nap:1', kind: 'sleep', type: undefined, dueAt: 61_000, start: 1_004, end: null }],
+      [{ requestId: 'e1/pay:1', kind: 'event', type: 'Paid', dueAt: undefined, start: 1_004, end: null }],
+    ]);
+    page.applyEvent(m, { kind: 'event_routed', ...at(5), event: { type: 'Paid', data: {} }, steps: [], waiters: ['e1/pay:1'] });
+    page.syncWaits(m, [sleep]);
+    expect(page.stepCounts(m)['pay']).toEqual({ running: 1, done: 0, failed: 0, waiting: 0 });
+    expect(page.stepCounts(m)['nap']?.waiting).toBe(1);
+  });
+
+  it('is idle from run_idle until the next event that is not a checkpoint', async () => {
+    const run = forgetful.run('notes');
+    const events = await new Promise<RunEvent[]>((done) => {
+      const seen: RunEvent[] = [];
+      run.events$.subscribe((e) => {
+        seen.push(e);
+        if (e.kind === 'run_idle') done(seen);
+      });
+    });
+    const idle = events.at(-1) as RunEvent;
+    const m = modelOf(events);
+    expect(m.idle).toEqual({ since: idle.at, lastStep: 'file' });
+    page.applyEvent(m, { kind: 'checkpoint_saved', runId: run.id, seq: idle.seq + 1, at: idle.at + 1 });
+    expect(m.idle).toEqual({ since: idle.at, lastStep: 'file' });
+    page.applyEvent(m, { kind: 'event_routed', runId: run.id, seq: idle.seq + 2, at: idle.at + 2, event: { type: 'Filed', data: { title: 'x' } }, steps: ['file'] });
+    expect(m.idle).toBeNull();
+    run.abort();
+  });
+
   it('gives each invocation its input event, attempts, own outputs and ctx.write stream under concurrency', async () => {
     const run = pipeline.run('three chunks');
     const m = modelOf(await lastValueFrom(run.events$.pipe(toArray())));

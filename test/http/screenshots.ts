@@ -1,4 +1,5 @@
-// `npm run screenshots`: seed a server with 100+ runs (a failed, a waiting, a retried and a sub-workflow run),
+// `npm run screenshots`: seed a server with 100+ runs (a failed, a waiting, a sleeping, an idle, a retried and a
+// sub-workflow run),
 // open each view of the inspector in Debian's chromium and save docs/screenshots/*.png.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -6,7 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Page } from 'playwright-core';
 import { CHROMIUM_ARGS, ensureChromium } from './chromium.js';
-import { inspectorWorkflows, seed } from './inspectorFixtures.js';
+import { abortLive, inspectorWorkflows, seed } from './inspectorFixtures.js';
 import { start } from './support.js';
 
 const out = fileURLToPath(new URL('../../docs/screenshots/', import.meta.url));
@@ -52,7 +53,10 @@ try {
     await p.locator('#waterfall .wf-row[data-step="research"] .toggle').click();
   });
   await shot('run-waiting', `/#/runs/${ids.waiting}`, (p) => p.locator('#waiting li').first().waitFor());
+  await shot('run-sleeping', `/#/runs/${ids.sleeping}`, (p) => p.locator('#waiting li[data-wait-kind="event"]').waitFor());
+  await shot('run-idle', `/#/runs/${ids.idle}`, (p) => p.locator('#idle-line').waitFor());
 } finally {
+  await abortLive(server);
   await context.close();
   await rm(profile, { recursive: true, force: true });
   await server.close();

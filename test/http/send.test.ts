@@ -47,6 +47,24 @@ describe('POST /api/runs/:id/send', () => {
     expect(events.at(-1)).toMatchObject({ kind: 'run_completed', result: 'hello' });
   });
 
+  it('reports an idle run as idle in GET /api/runs/:id and the runs page, until a sent event revives it', async () => {
+    server = await start({ workflows: [mailbox] });
+    const created = await server.call('POST', '/api/workflows/mailbox/runs', {});
+    const runId = created.body.runId as string;
+    const run = server.registry.handle(runId) as RunHandle;
+    const idle = new Promise<number>((done) => run.events$.subscribe((e) => e.kind === 'run_idle' && done(e.at)));
+    const since = await idle;
+    const view = await server.call('GET', `/api/runs/${runId}`);
+    expect(view.body).toMatchObject({ status: 'running', idle: { since, lastStep: 'open' } });
+    const page = await server.call('GET', '/api/runs?limit=10');
+    expect(page.body.runs).toEqual([expect.objectContaining({ runId, idle: { since, lastStep: 'open' } })]);
+    await server.call('POST', `/api/runs/${runId}/send`, { event: { type: 'Letter', data: { text: 'hi' } } });
+    await run.result;
+    const done = await server.call('GET', `/api/runs/${runId}`);
+    expect(done.body).toMatchObject({ status: 'completed', result: 'hi' });
+    expect(done.body).not.toHaveProperty('idle');
+  });
+
   it('refuses with 400 invalid_event an event nothing would take, and the run goes on', async () => {
     server = await start({ workflows: [mailbox] });
     const runId = (await server.call('POST', '/api/workflows/mailbox/runs', {})).body.runId as string;

@@ -36,7 +36,12 @@ const only = (name: string): ReadableSpan => {
   return found[0] as ReadableSpan;
 };
 const ms = (hr: readonly [number, number]): number => hr[0] * 1_000 + hr[1] / 1e6;
-const history = (run: RunHandle<unknown>): RunEvent[] => run.snapshot().history;
+/** The RunEvents `events$` replays right now (all of them: these runs are far below the replay bound). */
+const history = (run: RunHandle<unknown>): RunEvent[] => {
+  const out: RunEvent[] = [];
+  run.events$.subscribe((e) => out.push(e)).unsubscribe();
+  return out;
+};
 const atOf = (run: RunHandle<unknown>, pick: (e: RunEvent) => boolean): number => (history(run).find(pick) as RunEvent).at;
 
 describe('traceRun', () => {
@@ -180,6 +185,22 @@ describe('traceRun', () => {
     run.resume();
     await run.result;
     expect(only('workflow.run').events.map((e) => e.name)).toEqual(['run_paused', 'run_resumed']);
+  });
+
+  it('marks an idle run as a run_idle event naming the step, and a stalled run as an error', async () => {
+    const wf = workflow('forgetful', { timeout: null, onIdle: 'fail' })
+      .step('start', { accepts: [StartEvent] }, () => Item.of({ n: 1 }))
+      .step('note', { accepts: [Item] }, () => undefined);
+    const run = wf.run(null);
+    traceRun(run, { tracer });
+    await run.result.catch(() => undefined);
+    const root = only('workflow.run');
+    expect(root.events.map((e) => [e.name, e.attributes?.[ATTRIBUTES.step]])).toEqual([
+      ['run_idle', 'note'],
+      ['exception', undefined],
+    ]);
+    expect(root.attributes[ATTRIBUTES.errorCode]).toBe('stalled');
+    expect(root.status.code).toBe(SpanStatusCode.ERROR);
   });
 
   it('gives steps a context to nest their own spans under the step span', async () => {

@@ -183,7 +183,7 @@ describe('fan-in with ctx.collect', () => {
         Answer.of({ text: 'b' }),
         Answer.of({ text: 'c' }),
       ])
-      .step('join', { accepts: [Answer] }, (_ev, ctx) => {
+      .step('join', { accepts: [Answer], collects: [Answer] }, (_ev, ctx) => {
         const all = ctx.collect(Answer, 3);
         seen.push(all?.length);
         return all && StopEvent.of({ result: all.map((a) => a.data.text) });
@@ -195,7 +195,7 @@ describe('fan-in with ctx.collect', () => {
   });
 
   it('buffers the event before its own handler runs', async () => {
-    const wf = workflow('own-event').step('s', { accepts: [StartEvent] }, (ev, ctx) => {
+    const wf = workflow('own-event').step('s', { accepts: [StartEvent], collects: [StartEvent] }, (ev, ctx) => {
       const mine = ctx.collect(StartEvent, 1);
       return StopEvent.of({ result: { same: mine?.[0] === ev, data: mine?.[0]?.data } });
     });
@@ -203,7 +203,7 @@ describe('fan-in with ctx.collect', () => {
   });
 
   it('removes the events it returns, so the next collect starts afresh', async () => {
-    const wf = workflow('collect-removes').step('s', { accepts: [StartEvent] }, (_ev, ctx) => {
+    const wf = workflow('collect-removes').step('s', { accepts: [StartEvent], collects: [StartEvent] }, (_ev, ctx) => {
       const first = ctx.collect(StartEvent, 1);
       const again = ctx.collect(StartEvent, 1);
       return StopEvent.of({ result: [first?.length, again] });
@@ -211,11 +211,11 @@ describe('fan-in with ctx.collect', () => {
     await expect(wf.run().result).resolves.toEqual([1, undefined]);
   });
 
-  it('buffers every routed event by type, whichever steps it went to', async () => {
+  it('buffers every routed event of a declared type, whichever steps it went to', async () => {
     const wf = workflow('collect-other-type')
       .step('emit', { accepts: [StartEvent] }, () => [Answer.of({ text: 'x' }), Answer.of({ text: 'y' }), Done.of(null)])
       .step('log', { accepts: [Answer] }, () => undefined)
-      .step('join', { accepts: [Done] }, (_ev, ctx) => {
+      .step('join', { accepts: [Done], collects: [Answer] }, (_ev, ctx) => {
         const answers = ctx.collect(Answer, 2);
         return StopEvent.of({ result: answers?.map((a) => a.data.text) });
       });
@@ -223,7 +223,7 @@ describe('fan-in with ctx.collect', () => {
   });
 
   it('returns undefined while fewer than n events of the type are buffered', async () => {
-    const wf = workflow('collect-short').step('s', { accepts: [StartEvent] }, (_ev, ctx) =>
+    const wf = workflow('collect-short').step('s', { accepts: [StartEvent], collects: [Answer, StartEvent] }, (_ev, ctx) =>
       StopEvent.of({ result: [ctx.collect(Answer, 1), ctx.collect(StartEvent, 2)] }),
     );
     await expect(wf.run().result).resolves.toEqual([undefined, undefined]);

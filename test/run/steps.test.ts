@@ -120,7 +120,7 @@ describe('what a handler may return', () => {
   it('routes a synchronous Observable’s emissions too', async () => {
     const wf = workflow('sync-observable')
       .step('emit', { accepts: [StartEvent] }, () => of(Item.of({ n: 1 }), Item.of({ n: 2 })))
-      .step('join', { accepts: [Item] }, (_ev, ctx) => {
+      .step('join', { accepts: [Item], collects: [Item] }, (_ev, ctx) => {
         const both = ctx.collect(Item, 2);
         return both && StopEvent.of({ result: both.map((i) => i.data.n) });
       });
@@ -186,7 +186,7 @@ describe('concurrency', () => {
           most = Math.max(most, active);
           return cold('---(a|)', { a: Done.of({ n: ev.data.n }) }).pipe(finalize(() => active--));
         })
-        .step('join', { accepts: [Done] }, (_ev, ctx) => {
+        .step('join', { accepts: [Done], collects: [Done] }, (_ev, ctx) => {
           const all = ctx.collect(Done, 5);
           return all && StopEvent.of({ result: all.map((d) => d.data.n) });
         })
@@ -207,7 +207,7 @@ describe('concurrency', () => {
           order.push(ev.data.n);
           return cold('-(a|)', { a: Done.of({ n: ev.data.n }) });
         })
-        .step('join', { accepts: [Done] }, (_ev, ctx) => {
+        .step('join', { accepts: [Done], collects: [Done] }, (_ev, ctx) => {
           const all = ctx.collect(Done, 4);
           return all && StopEvent.of({ result: null });
         })
@@ -227,7 +227,7 @@ describe('concurrency', () => {
           most = Math.max(most, active);
           return cold('---(a|)', { a: Done.of({ n: ev.data.n }) }).pipe(finalize(() => active--));
         })
-        .step('join', { accepts: [Done] }, (_ev, ctx) => {
+        .step('join', { accepts: [Done], collects: [Done] }, (_ev, ctx) => {
           const all = ctx.collect(Done, 5);
           return all && StopEvent.of({ result: null });
         })
@@ -288,7 +288,7 @@ describe('concurrency', () => {
           }),
         );
       })
-      .step('join', { accepts: [Done] }, (_ev, ctx) => {
+      .step('join', { accepts: [Done], collects: [Done] }, (_ev, ctx) => {
         const all = ctx.collect(Done, 3);
         return all && StopEvent.of({ result: all.map((d) => d.data.n) });
       });

@@ -26,7 +26,6 @@ function rebuild(snapshot: Snapshot, r: Restored): Snapshot {
     answered: r.requests?.answered ?? {},
     seq: r.seq,
     elapsedMs: r.elapsedMs,
-    history: r.history,
     metadata: r.metadata,
     children: Object.fromEntries(r.children ?? []),
   });

@@ -3,7 +3,7 @@ import type { RunStatus } from '../../src/run/status.js';
 import type { Snapshot } from '../../src/snapshot/schema.js';
 import type { CheckpointStore, RunSummary } from '../../src/stores/CheckpointStore.js';
 import type { RunEvent } from '../../src/telemetry/runEvent.js';
-import { journal, makeSnapshot } from './fixtures.js';
+import { journal, makeSnapshot, makeSnapshotV1 } from './fixtures.js';
 
 /** What a backend's test file hands the contract: a fresh, empty store per test. */
 export interface StoreHarness {
@@ -102,7 +102,7 @@ export function storeContract(name: string, makeStore: () => Promise<StoreHarnes
         const expected = viaJson(snapshot);
         await store.save(snapshot);
         snapshot.state['count'] = 99;
-        snapshot.history.length = 0;
+        snapshot.pending.length = 0;
         const loaded = await store.load('copy');
         expect(loaded).toStrictEqual(expected);
         loaded!.state['count'] = 7;
@@ -257,8 +257,8 @@ export function storeContract(name: string, makeStore: () => Promise<StoreHarnes
     });
 
     describe('journal', () => {
-      /** A snapshot at `seq` with no history inside (the journal is all there is). */
-      const lean = (runId: string, seq: number, extra: Partial<Snapshot> = {}) => makeSnapshot({ runId, seq, history: [], ...extra });
+      /** A snapshot at `seq` (version 2: the journal is all the history there is). */
+      const lean = (runId: string, seq: number, extra: Partial<Snapshot> = {}) => makeSnapshot({ runId, seq, ...extra });
       const seqs = (events: RunEvent[]) => events.map((e) => e.seq);
 
       it('resolves [] for the journal of a run never saved', async () => {
@@ -299,11 +299,14 @@ export function storeContract(name: string, makeStore: () => Promise<StoreHarnes
         expect(seqs(await store.events('r'))).toEqual([1, 2, 3, 4]);
       });
 
-      it('reads a version-1 snapshot’s history as the start of the journal', async () => {
-        const v1 = makeSnapshot({ runId: 'old', seq: 3 });
+      it('reads a version-1 snapshot’s history as the start of the journal, and loads the snapshot as version 2', async () => {
+        const v1 = makeSnapshotV1({ runId: 'old', seq: 3 });
         await store.save(v1);
         expect(await store.events('old')).toStrictEqual(viaJson(v1.history));
-        await store.save(makeSnapshot({ runId: 'old', seq: 5 }), journal('old', 4, 5));
+        expect(await store.load('old')).toMatchObject({ version: 2, runId: 'old', seq: 3 });
+        expect(await store.load('old')).not.toHaveProperty('history');
+        // A run resumed from it writes that history to the journal with its first checkpoint (see Checkpointer).
+        await store.save(makeSnapshot({ runId: 'old', seq: 5 }), [...v1.history, ...journal('old', 4, 5)]);
         expect(seqs(await store.events('old'))).toEqual([1, 2, 3, 4, 5]);
       });
 

@@ -1,3 +1,4 @@
+import { readSnapshot } from '../../src/snapshot/schema.js';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { appendFile, mkdir, mkdtemp, utimes, readdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -8,9 +9,9 @@ import { FileStore } from '../../src/stores/FileStore.js';
 import { conflictContract } from './conflictContract.js';
 import { storeContract } from './contract.js';
 import { journal, makeSnapshot, manualClock } from './fixtures.js';
-import type { Snapshot } from '../../src/snapshot/schema.js';
+import type { SnapshotV1 } from '../../src/snapshot/schema.js';
 
-const v1File = JSON.parse(readFileSync(new URL('./v1/file-store.json', import.meta.url), 'utf8')) as { updatedAt: number; snapshot: Snapshot };
+const v1File = JSON.parse(readFileSync(new URL('./v1/file-store.json', import.meta.url), 'utf8')) as { updatedAt: number; snapshot: SnapshotV1 };
 
 storeContract('FileStore', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'sluice-filestore-'));
@@ -61,8 +62,8 @@ describe('FileStore', () => {
 
   it('appends the journal as NDJSON beside the run file and records how many bytes the snapshot covers', async () => {
     const store = new FileStore(dir, { now: () => 1, writerId: 'w1' });
-    await store.save(makeSnapshot({ runId: 'r', seq: 2, history: [] }), journal('r', 1, 2));
-    await store.save(makeSnapshot({ runId: 'r', seq: 3, history: [] }), journal('r', 3, 3));
+    await store.save(makeSnapshot({ runId: 'r', seq: 2 }), journal('r', 1, 2));
+    await store.save(makeSnapshot({ runId: 'r', seq: 3 }), journal('r', 3, 3));
     expect((await readdir(dir)).sort()).toEqual(['r.journal.ndjson', 'r.json']);
     const text = await readFile(join(dir, 'r.journal.ndjson'), 'utf8');
     expect(text.split('\n').filter(Boolean).map((line) => (JSON.parse(line) as { seq: number }).seq)).toEqual([1, 2, 3]);
@@ -74,7 +75,7 @@ describe('FileStore', () => {
     await writeFile(join(dir, 'order-42.json'), await readFile(new URL('./v1/file-store.json', import.meta.url)));
     const store = new FileStore(dir);
     const stored = v1File.snapshot;
-    expect(await store.load('order-42')).toStrictEqual(stored);
+    expect(await store.load('order-42')).toStrictEqual(readSnapshot(stored).snapshot);
     expect(await store.list()).toEqual([{ runId: 'order-42', workflow: 'orders', status: 'paused', updatedAt: v1File.updatedAt }]);
     expect(await store.events('order-42', { afterSeq: 17 })).toEqual(stored.history.slice(17));
     // It takes the run over like any stored revision, and the journal continues after the history.

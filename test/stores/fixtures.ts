@@ -1,9 +1,10 @@
-import type { Snapshot, SnapshotV2 } from '../../src/snapshot/schema.js';
+import { upgrade } from '../../src/snapshot/migrate.js';
+import type { Snapshot, SnapshotV1, SnapshotV2 } from '../../src/snapshot/schema.js';
 import type { RunEvent } from '../../src/telemetry/runEvent.js';
 
 /**
- * A valid version-1 snapshot with every field filled in, so round-trip tests exercise all of them.
- * `history` entries carry the snapshot's `runId`, also when `overrides.runId` changes it.
+ * A valid snapshot (version 2, as the run loop writes it) with every field filled in, so round-trip tests
+ * exercise all of them.
  *
  * @example
  * ```ts
@@ -11,6 +12,14 @@ import type { RunEvent } from '../../src/telemetry/runEvent.js';
  * ```
  */
 export function makeSnapshot(overrides: Partial<Snapshot> = {}): Snapshot {
+  return { ...upgrade(makeSnapshotV1({ runId: overrides.runId ?? 'run-1' })).snapshot, ...overrides };
+}
+
+/**
+ * A valid version-1 snapshot (history inside) with every field filled in. `history` entries carry the
+ * snapshot's `runId`, also when `overrides.runId` changes it.
+ */
+export function makeSnapshotV1(overrides: Partial<SnapshotV1> = {}): SnapshotV1 {
   const runId = overrides.runId ?? 'run-1';
   const at = 1_700_000_000_000;
   const start = { id: 'env-1', event: { type: 'Start', data: { orderId: 42 } }, at };

@@ -1,7 +1,7 @@
 import { pino, type Logger } from 'pino';
 import { describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
-import { event, MemoryStore, StartEvent, StopEvent, workflow, type Snapshot, type WorkflowOptions } from 'sluice';
+import { event, MemoryStore, StartEvent, StopEvent, workflow, type RunEvent, type Snapshot, type WorkflowOptions } from 'sluice';
 import { attachLogger } from '../../src/telemetry/logger.js';
 
 // The real attachLogger, watched: the run loop must not call it without a logger.
@@ -85,7 +85,9 @@ describe('logging a run to pino', () => {
       error: { code: 'step_failed', message: 'flaked', stack: expect.stringMatching(/^Error: flaked\n/) },
     });
     expect(lines[7]).toMatchObject({ kind: 'step_started', attempt: 2, invocationId: retry['invocationId'] });
-    expect(lines.map((l) => l.seq)).toEqual(run.snapshot().history.filter((e) => e.kind !== 'checkpoint_saved').map((e) => e.seq));
+    const events: RunEvent[] = [];
+    run.events$.subscribe((e) => events.push(e)).unsubscribe();
+    expect(lines.map((l) => l.seq)).toEqual(events.filter((e) => e.kind !== 'checkpoint_saved').map((e) => e.seq));
   });
 
   it('logs a failing step and the failed run at error', async () => {

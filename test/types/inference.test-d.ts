@@ -106,7 +106,7 @@ describe('handler inference', () => {
   });
 
   it('types ctx.collect by the EventType it is given', () => {
-    workflow('t').step('s', { accepts: [Answer] }, (_ev, ctx) => {
+    workflow('t').step('s', { accepts: [Answer], collects: [Answer] }, (_ev, ctx) => {
       expectTypeOf(ctx.collect(Answer, 2)).toEqualTypeOf<WorkflowEvent<{ score: number }, 'Answer'>[] | undefined>();
     });
   });

@@ -94,6 +94,31 @@ export class RateWindow<T> {
     return all;
   }
 
+  /**
+   * The slots in use, per key, as the times they free (absolute scheduler ms; while the clock is paused, now
+   * + the time they have left): what a snapshot keeps so a resumed run does not start over with a full window.
+   */
+  usedSlots(): Record<string, number[]> {
+    const out: Record<string, number[]> = {};
+    for (const [k, w] of this.keys) if (w.slots.size > 0) out[k] = [...w.slots].map((s) => s.dueAt()).sort((a, b) => a - b);
+    return out;
+  }
+
+  /**
+   * Count slots used before a snapshot (see {@link usedSlots}): each stays in use until its free time; times
+   * already past are dropped, and at most `limit` per key are kept (the latest).
+   */
+  restoreSlots(slots: Readonly<Record<string, readonly number[]>>): void {
+    const { limit, clock } = this.options;
+    for (const [k, times] of Object.entries(slots)) {
+      const future = times.filter((t) => t > clock.now()).sort((a, b) => a - b).slice(-limit);
+      if (future.length === 0) continue;
+      let w = this.keys.get(k);
+      if (w === undefined) this.keys.set(k, (w = { slots: new Set(), queue: [], wake: undefined }));
+      for (const t of future) this.useSlot(k, w, t - clock.now());
+    }
+  }
+
   /** Cancel every timer and forget every waiter. */
   close(): void {
     this.listing?.unsubscribe();
@@ -111,6 +136,15 @@ export class RateWindow<T> {
     return n;
   }
 
+  /** Take a slot of key `k` that frees after `ms` of running time. */
+  private useSlot(k: string, w: KeyWindow<T>, ms: number): void {
+    const slot: ClockTimer = this.options.clock.after(ms, () => {
+      w.slots.delete(slot);
+      this.drain(k, w);
+    });
+    w.slots.add(slot);
+  }
+
   private drain(k: string, w: KeyWindow<T>): void {
     const { limit, interval, clock } = this.options;
     while (w.queue.length > 0 && w.slots.size < limit) {
@@ -123,11 +157,7 @@ export class RateWindow<T> {
         return;
       }
       w.queue.shift();
-      const slot: ClockTimer = clock.after(interval, () => {
-        w.slots.delete(slot);
-        this.drain(k, w);
-      });
-      w.slots.add(slot);
+      this.useSlot(k, w, interval);
       head.start(head.value);
     }
     if (w.queue.length === 0) {

@@ -1,7 +1,7 @@
 import pg from 'pg';
 import type { PoolConfig } from 'pg';
 import { asStoreError } from '../../errors/WorkflowError.js';
-import type { Snapshot } from '../../snapshot/schema.js';
+import type { AnySnapshot, Snapshot } from '../../snapshot/schema.js';
 import type { RunEvent } from '../../telemetry/runEvent.js';
 import type { CheckpointStore, EventsOptions, ListFilter, PruneFilter, RunSummary } from '../CheckpointStore.js';
 import {
@@ -116,7 +116,7 @@ export class PostgresStore implements CheckpointStore {
     return this.#claims.writerId;
   }
 
-  async save(snapshot: Snapshot, journal?: readonly RunEvent[]): Promise<void> {
+  async save(snapshot: AnySnapshot, journal?: readonly RunEvent[]): Promise<void> {
     checkSaveable(snapshot, NAME);
     const delta = journalDelta(snapshot, journal, NAME);
     const { runId } = snapshot;

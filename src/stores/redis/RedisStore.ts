@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import type { Cluster, RedisOptions } from 'ioredis';
 import { asStoreError } from '../../errors/WorkflowError.js';
-import type { Snapshot } from '../../snapshot/schema.js';
+import type { AnySnapshot, Snapshot } from '../../snapshot/schema.js';
 import type { RunEvent } from '../../telemetry/runEvent.js';
 import type { CheckpointStore, EventsOptions, ListFilter, PruneFilter, RunSummary } from '../CheckpointStore.js';
 import {
@@ -17,6 +17,7 @@ import {
   listed,
   olderThanBound,
   parseStoredJson,
+  storedRun,
   storedSnapshot,
 } from '../shared.js';
 import { DELETE, EVENTS, LOAD, PRUNE, SAVE, runScript } from './scripts.js';
@@ -107,7 +108,7 @@ export class RedisStore implements CheckpointStore {
     return this.#claims.writerId;
   }
 
-  async save(snapshot: Snapshot, journal?: readonly RunEvent[]): Promise<void> {
+  async save(snapshot: AnySnapshot, journal?: readonly RunEvent[]): Promise<void> {
     checkSaveable(snapshot, NAME);
     const delta = journalDelta(snapshot, journal, NAME);
     const { runId } = snapshot;
@@ -180,7 +181,7 @@ export class RedisStore implements CheckpointStore {
     if (seq === undefined) return [];
     const where = this.#where(runId);
     // A version-1 snapshot's history is the start of the journal.
-    const history = typeof v1 === 'string' ? storedSnapshot(parseStoredJson(v1, where, runId), runId, where).history : [];
+    const history = typeof v1 === 'string' ? storedRun(parseStoredJson(v1, where, runId), runId, where).history : [];
     const journal = entries.map((text) => parseStoredJson(text, `${NAME} key '${this.#journalKey(runId)}'`, runId) as RunEvent);
     return journalWindow([history, journal], Number(seq), window);
   }

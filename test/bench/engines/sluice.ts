@@ -99,7 +99,7 @@ const engine: Engine = {
       .step('worker', { accepts: [Work], ...(concurrency === undefined ? {} : { concurrency }) }, async (ev) =>
         Answer.of(num(ev)),
       )
-      .step('collect', { accepts: [Answer] }, (_ev, ctx) => {
+      .step('collect', { accepts: [Answer], collects: [Answer] }, (_ev, ctx) => {
         const all = ctx.collect(Answer, n);
         if (all === undefined) return undefined;
         return StopEvent.of({ result: { count: all.length, sum: all.reduce((s, a) => s + num(a), 0) } });

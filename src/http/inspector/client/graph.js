@@ -1,5 +1,6 @@
 // The step graph: columns from StartEvent along declared emits → accepts, an end node for StopEvent, and
-// per step the invocations running / done / failed in this run; the failing step is highlighted.
+// per step the invocations running / done / failed in this run; the failing step is highlighted, and so is
+// the step an idle run names (the last to complete without output).
 var SVG_NS = 'http://www.w3.org/2000/svg';
 
 function svg(tag, attrs, text) {
@@ -63,7 +64,7 @@ function renderGraph(box, wf, m) {
     var p = pos[name];
     var terminal = name === START || name === END;
     var c = counts[name] || { running: 0, done: 0, failed: 0, waiting: 0 };
-    var state = terminal ? 'terminal' : m.failedStep === name ? 'failed' : c.running ? 'running' : c.done ? 'done' : '';
+    var state = terminal ? 'terminal' : m.failedStep === name ? 'failed' : m.idle && m.idle.lastStep === name ? 'idle' : c.running && c.waiting === c.running ? 'waiting' : c.running ? 'running' : c.done ? 'done' : '';
     var g = svg('g', { class: 'node ' + state, transform: 'translate(' + p.x + ',' + p.y + ')' });
     if (!terminal) g.setAttribute('data-step', name);
     else g.setAttribute('data-terminal', name === START ? 'start' : 'end');

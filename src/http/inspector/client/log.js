@@ -25,6 +25,7 @@ function describe(ev) {
     case 'stream': return (ev.step ? ev.step + ': ' : '') + JSON.stringify(ev.event);
     case 'child': return ev.step + ' ▸ ' + ev.childRunId.slice(0, 8) + ' ' + ev.event.kind + ' ' + describe(ev.event);
     case 'gap': return ev.missed + ' events missed';
+    case 'run_idle': return 'nothing left to do' + (ev.lastStep ? ' — last step ' + ev.lastStep + ' completed without output' : '');
     default: return '';
   }
 }
@@ -38,7 +39,7 @@ function addEvent(ev) {
     el('span', { class: 'seq', text: String(ev.seq) }),
     el('span', { class: 'muted', text: new Date(ev.at).toISOString().slice(11, 23) + ' ' }),
     el('span', { class: 'kind', text: ev.kind }),
-    el('span', { text: ' ' + describe(ev) }),
+    el('span', { class: 'desc', text: ' ' + describe(ev) }),
   ]);
   item.addEventListener('click', function () { showDetail({ event: ev }); });
   if (ev.kind === 'checkpoint_saved') {
@@ -96,6 +97,12 @@ function showDetail(pick) {
     if (inv.waits.length) block(box, 'waits', inv.waits.map(function (w) { return { requestId: w.requestId, prompt: w.prompt, answeredAfterMs: w.end !== null ? w.end - w.start : null }; }));
     if (inv.children.length) block(box, 'child runs', inv.children.map(function (c) { return { runId: c.runId, workflow: c.model.workflow, outcome: c.model.outcome }; }));
     if (inv.error) errorBlock(box, inv.error);
+    if (redeliverable(inv)) {
+      // Retrying the run re-delivers exactly the invocations its last checkpoint kept in flight: this one first.
+      var again = el('button', { type: 'button', class: 'retry-step', text: 'Retry step ' + inv.step, title: 'Resume the run from its last checkpoint: this invocation runs again, with the same invocation id' });
+      again.addEventListener('click', function () { $('retry').click(); });
+      box.appendChild(again);
+    }
     draw();
   } else if (pick.child) {
     var cm = pick.child.model;
@@ -120,6 +127,14 @@ function showDetail(pick) {
       box.appendChild(link);
     }
   }
+}
+
+/** A failed (or, in a timed-out run, cancelled) invocation that `POST /retry` would run again. */
+function redeliverable(inv) {
+  var body = current.body;
+  if (!body || (body.status !== 'failed' && body.status !== 'timed_out')) return false;
+  if (inv.status !== 'failed' && inv.status !== 'cancelled') return false;
+  return (body.snapshot.inFlight || []).some(function (entry) { return entry.invocationId === inv.id; });
 }
 
 function dl(pairs) {

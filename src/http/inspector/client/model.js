@@ -5,6 +5,7 @@ function newModel(runId) {
   return {
     runId: runId, workflow: null, start: null, last: null, end: null, outcome: null, failedStep: null,
     invs: {}, order: [], routed: {}, justDone: null, running: {}, children: {}, waits: {}, runWaits: [],
+    idle: null, // { since, lastStep } from run_idle until the next event that is not bookkeeping
   };
 }
 
@@ -19,6 +20,7 @@ function applyEvent(m, ev) {
   m.last = Math.max(m.last || 0, ev.at);
   var inv = ev.invocationId !== undefined ? m.invs[ev.invocationId] : undefined;
   if (ev.kind !== 'event_routed' && ev.kind !== 'checkpoint_saved') m.justDone = null;
+  if (ev.kind !== 'checkpoint_saved' && ev.kind !== 'checkpoint_failed' && ev.kind !== 'gap') m.idle = null;
   switch (ev.kind) {
     case 'run_started':
       m.workflow = ev.workflow;
@@ -92,6 +94,9 @@ function applyEvent(m, ev) {
       applyEvent(child.model, ev.event);
       break;
     }
+    case 'run_idle':
+      m.idle = { since: ev.at, lastStep: ev.lastStep };
+      break;
     case 'run_completed':
       m.end = ev.at;
       m.outcome = { status: 'completed', result: ev.result };
@@ -144,6 +149,28 @@ function closeOpen(m, at) {
       if (attempt && attempt.end === null) { attempt.end = at; attempt.status = 'cancelled'; }
     }
     inv.waits.forEach(function (w) { if (w.end === null) w.end = at; });
+  });
+}
+
+/**
+ * Open sleeps and event waits reach the page in the snapshot only (no RunEvent marks them): attach each to its
+ * invocation, as input waits are, from when it was first seen; one no longer listed has ended. An entry whose
+ * invocation the model has not seen yet is left for the next call (the waterfall draws it on its own row).
+ */
+function syncWaits(m, waiting) {
+  var open = {};
+  (waiting || []).forEach(function (w) {
+    if (w.kind !== 'sleep' && w.kind !== 'event') return;
+    open[w.requestId] = true;
+    var owner = invocationOfRequest(m, w.requestId);
+    if (m.waits[w.requestId] || !owner) return;
+    var wait = { requestId: w.requestId, kind: w.kind, type: w.type, dueAt: w.dueAt, start: m.last, end: null };
+    m.waits[w.requestId] = wait;
+    owner.waits.push(wait);
+  });
+  Object.keys(m.waits).forEach(function (id) {
+    var w = m.waits[id];
+    if ((w.kind === 'sleep' || w.kind === 'event') && w.end === null && !open[id]) w.end = m.last;
   });
 }
 

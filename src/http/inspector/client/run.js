@@ -57,6 +57,7 @@ function scheduleDraw() {
 function draw() {
   if (!current) return;
   var waiting = current.body && !TERMINAL[current.body.status] ? current.body.snapshot.waiting : [];
+  if (current.body && !TERMINAL[current.body.status]) syncWaits(current.model, waiting);
   renderWaterfall($('waterfall'), current.model, waiting, showDetail, current.selected);
   renderGraph($('graph'), workflows[current.body ? current.body.workflow : current.model.workflow], current.model);
 }
@@ -80,6 +81,7 @@ function refreshRun() {
     $('retry').hidden = body.status !== 'failed' && body.status !== 'timed_out';
     $('state').textContent = json(body.snapshot.state);
     renderOutcome(body);
+    renderIdle(ended ? null : body.idle || current.model.idle);
     renderWaiting(ended ? [] : body.snapshot.waiting || []);
     draw();
   });
@@ -97,6 +99,23 @@ function renderOutcome(body) {
     box.appendChild(el('pre', { id: 'result', text: body.error.code + ': ' + body.error.message }));
   }
   box.hidden = box.children.length === 0;
+}
+
+/** An idle run (run_idle): since when, the step that completed without output, and a form to revive it. */
+function renderIdle(idle) {
+  var box = $('idle');
+  $('run-idle').hidden = !idle;
+  if (!idle) { clear(box); box.hidden = true; return; }
+  if (!box.hidden && box.getAttribute('data-since') === String(idle.since)) return; // keep what someone is typing
+  clear(box);
+  box.setAttribute('data-since', String(idle.since));
+  var line = idle.lastStep
+    ? ['idle since ' + clock(idle.since) + ' — last step ', el('code', { text: idle.lastStep }), ' completed without output']
+    : ['idle since ' + clock(idle.since)];
+  box.appendChild(el('b', { id: 'idle-line' }, line));
+  box.appendChild(el('p', { class: 'muted', text: 'Nothing is queued, running, waiting or sleeping, and no step returned a StopEvent. Did a step forget to return one? Sending an event revives the run.' }));
+  box.appendChild(sendForm(''));
+  box.hidden = false;
 }
 
 // ── waits: answer an input request, send the event an event-wait expects, see when a sleep ends ──────────
@@ -121,7 +140,8 @@ function waitItem(w) {
   if (kind === 'input') head.appendChild(el('span', { class: 'prompt', text: w.prompt }));
   if (kind === 'event') head.appendChild(el('span', { class: 'prompt', text: 'waits for event ' + w.type }));
   if (kind === 'sleep') head.appendChild(el('span', { class: 'prompt', text: 'sleeps until ' + clock(w.dueAt) }));
-  if (due) head.appendChild(el('span', { class: 'muted due', text: (kind === 'sleep' ? 'due ' : 'deadline ') + clock(due) + ' (in ' + duration(Math.max(0, due - Date.now())) + ')' }));
+  var left = duration(Math.max(0, due - Date.now()));
+  if (due) head.appendChild(el('span', { class: 'muted due', text: kind === 'sleep' ? 'in ' + left : 'deadline ' + clock(due) + ' (in ' + left + ')' }));
   if (w.remainingMs !== undefined && !due) head.appendChild(el('span', { class: 'muted due', text: duration(w.remainingMs) + ' left' }));
   head.appendChild(el('span', { class: 'muted id', text: w.requestId }));
   if (w.metadata !== undefined && w.metadata !== null) item.appendChild(el('pre', { class: 'muted', text: JSON.stringify(w.metadata) }));

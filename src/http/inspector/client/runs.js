@@ -51,7 +51,7 @@ function loadRuns() {
       var tr = el('tr', { 'data-run-id': row.runId, 'data-status': row.status }, [
         el('td', {}, [el('a', { href: href, class: 'id', title: row.runId, text: row.runId.length > 13 ? row.runId.slice(0, 13) + '…' : row.runId })]),
         el('td', { text: row.workflow }),
-        el('td', {}, [badge(row.status)]),
+        el('td', {}, [badge(row.status), row.idle ? el('span', { class: 'badge idle', title: 'idle since ' + clock(row.idle.since) + (row.idle.lastStep ? ' — last step ' + row.idle.lastStep + ' completed without output' : ''), text: 'idle' }) : null]),
         el('td', { class: 'num', text: clock(row.createdAt) }),
         el('td', { class: 'num', text: clock(row.updatedAt) }),
         el('td', { class: 'num', text: row.createdAt ? duration(end - row.createdAt) : '—' }),

@@ -41,11 +41,14 @@ function renderWaterfall(box, m, waiting, onPick, selectedId) {
         }));
       });
       inv.waits.forEach(function (w) {
-        var end = w.end !== null ? w.end : live ? now : t1;
+        // An open sleep is drawn up to its due time.
+        var end = w.end !== null ? w.end : w.kind === 'sleep' && w.dueAt ? Math.min(w.dueAt, t1) : live ? now : t1;
+        var what = w.kind === 'sleep' ? 'sleeping until ' + clock(w.dueAt) : w.kind === 'event' ? 'waiting for event ' + w.type : 'waiting for input: ' + w.prompt;
         track.appendChild(el('div', {
-          class: 'bar wait',
+          class: 'bar ' + (w.kind === 'sleep' ? 'sleep' : 'wait'),
+          'data-wait': w.requestId,
           style: 'left:' + x(w.start) + '%;width:' + Math.max(0, x(end) - x(w.start)) + '%',
-          title: 'waiting for input: ' + w.prompt + (w.end !== null ? ' · ' + duration(w.end - w.start) : ' · open'),
+          title: what + (w.end !== null ? ' · ' + duration(w.end - w.start) : ' · open'),
         }));
       });
       var end = inv.end !== null ? inv.end : live ? now : t1;
@@ -103,7 +106,7 @@ function renderWaterfall(box, m, waiting, onPick, selectedId) {
     var end = w.end !== null ? w.end : w.dueAt ? Math.min(w.dueAt, t1) : live ? now : t1;
     var what = w.kind === 'sleep' ? 'sleep until ' + clock(w.dueAt) : w.kind === 'event' ? 'wait for ' + w.type : 'input: ' + w.prompt;
     box.appendChild(el('div', { class: 'wf-row', 'data-wait': w.requestId }, [
-      el('span', { class: 'label', text: '⏸ ' + what }),
+      el('span', { class: 'label muted', text: what }),
       el('div', { class: 'track' }, [el('div', { class: 'bar ' + (w.kind === 'sleep' ? 'sleep' : 'wait'), style: 'left:' + x(w.start) + '%;width:' + Math.max(0, x(end) - x(w.start)) + '%' })]),
       el('span', { class: 'dur', text: w.end !== null ? duration(w.end - w.start) : 'open' }),
     ]));
@@ -111,7 +114,7 @@ function renderWaterfall(box, m, waiting, onPick, selectedId) {
 
   box.appendChild(el('div', { class: 'legend' }, [
     legend('bar', 'done'), legend('bar running', 'running'), legend('bar retried', 'failed attempt, retried'),
-    legend('bar failed', 'failed'), legend('bar wait', 'waiting for input'), legend('bar sleep', 'sleeping'),
+    legend('bar failed', 'failed'), legend('bar wait', 'waiting for input or an event'), legend('bar sleep', 'sleeping'),
   ]));
 }
 
