@@ -55,20 +55,9 @@ export function runView(snapshot: Snapshot, live: boolean): RunView {
   return view;
 }
 
-/** Bookkeeping events that do not end an idle stretch. */
-const QUIET = new Set<RunEvent['kind']>(['checkpoint_saved', 'checkpoint_failed', 'gap']);
-
-/** Whether the run is idle now: not ended, and its latest RunEvent other than checkpoints is `run_idle`. */
+/** Whether the run is idle now (its snapshot says since when, and the step named). */
 export function idleOf(snapshot: Snapshot): IdleView | undefined {
-  if (isTerminal(snapshot.status)) return undefined;
-  const history = (snapshot as Snapshot & Ended).history ?? [];
-  for (let i = history.length - 1; i >= 0; i--) {
-    const ev = history[i]!;
-    if (QUIET.has(ev.kind)) continue;
-    if (ev.kind !== 'run_idle') return undefined;
-    return ev.lastStep === undefined ? { since: ev.at } : { since: ev.at, lastStep: ev.lastStep };
-  }
-  return undefined;
+  return isTerminal(snapshot.status) ? undefined : snapshot.idle;
 }
 
 function outcomeOf(history: readonly RunEvent[]): Ended['outcome'] {

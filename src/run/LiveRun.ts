@@ -174,6 +174,7 @@ export class LiveRun extends Run implements RunHandle, ContextHost<Invocation> {
       metadata: this.meta,
       children: this.children?.snapshot() ?? {},
       outcome: snapshotOutcome(this.control.outcome),
+      idle: this.idle.current,
       ...(rateSlots === undefined ? {} : { rateSlots }),
     });
   }

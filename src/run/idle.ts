@@ -20,7 +20,7 @@ export interface IdleView {
 
 /** What the watch calls on its run. */
 export interface IdleHost {
-  emit(body: RunEventBody): void;
+  emit(body: RunEventBody): { readonly at: number };
   fail(error: WorkflowError): void;
 }
 
@@ -60,6 +60,8 @@ export class IdleWatch {
   private work = 0;
   private reportedAt = -1;
   private lastStep: string | undefined;
+  /** What the latest report said (valid while no work has started since). */
+  private report: { since: number; lastStep?: string } | undefined;
   /** Invocations that produced an event before completing (streamed outputs, `ctx.send`); made on first use. */
   private productive: WeakSet<object> | undefined;
 
@@ -90,12 +92,18 @@ export class IdleWatch {
     if (!output && this.productive?.has(invocation) !== true) this.lastStep = invocation.step.name;
   }
 
+  /** While the run is idle: since when (the `run_idle` event's time) and the step it named; for snapshots. */
+  get current(): { since: number; lastStep?: string } | undefined {
+    return this.reportedAt === this.work ? this.report : undefined;
+  }
+
   /** Called at each settle of the run: report idleness once per stretch of it. */
   check(view: IdleView): void {
     if (this.reportedAt === this.work || !isIdle(view, this.pipes.busy)) return;
     this.reportedAt = this.work;
     const lastStep = this.lastStep;
-    this.host.emit(lastStep === undefined ? { kind: 'run_idle' } : { kind: 'run_idle', lastStep });
+    const { at } = this.host.emit(lastStep === undefined ? { kind: 'run_idle' } : { kind: 'run_idle', lastStep });
+    this.report = lastStep === undefined ? { since: at } : { since: at, lastStep };
     if (this.onIdle === 'fail') this.host.fail(stalledError(this.workflow, lastStep));
   }
 }

@@ -2,11 +2,13 @@ import type { WorkflowEvent } from '../events/event.js';
 import { SNAPSHOT_VERSION, type Snapshot } from './schema.js';
 
 /** A run's parts at one moment, as the run loop holds them (live collections are copied by the builder). */
-export type SnapshotParts = Omit<Snapshot, 'version' | 'collected' | 'metadata' | 'outcome'> & {
+export type SnapshotParts = Omit<Snapshot, 'version' | 'collected' | 'metadata' | 'outcome' | 'idle'> & {
   collected: Readonly<Record<string, readonly WorkflowEvent[]>>;
   metadata: Readonly<Record<string, unknown>>;
   /** Terminal runs only. */
   outcome?: Snapshot['outcome'] | undefined;
+  /** Idle runs only. */
+  idle?: Snapshot['idle'] | undefined;
 };
 
 /**
@@ -40,5 +42,6 @@ export function buildSnapshot(parts: SnapshotParts): Snapshot {
     ...(parts.rateSlots === undefined ? {} : { rateSlots: parts.rateSlots }),
   };
   if (parts.outcome !== undefined) snapshot.outcome = parts.outcome;
+  if (parts.idle !== undefined) snapshot.idle = { ...parts.idle };
   return snapshot;
 }

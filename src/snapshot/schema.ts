@@ -105,6 +105,8 @@ const common = {
   elapsedMs: z.number().nonnegative().default(0),
   metadata: z.record(z.string(), z.unknown()),
   outcome: outcomeSchema.optional(),
+  /** Set while the run is idle: when it reported `run_idle`, and the step it named. */
+  idle: z.object({ since: z.number(), lastStep: z.string().optional() }).strict().optional(),
   /** Rate slots in use: step → key → the times they free (scheduler epoch ms), so a full window stays full. */
   rateSlots: z.record(z.string(), z.record(z.string(), z.array(z.number()))).optional(),
 };

@@ -22,6 +22,8 @@ interface SnapshotFields {
   elapsedMs: number;
   metadata: Record<string, unknown>;
   outcome?: SnapshotOutcome;
+  /** Set while the run is idle (DESIGN §6.6 "Idle"): when it reported `run_idle`, and the step it named. */
+  idle?: { since: number; lastStep?: string };
   /** Rate slots in use (§6.3): step → key (`''` without a key) → the times they free, scheduler epoch ms. */
   rateSlots?: Record<string, Record<string, number[]>>;
 }
