@@ -43,10 +43,7 @@ export function guard(options: GuardOptions): MiddlewareHandler[] {
       policy = pagePolicy(html);
       c.res = new Response(html, { status: c.res.status, headers: c.res.headers });
     }
-    c.res.headers.set('X-Content-Type-Options', 'nosniff');
-    c.res.headers.set('Referrer-Policy', 'no-referrer');
-    c.res.headers.set('X-Frame-Options', 'DENY');
-    c.res.headers.set('Content-Security-Policy', policy);
+    for (const [name, value] of Object.entries(securityHeaders(policy))) c.res.headers.set(name, value);
   };
 
   const origin: MiddlewareHandler = async (c, next) => {
@@ -84,6 +81,11 @@ export function guard(options: GuardOptions): MiddlewareHandler[] {
 }
 
 const API_POLICY = "default-src 'none'; frame-ancestors 'none'";
+
+/** The headers every response carries; `policy` is the Content-Security-Policy (the API's deny-all by default). */
+export function securityHeaders(policy: string = API_POLICY): Record<string, string> {
+  return { 'X-Content-Type-Options': 'nosniff', 'Referrer-Policy': 'no-referrer', 'X-Frame-Options': 'DENY', 'Content-Security-Policy': policy };
+}
 
 const policies = new Map<string, string>();
 

@@ -1,9 +1,12 @@
 import type { AddressInfo } from 'node:net';
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { once } from 'node:events';
+import { createServer } from 'node:http';
 import { setTimeout as delay } from 'node:timers/promises';
-import { serve as nodeServe } from '@hono/node-server';
+import { getRequestListener, RequestError } from '@hono/node-server';
 import { createSluiceApp, type SluiceApp, type SluiceAppOptions } from './app.js';
+import { HttpError, stderrLogger, type HttpLogger } from './errors.js';
+import { securityHeaders } from './guard.js';
 
 export interface ServeOptions extends SluiceAppOptions {
   /** TCP port (default 8080; 0 picks a free one). */
@@ -42,7 +45,12 @@ export function serve(options: ServeOptions): Promise<SluiceServer> {
   const own = hostname === '0.0.0.0' || hostname === '::' ? [] : [hostname.replace(/^\[|\]$/g, '').toLowerCase()];
   const sluice = createSluiceApp({ ...options, allowedHosts: [...own, ...(options.allowedHosts ?? [])] });
   return new Promise((resolve, reject) => {
-    const server = nodeServe({ fetch: sluice.fetch, port: options.port ?? 8080, hostname }, (info: AddressInfo) => {
+    // A request the adapter cannot turn into a `Request` (a Host such as `a:80@b`, a backslash in the path) is
+    // answered like any other bad request: a coded JSON 400 with the security headers, not a bare 400.
+    const listener = getRequestListener(sluice.fetch, { hostname, errorHandler: (error) => unreadable(error, options.logger ?? stderrLogger) });
+    const server = createServer(listener);
+    server.listen(options.port ?? 8080, hostname, () => {
+      const info = server.address() as AddressInfo;
       server.off('error', reject);
       const host = info.family === 'IPv6' ? `[${info.address}]` : info.address;
       resolve({
@@ -60,7 +68,7 @@ export function serve(options: ServeOptions): Promise<SluiceServer> {
           await sluice.registry.flush();
         },
       });
-    }) as Server;
+    });
     const responses = new Set<ServerResponse>();
     server.on('request', (_req: IncomingMessage, res: ServerResponse) => {
       responses.add(res);
@@ -68,4 +76,14 @@ export function serve(options: ServeOptions): Promise<SluiceServer> {
     });
     server.once('error', reject);
   });
+}
+
+/** The answer to a request that never reached the app: 400 `invalid_request`, or a logged 500 for anything else. */
+function unreadable(error: unknown, logger: HttpLogger): Response {
+  const http =
+    error instanceof RequestError
+      ? new HttpError(400, 'invalid_request', `the request is malformed (${error.message}); send a plain Host header and path`)
+      : new HttpError(500, 'internal_error', 'internal error');
+  if (http.status >= 500) logger.error({ err: error, status: 500, code: http.code }, 'sluice http: 500 internal_error');
+  return new Response(JSON.stringify(http.toBody()), { status: http.status, headers: { 'content-type': 'application/json', ...securityHeaders() } });
 }

@@ -98,9 +98,17 @@ export class EventLog {
 
   private follow(subscriber: Subscriber<RunEvent>): TeardownLogic {
     if (this.dropped > 0) subscriber.next({ kind: 'gap', missed: this.dropped, runId: this.options.runId, seq: 0, at: this.options.now() });
-    for (const ev of this.kept.toArray()) {
-      if (subscriber.closed) return undefined;
-      subscriber.next(ev);
+    // A subscriber reacting to a replayed event (respond, abort) can make the run emit more before the replay
+    // ends: those are delivered too, in order, before the subscriber goes live.
+    let upTo = this.seq;
+    for (let batch = this.kept.toArray(); batch.length > 0; ) {
+      for (const ev of batch) {
+        if (subscriber.closed) return undefined;
+        subscriber.next(ev);
+      }
+      const since = upTo;
+      upTo = this.seq;
+      batch = since === upTo ? [] : this.kept.tail(upTo - since).filter((ev) => ev.seq > since);
     }
     if (this.closed) {
       subscriber.complete();

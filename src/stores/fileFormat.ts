@@ -79,8 +79,10 @@ export function withFile(error: unknown, file: string): unknown {
   return new WorkflowError(error.code, error.message, { cause: error.cause, details: { ...error.details, file } });
 }
 
+/** The file does not exist — or cannot: a name too long for the file system (a hostile run id looked up) names no file. */
 export function isMissing(error: unknown): boolean {
-  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'ENOENT';
+  const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
+  return code === 'ENOENT' || code === 'ENAMETOOLONG';
 }
 
 /** The first `bytes` bytes of a file as text, or `undefined` when it does not exist. */

@@ -119,6 +119,18 @@ describe('HTTP Host and Origin without a token', () => {
   });
 });
 
+describe('HTTP requests the adapter cannot read', () => {
+  // Found by the sweep: these got a bare 400 with no body and no security headers from @hono/node-server.
+  it('answers a malformed Host or a backslash path with a coded JSON 400 and the security headers', async () => {
+    server = await start({ workflows: [echo] });
+    for (const [path, host] of [['/api/runs', 'evil.example:80@localhost'], ['/api/runs', '[::ffff:127.0.0.1]'], ['/api\\runs', 'localhost']] as const) {
+      const res = await raw(server.url, 'GET', path, { host });
+      expect([path, host, res.status, res.body.error?.code, res.headers['x-content-type-options']]).toEqual([path, host, 400, 'invalid_request', 'nosniff']);
+    }
+    expect((await raw(server.url, 'GET', '/api/workflows', { host: 'localhost' })).status).toBe(200);
+  });
+});
+
 describe('HTTP security headers', () => {
   it('sends a CSP allowing only the page own inline script by hash, no-referrer and nosniff with the inspector', async () => {
     server = await start({ workflows: [echo] });

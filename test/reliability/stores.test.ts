@@ -61,3 +61,19 @@ describe('FileStore with foreign files', () => {
     expect(log.lines).toEqual([{ fields: { dir, files: 1 }, message: 'removed 1 temp file(s) left by killed processes' }]);
   });
 });
+
+describe('FileStore lookups of ids no file can be named after', () => {
+  // Found by the HTTP sweep: GET /api/runs/<5 000 characters> was a 503 store_failed (ENAMETOOLONG).
+  it('answers load, events and delete of an over-long id as for an unknown run', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sluice-reliability-'));
+    try {
+      const store = new FileStore(dir);
+      const id = 'x'.repeat(5_000);
+      await expect(store.load(id)).resolves.toBeUndefined();
+      await expect(store.events(id)).resolves.toEqual([]);
+      await expect(store.delete(id)).resolves.toBeUndefined();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
