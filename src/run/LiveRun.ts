@@ -86,7 +86,7 @@ export class LiveRun extends Run implements RunHandle, ContextHost<Invocation> {
     if (!this.control.paused) {
       this.apply({ type: 'pause' });
       this.gate.next(false);
-      this.flowClock(false);
+      this.flow?.setRunning(false);
       this.log.emit({ kind: 'run_paused' });
       this.children?.pauseAll();
     }
@@ -104,10 +104,9 @@ export class LiveRun extends Run implements RunHandle, ContextHost<Invocation> {
     if (this.wiring === undefined) this.connect();
     this.pauses.release(() => this.snapshot());
     this.children?.resumeAll();
-    this.requests?.resumed();
-    this.waits?.resumed();
+    this.waiting.resumed();
     this.log.emit({ kind: 'run_resumed' });
-    this.flowClock(true);
+    this.flow?.setRunning(true);
     this.gate.next(true);
     this.pump();
   }
@@ -131,7 +130,7 @@ export class LiveRun extends Run implements RunHandle, ContextHost<Invocation> {
     if (isTerminal(this.control.status)) {
       throw new WorkflowError('not_running', `run ${this.id} has ended (${this.control.status}); nothing to respond to`);
     }
-    this.inputs().respond(this.id, requestId, response, this.control.paused);
+    this.waiting.inputs().respond(this.id, requestId, response, this.control.paused);
     this.pump();
   }
 
@@ -146,17 +145,8 @@ export class LiveRun extends Run implements RunHandle, ContextHost<Invocation> {
     await this.checkpoints?.flush();
   }
 
-  /** Open input requests and durable waits, and the answers kept for both. */
-  private waitingParts(): Pick<Snapshot, 'waiting' | 'answered'> {
-    const inputs = this.requests?.snapshot();
-    const waits = this.waits?.snapshot();
-    if (waits === undefined) return inputs ?? { waiting: [], answered: {} };
-    if (inputs === undefined) return waits;
-    return { waiting: [...inputs.waiting, ...waits.waiting], answered: { ...inputs.answered, ...waits.answered } };
-  }
-
   private buildSnapshot(): Snapshot {
-    const rateSlots = this.rateSlots();
+    const rateSlots = this.flow?.rateSlots();
     return buildSnapshot({
       workflow: this.spec.name,
       workflowVersion: this.spec.version,
@@ -168,7 +158,7 @@ export class LiveRun extends Run implements RunHandle, ContextHost<Invocation> {
       pending: [...this.heldEnvelopes(), ...this.queue.items.toArray()],
       inFlight: this.invocations.entries(),
       collected: this.fanIn.buffers,
-      ...this.waitingParts(),
+      ...this.waiting.snapshot(),
       seq: this.log.seq,
       elapsedMs: this.clock.elapsed(),
       metadata: this.meta,
@@ -205,19 +195,19 @@ export class LiveRun extends Run implements RunHandle, ContextHost<Invocation> {
   /** @internal */
   requestInput(inv: Invocation, prompt: string, options?: InputRequestOptions): Promise<unknown> {
     if (isTerminal(this.control.status)) return Promise.reject(outcomeError(this.control.outcome as Outcome));
-    return this.inputs().ask(inv, prompt, options);
+    return this.waiting.inputs().ask(inv, prompt, options);
   }
 
   /** @internal `ctx.sleep(ms)`. */
   sleep(inv: Invocation, ms: number): Promise<void> {
     if (isTerminal(this.control.status)) return Promise.reject(outcomeError(this.control.outcome as Outcome));
-    return this.durableWaits().sleep(inv, ms);
+    return this.waiting.durable().sleep(inv, ms);
   }
 
   /** @internal `ctx.waitFor(type, options)`. */
   waitFor(inv: Invocation, type: string, options?: WaitForOptions): Promise<WorkflowEvent | undefined> {
     if (isTerminal(this.control.status)) return Promise.reject(outcomeError(this.control.outcome as Outcome));
-    return this.durableWaits().waitFor(inv, type, options);
+    return this.waiting.durable().waitFor(inv, type, options);
   }
 
   /** @internal Start (or, after resume, continue from its snapshot) a child run owned by `inv`. */

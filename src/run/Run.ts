@@ -1,49 +1,37 @@
 import { AsyncSubject, asyncScheduler, BehaviorSubject, EMPTY, filter, groupBy, map, mergeMap, Subject, Subscription, takeUntil, type SchedulerLike } from 'rxjs';
 import type { ContextHost } from '../context/context.js';
 import { StateStore } from '../context/state.js';
-import { describeThrown, WorkflowError } from '../errors/WorkflowError.js';
+import { WorkflowError } from '../errors/WorkflowError.js';
 import type { Envelope } from '../events/envelope.js';
-import { StartEvent, type WorkflowEvent } from '../events/event.js';
+import { StartEvent } from '../events/event.js';
 import { freshStart, redelivery, restoreSnapshot } from '../snapshot/restore.js';
-import type { DurableWait, Snapshot, WaitingEntry } from '../snapshot/schema.js';
+import type { Snapshot } from '../snapshot/schema.js';
 import { isTerminal, type RunStatus } from '../snapshot/status.js';
 import { attachLogger } from '../telemetry/logger.js';
-import type { RunEvent, RunEventOf } from '../telemetry/runEvent.js';
 import type { StepDef } from '../workflow/types.js';
 import type { WorkflowSpec } from '../workflow/spec.js';
 import { Checkpointer, type CheckpointHooks } from './Checkpointer.js';
 import { Children, type ChildHost } from './children.js';
-import { FlowClock } from './flowClock.js';
 import { IdleWatch } from './idle.js';
-import { StepFlowControl, usedRateSlots, withDueTimes } from './flowControl.js';
-import { Holding } from './holding.js';
+import { RunFlow } from './runFlow.js';
 import { DispatchQueue, type DispatchTarget } from './dispatchQueue.js';
 import { EventLog } from './eventLog.js';
-import { FanIn } from './fanIn.js';
-import { InputRequests, type InputHost } from './InputRequests.js';
-import { Waits, type WaitHost } from './Waits.js';
+import { declaredOnly, FanIn } from './fanIn.js';
+import type { InputHost } from './InputRequests.js';
+import type { WaitHost } from './Waits.js';
+import { Waiting } from './waiting.js';
 import type { Invocation } from './invocation.js';
 import { Invocations, type LoopHost } from './Invocations.js';
-import { budgetTimer, Stopwatch } from './operators/budgetTimer.js';
-import { OutcomeRace, outcomeError } from './outcome.js';
+import { Stopwatch } from './operators/budgetTimer.js';
+import { busError, OutcomeRace, outcomeError } from './outcome.js';
 import { envelopeOf, checkOutput } from './outputs.js';
 import { PauseWaiters } from './pause.js';
 import { initialControl, reduce, type Control, type ControlAction, type Outcome } from './reducer.js';
-import { addressTo, route } from './route.js';
+import { dispatchEnvelope, type RouterHost } from './router.js';
+import { groupKey, rateSlotsOf, scheduleFirst, workflowTimeout$, type RunStart } from './runStart.js';
 import { yieldScheduler, zeroDelayScheduler } from './schedulers.js';
 
-/** Where a run starts from: a fresh input, or a snapshot being resumed. */
-export type RunStart =
-  | { kind: 'new'; input: unknown; runId?: string; state?: Record<string, unknown>; replay?: number }
-  | {
-      kind: 'resume';
-      snapshot: Snapshot;
-      retry?: boolean;
-      /** What came before (the store's journal): replayed by `events$` once it has arrived. */
-      earlier?: Promise<readonly RunEvent[]>;
-      /** A version-1 snapshot's history: written to the journal with the first checkpoint. */
-      history?: readonly RunEvent[];
-    };
+export type { RunStart } from './runStart.js';
 
 /** Dispatches before the loop yields to the event loop (it also yields after about 5 ms). */
 const DISPATCH_BATCH = 1_000;
@@ -85,16 +73,16 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
   /** Reports `run_idle` (and fails `stalled` under `onIdle: 'fail'`): see idle.ts. */
   readonly idle: IdleWatch;
   protected control: Control = initialControl;
-  /** Created on first use: most runs never ask for input or start a child. */
-  protected requests: InputRequests | undefined;
-  /** `ctx.sleep` and `ctx.waitFor` (§6.4), created on first use. */
-  protected waits: Waits | undefined;
+  /** Input requests, sleeps and event waits. */
+  protected readonly waiting: Waiting;
+  /** Created on first use: most runs never start a child. */
   protected children: Children | undefined;
   private shard = 0;
   /** Per-key limits, rate windows and debounces (§6.3): created with the first step that has any. */
-  private flow: { clock: FlowClock; holding: Holding<Envelope>; steps: Map<string, StepFlowControl> } | undefined;
+  protected flow: RunFlow | undefined;
   /** The loop's pipelines (bus, timeout, pipe steps); undefined while hibernating. */
   protected wiring: Subscription | undefined;
+  private readonly router: RouterHost;
 
   constructor(spec: WorkflowSpec, start: RunStart) {
     this.spec = spec;
@@ -119,7 +107,10 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
     this.fanIn = new FanIn(declaredOnly(r.collected, spec.collects), spec.collects);
     this.clock = new Stopwatch(now, r.elapsedMs);
     const earlier = start.kind === 'resume' ? start.earlier : undefined;
+    this.waiting = new Waiting({ input: () => this.inputHost(), wait: () => this.waitHost() }, r.requests);
     this.log = new EventLog({ runId: this.id, now, replay, journal: this.checkpoints !== undefined && history, seq: r.seq, ...(earlier === undefined ? {} : { earlier }) });
+    const { fanIn, log, waiting } = this;
+    this.router = { spec, log, fanIn, waiting, deliver: (env) => this.deliver(env), propose: (o) => this.propose(o), origin: (env) => this.origin.get(env) };
     if (start.kind === 'new') {
       this.log.emit({ kind: 'run_started', workflow: spec.name, input: start.input });
       this.queue.push(envelopeOf(StartEvent.of(start.input), now()));
@@ -131,36 +122,19 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
       }
       for (const env of r.pending) this.queue.push(env);
       this.log.emit(start.retry === true ? { kind: 'run_resumed', retry: true } : { kind: 'run_resumed' });
-      if (r.requests !== undefined) {
-        // Input requests and durable waits share the waiting list and the kept answers (ids never collide).
-        const { waiting, answered } = r.requests;
-        const inputs = waiting.filter((w): w is WaitingEntry => w.kind === undefined || w.kind === 'input');
-        const durable = waiting.filter((w): w is DurableWait => w.kind === 'sleep' || w.kind === 'event');
-        if (inputs.length > 0 || durable.length === 0) this.requests = new InputRequests(this.inputHost(), { waiting: inputs, answered });
-        if (durable.length > 0 || Object.keys(answered).length > 0) this.waits = new Waits(this.waitHost(), { waiting: durable, answered });
-      }
       if (r.children !== undefined) this.children = new Children(this, r.children);
-      for (const [name, slots] of Object.entries(r.rateSlots ?? {})) {
-        const step = spec.steps.find((s) => s.name === name && s.flow?.rateLimit !== undefined);
-        if (step !== undefined) this.flowControl(step).restoreSlots(slots); // a full rate window stays full
-      }
+      for (const [step, slots] of rateSlotsOf(spec, r.rateSlots)) this.flows().control(step).restoreSlots(slots); // a full window stays full
       for (const id of r.dormant) this.invocations.markDormant(id);
       this.settle();
     }
     this.connect();
     // Telemetry only consumes the RunEvent stream: without a logger nothing subscribes.
     if (spec.options.logger !== undefined) attachLogger(spec.options.logger, this.log.events$, { runId: this.id, workflow: spec.name });
-    // Never dispatch synchronously: a subscriber attached right after run() sees every event. The queue
-    // holds until the first scheduled pump, kept in `subscription` (to cancel it) only until it has run.
-    let first: Subscription | undefined;
-    let started = false;
-    first = soon.schedule(() => {
-      started = true;
-      if (first !== undefined) this.subscription.remove(first);
+    // Never dispatch synchronously: the queue holds until the first scheduled pump.
+    scheduleFirst(soon, this.subscription, () => {
       this.queue.start();
       this.pump();
     });
-    if (!started) this.subscription.add(first);
   }
 
   /** Subscribe the pipelines. A paused, quiescent run drops them (`hibernate`); `resume()` connects again. */
@@ -168,32 +142,21 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
     const until = takeUntil<never>(this.outcome.decided$);
     const wiring = (this.wiring = new Subscription());
     const bus$ = this.bus.pipe(
-      groupBy((env) => this.groupKey(env)),
+      groupBy((env) => groupKey(this.spec, env, this.shard++)),
       mergeMap((group) => {
         const step = this.spec.stepsByGroup.get(group.key) as StepDef;
         if (step.kind === 'pipe') return EMPTY;
         const invoke = (env: Envelope) => this.invocations.invocation(step, env);
-        return group.pipe(step.flow === undefined ? mergeMap(invoke, step.concurrency) : this.flowControl(step).pipeline(invoke));
+        return group.pipe(step.flow === undefined ? mergeMap(invoke, step.concurrency) : this.flows().control(step).pipeline(invoke));
       }),
     );
     wiring.add(bus$.pipe(until).subscribe({ error: (error: unknown) => this.fail(busError(error)) }));
-    const timeout = this.spec.options.timeout === undefined ? 300_000 : this.spec.options.timeout;
-    if (timeout !== null) {
-      const error = () => new WorkflowError('timeout', `workflow '${this.spec.name}' timed out after ${timeout}ms`, { details: { timeout } });
-      const running$ = this.statusSubject.pipe(map((s) => s === 'running'));
-      wiring.add(running$.pipe(budgetTimer(timeout, this.scheduler, this.clock), takeUntil(this.outcome.decided$)).subscribe(() => this.propose({ status: 'timed_out', error: error() })));
-    }
+    const timeout$ = workflowTimeout$(this.spec, this.statusSubject.pipe(map((s) => s === 'running')), this.scheduler, this.clock);
+    wiring.add(timeout$.pipe(takeUntil(this.outcome.decided$)).subscribe((error) => this.propose({ status: 'timed_out', error })));
     // Pipe steps are subscribed from the start, so their timers (bufferTime, debounce…) start with the run.
     for (const step of this.spec.steps) {
       if (step.kind === 'pipe') wiring.add(this.invocations.pipeStep(step, this.bus.pipe(filter((env) => env.to === step.name))).pipe(until).subscribe());
     }
-  }
-
-  /** An envelope's step, or one of its shards if unlimited (mergeMap's splice is quadratic: notes/rxjs-performance.md). */
-  private groupKey(env: Envelope): string {
-    const keys = this.spec.groupKeys.get(env.to as string);
-    if (keys === undefined) throw new WorkflowError('invalid_snapshot', `an event is addressed to step '${env.to}', which workflow '${this.spec.name}' does not have`, { details: { step: env.to } });
-    return keys.length === 1 ? (keys[0] as string) : (keys[this.shard++ % keys.length] as string);
   }
 
   private hibernate(): void {
@@ -209,44 +172,17 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
 
   /** What the steps hold back (limits, rate windows, debounces), oldest first, each with its due time. */
   protected heldEnvelopes(): Envelope[] {
-    const held = this.invocations.held;
-    return this.flow === undefined ? [...held] : withDueTimes(held, this.flow.holding);
+    return this.flow === undefined ? [...this.invocations.held] : this.flow.held(this.invocations.held);
   }
 
-  /** The rate slots in use by step and key (snapshots keep them); undefined when there are none. */
-  protected rateSlots(): Record<string, Record<string, number[]>> | undefined {
-    return this.flow === undefined ? undefined : usedRateSlots(this.flow.steps);
-  }
-
-  /** The step's flow control, kept across hibernation (a rate window remembers the slots it used). */
-  private flowControl(step: StepDef): StepFlowControl {
-    if (this.flow === undefined) {
-      this.flow = { clock: new FlowClock(this.scheduler), holding: new Holding<Envelope>(), steps: new Map() };
-      if (this.control.paused) this.flow.clock.pause();
-    }
-    const flow = this.flow;
-    let control = flow.steps.get(step.name);
-    if (control === undefined) {
-      control = new StepFlowControl(step.name, step.flow as NonNullable<StepDef['flow']>, {
-        clock: flow.clock,
-        holding: flow.holding,
-        dropped: (env) => this.dropped(step, env),
-      });
-      flow.steps.set(step.name, control);
-    }
-    return control;
-  }
-
-  /** A debounced envelope was superseded: reported, never silently lost. */
-  private dropped(step: StepDef, env: Envelope): void {
-    this.invocations.held.delete(env);
-    this.log.emit({ kind: 'event_dropped', step: step.name, event: env.event, reason: 'debounced' });
-  }
-
-  /** The flow clocks (debounce, rate windows) stop while the run is paused and keep their remaining time. */
-  protected flowClock(running: boolean): void {
-    if (running) this.flow?.clock.resume();
-    else this.flow?.clock.pause();
+  /** The step flow controls, made with the first step that has any. */
+  private flows(): RunFlow {
+    this.flow ??= new RunFlow(this.scheduler, this.control.paused, (step, env) => {
+      // A debounced envelope was superseded: reported, never silently lost.
+      this.invocations.held.delete(env);
+      this.log.emit({ kind: 'event_dropped', step: step.name, event: env.event, reason: 'debounced' });
+    });
+    return this.flow;
   }
 
   /** Dispatch what is queued (a trampoline: re-entrant calls return), then recompute status. */
@@ -255,44 +191,9 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
     this.settle();
   }
 
-  /** @internal One envelope: announce, buffer, deliver, stop or fail as routing says. */
+  /** @internal One envelope, as routing says (router.ts). */
   dispatch(env: Envelope): void {
-    const to = route(this.spec, env);
-    switch (to.kind) {
-      case 'addressed':
-        return this.deliver(env);
-      case 'stop':
-        // Decide before announcing, so an observer calling abort() on this event_routed cannot override it.
-        this.propose({ status: 'completed', result: to.result });
-        return this.routed(env, []);
-      case 'input':
-        this.routed(env, []);
-        return this.inputs().openRouted(to.request);
-      case 'no_handler': {
-        // An event only a waiter takes is not unhandled (§6.4); one nobody takes is reported, then fails the run.
-        const waiters = this.waits?.offer(env.event) ?? [];
-        if (waiters.length === 0) this.propose({ status: 'failed', error: to.error });
-        return this.routed(env, [], waiters);
-      }
-      case 'steps': {
-        this.fanIn.offer(env.event);
-        const waiters = this.waits?.offer(env.event) ?? [];
-        this.routed(env, to.names as string[], waiters);
-        for (const step of to.steps) this.deliver(addressTo(env, step.name));
-      }
-    }
-  }
-
-  private routed(env: Envelope, steps: string[], waiters: string[] = []): void {
-    const { event, source } = env;
-    const ev: Omit<RunEventOf<'event_routed'>, 'runId' | 'seq' | 'at'> = { kind: 'event_routed', event, steps };
-    if (source !== undefined) {
-      ev.source = source;
-      const invocationId = this.origin.get(env); // a yield may route it after others of its step completed
-      if (invocationId !== undefined) ev.invocationId = invocationId;
-    }
-    if (waiters.length > 0) ev.waiters = waiters;
-    this.log.emit(ev);
+    dispatchEnvelope(this.router, env);
   }
 
   private deliver(env: Envelope): void {
@@ -324,7 +225,7 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
     const inv = this.invocations;
     const active = inv.active;
     const busy = active > 0 || this.queue.length + inv.held.size > inv.dormantCount;
-    const waits = (this.requests?.open ?? 0) + (this.waits?.open ?? 0);
+    const waits = this.waiting.open;
     this.apply({ type: 'activity', busy, waiting: waits > 0 });
     const c = this.control;
     if (!busy) this.idle.check({ dispatching: this.queue.dispatching, holding: c.paused || c.due, queued: this.queue.length, held: inv.held.size, inFlight: inv.inFlight.size, waits });
@@ -332,7 +233,7 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
       this.pauses.release(() => this.snapshot());
       // Nothing is running or parked: the pipelines hold no state worth keeping (pipe steps do, so they stay).
       // Debounce and rate timers keep their remaining time only while their pipelines live, so such runs stay wired.
-      const timed = this.flow !== undefined && this.flow.clock.size > 0;
+      const timed = this.flow?.timed === true;
       if (inv.inFlight.size === 0 && (this.children?.size ?? 0) === 0 && !this.spec.hasPipes && !timed) this.hibernate();
     }
     this.checkpoints?.request();
@@ -353,9 +254,8 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
     this.clock.set(false);
     this.apply({ type: 'end', outcome });
     this.invocations.abortAll(() => outcomeError(outcome));
-    this.requests?.stop();
-    this.waits?.stop();
-    for (const control of this.flow?.steps.values() ?? []) control.close();
+    this.waiting.stop();
+    this.flow?.close();
     this.subscription.unsubscribe();
     this.queue.stop();
     this.state.seal();
@@ -385,10 +285,7 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
   /** @internal */ get paused(): boolean { return this.control.paused; }
   /** @internal */ park(inv: Invocation): void { this.invocations.park(inv); }
   /** @internal */ unpark(inv: Invocation): void { this.invocations.unpark(inv); }
-  /** @internal */ forget(inv: Invocation): void {
-    this.requests?.forget(inv);
-    this.waits?.forget(inv);
-  }
+  /** @internal */ forget(inv: Invocation): void { this.waiting.forget(inv); }
   /** @internal */ wake(): void { this.pump(); }
   /** @internal Not while paused or closing, nor (under real time) while the store is a save behind (Checkpointer.behind). */
   canDispatch(): boolean {
@@ -396,30 +293,8 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
   }
   /** @internal */ fail(error: WorkflowError): void { this.propose({ status: 'failed', error }); }
 
-  protected durableWaits(): Waits {
-    this.waits ??= new Waits(this.waitHost());
-    return this.waits;
-  }
-
-  protected inputs(): InputRequests {
-    this.requests ??= new InputRequests(this.inputHost());
-    return this.requests;
-  }
-
   abstract snapshot(): Snapshot;
   protected abstract inputHost(): InputHost;
   protected abstract waitHost(): WaitHost;
   protected abstract checkpointHooks(): CheckpointHooks;
-}
-
-/** A restored fan-in buffer keeps only the declared types (an older snapshot buffered every routed type). */
-function declaredOnly(collected: Record<string, WorkflowEvent[]>, declared: ReadonlySet<string>): Record<string, WorkflowEvent[]> {
-  const kept: Record<string, WorkflowEvent[]> = {};
-  for (const type of Object.keys(collected)) if (declared.has(type)) kept[type] = collected[type] as WorkflowEvent[];
-  return kept;
-}
-
-/** An error on the bus is a bug or a bad snapshot; it fails the run with a code instead of stalling it. */
-function busError(error: unknown): WorkflowError {
-  return WorkflowError.is(error) ? error : new WorkflowError('step_failed', `the run loop failed: ${describeThrown(error)}`, { cause: error });
 }

@@ -60,3 +60,10 @@ export class FanIn {
     return taken;
   }
 }
+
+/** A restored fan-in buffer keeps only the declared types (an older snapshot buffered every routed type). */
+export function declaredOnly(collected: Record<string, WorkflowEvent[]>, declared: ReadonlySet<string>): Record<string, WorkflowEvent[]> {
+  const kept: Record<string, WorkflowEvent[]> = {};
+  for (const type of Object.keys(collected)) if (declared.has(type)) kept[type] = collected[type] as WorkflowEvent[];
+  return kept;
+}

@@ -1,5 +1,5 @@
 import { Subject, type Observable, type SchedulerLike, type Subscription } from 'rxjs';
-import { WorkflowError } from '../errors/WorkflowError.js';
+import { describeThrown, WorkflowError } from '../errors/WorkflowError.js';
 import { highestInFrame } from './operators/highestInFrame.js';
 import { OUTCOME_RANK, type Outcome } from './reducer.js';
 
@@ -55,4 +55,9 @@ export class OutcomeRace {
 /** The error a decided outcome gives to pause waiters, in-flight signals and late callers. */
 export function outcomeError(outcome: Outcome): WorkflowError {
   return outcome.status === 'completed' ? new WorkflowError('not_running', 'the run completed') : outcome.error;
+}
+
+/** An error on the bus is a bug or a bad snapshot; it fails the run with a code instead of stalling it. */
+export function busError(error: unknown): WorkflowError {
+  return WorkflowError.is(error) ? error : new WorkflowError('step_failed', `the run loop failed: ${describeThrown(error)}`, { cause: error });
 }

@@ -2,6 +2,7 @@ import { WorkflowError } from '../errors/WorkflowError.js';
 import type { Envelope } from '../events/envelope.js';
 import { InputRequestEvent, StopEvent } from '../events/event.js';
 import type { WaitingEntry } from '../snapshot/schema.js';
+import type { RunEventOf } from '../telemetry/runEvent.js';
 import type { StepDef } from '../workflow/types.js';
 import type { WorkflowSpec } from '../workflow/spec.js';
 
@@ -64,4 +65,16 @@ export function addressTo(env: Envelope, step: string): Envelope {
   return env.source === undefined
     ? { id: env.id, event: env.event, at: env.at, to: step }
     : { id: env.id, event: env.event, source: env.source, at: env.at, to: step };
+}
+
+/** Pure: the `event_routed` RunEvent of `env` (its source and emitting invocation when a step produced it). */
+export function routedEvent(env: Envelope, steps: string[], waiters: string[], invocationId: string | undefined): Omit<RunEventOf<'event_routed'>, 'runId' | 'seq' | 'at'> {
+  const { event, source } = env;
+  const ev: Omit<RunEventOf<'event_routed'>, 'runId' | 'seq' | 'at'> = { kind: 'event_routed', event, steps };
+  if (source !== undefined) {
+    ev.source = source;
+    if (invocationId !== undefined) ev.invocationId = invocationId;
+  }
+  if (waiters.length > 0) ev.waiters = waiters;
+  return ev;
 }

@@ -1,0 +1,62 @@
+import { EMPTY, map, type Observable, type SchedulerLike, type Subscription } from 'rxjs';
+import { WorkflowError } from '../errors/WorkflowError.js';
+import type { Envelope } from '../events/envelope.js';
+import { budgetTimer, type Stopwatch } from './operators/budgetTimer.js';
+import type { Snapshot } from '../snapshot/schema.js';
+import type { RunEvent } from '../telemetry/runEvent.js';
+import type { StepDef } from '../workflow/types.js';
+import type { WorkflowSpec } from '../workflow/spec.js';
+
+/** Where a run starts from: a fresh input, or a snapshot being resumed. */
+export type RunStart =
+  | { kind: 'new'; input: unknown; runId?: string; state?: Record<string, unknown>; replay?: number }
+  | {
+      kind: 'resume';
+      snapshot: Snapshot;
+      retry?: boolean;
+      /** What came before (the store's journal): replayed by `events$` once it has arrived. */
+      earlier?: Promise<readonly RunEvent[]>;
+      /** A version-1 snapshot's history: written to the journal with the first checkpoint. */
+      history?: readonly RunEvent[];
+    };
+
+/** The steps of `spec` that still have a rate limit, with the slots a snapshot says they used. */
+export function rateSlotsOf(spec: WorkflowSpec, rateSlots: Snapshot['rateSlots']): [StepDef, Record<string, number[]>][] {
+  return Object.entries(rateSlots ?? {}).flatMap(([name, slots]) => {
+    const step = spec.steps.find((s) => s.name === name && s.flow?.rateLimit !== undefined);
+    return step === undefined ? [] : [[step, slots] as [StepDef, Record<string, number[]>]];
+  });
+}
+
+/**
+ * Run `first` on `soon` (never synchronously: a subscriber attached right after `run()` sees every event),
+ * cancelled with `subscription` until it has run.
+ */
+export function scheduleFirst(soon: SchedulerLike, subscription: Subscription, first: () => void): void {
+  let scheduled: Subscription | undefined;
+  let ran = false;
+  scheduled = soon.schedule(() => {
+    ran = true;
+    if (scheduled !== undefined) subscription.remove(scheduled);
+    first();
+  });
+  if (!ran) subscription.add(scheduled);
+}
+
+/**
+ * The workflow timeout (default 300 000 ms, `null` none): emits its error once `running$` has been true for
+ * that long in total (paused and waiting time does not count).
+ */
+export function workflowTimeout$(spec: WorkflowSpec, running$: Observable<boolean>, scheduler: SchedulerLike, watch: Stopwatch): Observable<WorkflowError> {
+  const timeout = spec.options.timeout === undefined ? 300_000 : spec.options.timeout;
+  if (timeout === null) return EMPTY;
+  const error = () => new WorkflowError('timeout', `workflow '${spec.name}' timed out after ${timeout}ms`, { details: { timeout } });
+  return running$.pipe(budgetTimer(timeout, scheduler, watch), map(error));
+}
+
+/** An envelope's `groupBy` key: its step, or one of its shards if unlimited (mergeMap's splice is quadratic: notes/rxjs-performance.md). */
+export function groupKey(spec: WorkflowSpec, env: Envelope, n: number): string {
+  const keys = spec.groupKeys.get(env.to as string);
+  if (keys === undefined) throw new WorkflowError('invalid_snapshot', `an event is addressed to step '${env.to}', which workflow '${spec.name}' does not have`, { details: { step: env.to } });
+  return keys.length === 1 ? (keys[0] as string) : (keys[n % keys.length] as string);
+}
