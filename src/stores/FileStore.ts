@@ -5,20 +5,18 @@ import { WorkflowError, asStoreError, describeThrown } from '../errors/WorkflowE
 import type { AnySnapshot, Snapshot } from '../snapshot/schema.js';
 import type { RunEvent } from '../telemetry/runEvent.js';
 import type { CheckpointStore, EventsOptions, ListFilter, PruneFilter, RunSummary } from './CheckpointStore.js';
-import { type Header, cutAt, decode, encode, headerOf, invalid, isMissing, parseJournal, readHead, safeParse, stderrWarn, withFile } from './fileFormat.js';
+import { type Header, type StoredRecord, cutAt, parseRunFile, decode, encode, headerOf, invalid, isMissing, parseJournal, readHead, safeParse, stderrWarn } from './fileFormat.js';
 import { KeyedQueue, acquireLock, sweepTemps } from './fileLock.js';
 import {
   WriterClaims,
   checkSaveable,
   conflictError,
   eventsWindow,
-  isRunStatus,
   journalDelta,
   journalWindow,
   listed,
   pruneMatches,
   rememberSuccess,
-  storedRun,
 } from './shared.js';
 
 export interface FileStoreOptions {
@@ -38,13 +36,6 @@ const TEMP_SUFFIX = '.tmp';
 const IO_BATCH = 32;
 /** The header fields come first in a run file, so a save reads only this much of the file before it. */
 const HEADER_BYTES = 4_096;
-
-/** A checkpoint file read back: its header, the snapshot as version 2, and a version-1 snapshot's history. */
-interface StoredRecord {
-  header: Header;
-  snapshot: Snapshot;
-  history: RunEvent[];
-}
 
 const NAME = 'FileStore';
 
@@ -236,24 +227,7 @@ export class FileStore implements CheckpointStore {
     const text = await this.#read(file);
     if (text === undefined) return undefined;
     if (badName) throw invalid(file, 'is not named after a run id');
-    let value: unknown;
-    try {
-      value = JSON.parse(text) as unknown;
-    } catch (error) {
-      throw new WorkflowError('invalid_snapshot', `${file}: not valid JSON`, { cause: error, details: { file } });
-    }
-    if (typeof value !== 'object' || value === null || !('snapshot' in value)) {
-      throw invalid(file, 'not a sluice checkpoint file: the `snapshot` field is missing');
-    }
-    let read: { snapshot: Snapshot; history: RunEvent[] };
-    try {
-      read = storedRun(value.snapshot, runId, file);
-    } catch (error) {
-      throw withFile(error, file);
-    }
-    const header = headerOf(value, read.snapshot.seq);
-    if (header === undefined || !isRunStatus(read.snapshot.status)) throw invalid(file, 'has no numeric updatedAt');
-    return { header, ...read };
+    return parseRunFile(text, file, runId);
   }
 
   /** The header of the stored run file, reading only its start (the whole file for older files). */

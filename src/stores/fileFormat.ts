@@ -1,6 +1,8 @@
 import { open, readFile } from 'node:fs/promises';
 import { WorkflowError } from '../errors/WorkflowError.js';
+import type { Snapshot } from '../snapshot/schema.js';
 import type { RunEvent } from '../telemetry/runEvent.js';
+import { isRunStatus, storedRun } from './shared.js';
 
 /* The FileStore's file format: run-file header, names, and the journal cut. */
 
@@ -120,3 +122,32 @@ export const stderrWarn = {
     console.warn(`sluice FileStore: ${message}`, fields);
   },
 };
+
+/** A checkpoint file read back: its header, the snapshot as version 2, and a version-1 snapshot's history. */
+export interface StoredRecord {
+  header: Header;
+  snapshot: Snapshot;
+  history: RunEvent[];
+}
+
+/** Pure: a run file's text as a checkpoint of `runId`, or `invalid_snapshot` naming the file. */
+export function parseRunFile(text: string, file: string, runId: string): StoredRecord {
+  let value: unknown;
+  try {
+    value = JSON.parse(text) as unknown;
+  } catch (error) {
+    throw new WorkflowError('invalid_snapshot', `${file}: not valid JSON`, { cause: error, details: { file } });
+  }
+  if (typeof value !== 'object' || value === null || !('snapshot' in value)) {
+    throw invalid(file, 'not a sluice checkpoint file: the `snapshot` field is missing');
+  }
+  let read: { snapshot: Snapshot; history: RunEvent[] };
+  try {
+    read = storedRun(value.snapshot, runId, file);
+  } catch (error) {
+    throw withFile(error, file);
+  }
+  const header = headerOf(value, read.snapshot.seq);
+  if (header === undefined || !isRunStatus(read.snapshot.status)) throw invalid(file, 'has no numeric updatedAt');
+  return { header, ...read };
+}

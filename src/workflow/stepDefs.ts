@@ -1,8 +1,11 @@
+import { Observable } from 'rxjs';
 import type { z } from 'zod';
 import { WorkflowError } from '../errors/WorkflowError.js';
 import { checkDuration, checkJson, checkRetry, checkRunId } from '../events/checks.js';
 import type { EventType } from '../events/event.js';
 import { resolveFlow, type FlowOptions } from './flowOptions.js';
+import type { RunHandle } from '../run/RunHandle.js';
+import type { RunEvent } from '../telemetry/runEvent.js';
 import type { Acceptable, RetryPolicy, StepDef } from './types.js';
 
 /* What every step kind of the builder shares: the checks of its options and the common part of its definition. */
@@ -70,4 +73,30 @@ export function flowOf(workflowName: string, name: string, options: FlowOptions<
   const flow = resolveFlow(workflowName, name, options);
   const plain = flow.concurrencyKey === undefined && flow.rateLimit === undefined && flow.debounce === undefined;
   return plain ? { concurrency: flow.concurrency } : { concurrency: flow.concurrency, flow };
+}
+
+/** A `.parallel` step's branches (each branch's timeout and retry) and its `join`; throws `invalid_workflow`. */
+export function checkParallelOptions(workflowName: string, name: string, options: { branches?: readonly { timeout?: number | undefined; retry?: RetryPolicy | undefined }[]; join?: unknown }): void {
+  (options.branches ?? []).forEach((b, i) => {
+    const what = `workflow '${workflowName}', step '${name}', branch ${i}`;
+    checkDuration(b.timeout, `${what}: timeout`, 'invalid_workflow', { step: name });
+    checkRetry(b.retry, what, { step: name });
+  });
+  if (options.join !== 'all' && options.join !== 'first') {
+    throw new WorkflowError('invalid_workflow', `workflow '${workflowName}', step '${name}': join must be 'all' or 'first'`, { step: name });
+  }
+}
+
+/** `wf.run$()`: a cold Observable of one run's RunEvents; each subscription starts a run, unsubscribing aborts it. */
+export function runEvents$(start: () => RunHandle): Observable<RunEvent> {
+  return new Observable<RunEvent>((subscriber) => {
+    const run = start();
+    subscriber.add(
+      run.events$.subscribe({
+        next: (ev) => subscriber.next(ev),
+        complete: () => run.result$.subscribe({ error: (e) => subscriber.error(e), complete: () => subscriber.complete() }),
+      }),
+    );
+    return () => run.abort('unsubscribed');
+  });
 }

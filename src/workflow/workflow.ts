@@ -1,10 +1,9 @@
-import { Observable, type SchedulerLike } from 'rxjs';
+import type { Observable, SchedulerLike } from 'rxjs';
 import type { StateShape } from '../context/state.js';
-import { WorkflowError } from '../errors/WorkflowError.js';
 import type { WorkflowEvent } from '../events/event.js';
 import { startOnce } from '../ops/start.js';
 import type { FlowOptions } from './flowOptions.js';
-import { baseStep, checkRunOptions, checkStepOptions, flowOf } from './stepDefs.js';
+import { baseStep, checkParallelOptions, checkRunOptions, checkStepOptions, flowOf, runEvents$ } from './stepDefs.js';
 import { loadCheckpoint, resumeRun } from './resumable.js';
 import { LiveRun } from '../run/LiveRun.js';
 import type { RunHandle } from '../run/RunHandle.js';
@@ -12,7 +11,6 @@ import type { Snapshot } from '../snapshot/schema.js';
 import type { CheckpointStore } from '../stores/CheckpointStore.js';
 import type { RunEvent } from '../telemetry/runEvent.js';
 import { child$, parallel$, type Branch, type SubworkflowOptions } from './compose.js';
-import { checkDuration, checkRetry } from '../events/checks.js';
 import { compile, type WorkflowSpec } from './spec.js';
 import type {
   Acceptable,
@@ -161,14 +159,7 @@ export class Workflow<
     options: { accepts: A; emits?: readonly Acceptable[]; branches: readonly Branch<AcceptedEvent<A, I>>[]; join: 'all' | 'first' } & FlowOptions<AcceptedEvent<A, I>>,
   ): Workflow<R, I, S, In> {
     checkStepOptions(this.name, name, options);
-    (options.branches ?? []).forEach((b, i) => {
-      const what = `workflow '${this.name}', step '${name}', branch ${i}`;
-      checkDuration(b.timeout, `${what}: timeout`, 'invalid_workflow', { step: name });
-      checkRetry(b.retry, what, { step: name });
-    });
-    if (options.join !== 'all' && options.join !== 'first') {
-      throw new WorkflowError('invalid_workflow', `workflow '${this.name}', step '${name}': join must be 'all' or 'first'`, { step: name });
-    }
+    checkParallelOptions(this.name, name, options);
     return this.with({
       ...baseStep(name, 'step', options.accepts, options.emits),
       ...flowOf(this.name, name, options),
@@ -291,16 +282,7 @@ export class Workflow<
    * It errors with the run's `WorkflowError` after `run_failed`.
    */
   run$(...args: RunArgs<In, S>): Observable<RunEvent> {
-    return new Observable<RunEvent>((subscriber) => {
-      const run = this.run(...args);
-      subscriber.add(
-        run.events$.subscribe({
-          next: (ev) => subscriber.next(ev),
-          complete: () => run.result$.subscribe({ error: (e) => subscriber.error(e), complete: () => subscriber.complete() }),
-        }),
-      );
-      return () => run.abort('unsubscribed');
-    });
+    return runEvents$(() => this.run(...args));
   }
 
   private with(step: StepDef): Workflow<R, I, S, In> {
