@@ -82,8 +82,10 @@ export class MemoryStore implements CheckpointStore {
       throw conflictError(NAME, snapshot, stored === undefined ? undefined : { seq: stored.snapshot.seq, rev: stored.rev });
     }
     const rev = (stored?.rev ?? 0) + 1;
-    // What the stored journal holds beyond the new snapshot's seq is not covered by it any more.
-    const kept = (stored?.journal ?? []).filter((ev) => ev.seq <= snapshot.seq);
+    // What the stored journal holds beyond the new snapshot's seq is not covered by it any more. The array
+    // is this store's own, so it is trimmed and extended in place: a save costs O(its delta), not O(journal).
+    const kept = stored?.journal ?? [];
+    while (kept.length > 0 && (kept[kept.length - 1] as RunEvent).seq > snapshot.seq) kept.pop();
     const last = kept.at(-1)?.seq ?? 0;
     for (const ev of delta) if (ev.seq > last) kept.push(ev);
     this.#entries.set(runId, { updatedAt: this.#now(), rev, writer: this.#claims.writerId, snapshot: copy, journal: kept });
