@@ -365,6 +365,8 @@ describe.skipIf('reason' in browser)('inspector in chromium', { timeout: 60_000 
     await p.locator('#timeline li[data-kind="run_resumed"]').waitFor();
     expect(await p.locator('#result').textContent()).toBe('"charged o-9"');
     expect(await retry.isHidden()).toBe(true);
+    // The status and the waterfall come from different streams: wait for the bar, then count it.
+    await p.locator('#waterfall .wf-row[data-step="charge"] .bar.done').waitFor();
     expect(await p.locator('#waterfall .wf-row[data-step="charge"] .bar.done').count()).toBe(1);
 
     const done = await server.call('POST', '/api/workflows/echo/runs', { input: 'hi' });
