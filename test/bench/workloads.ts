@@ -232,7 +232,7 @@ export const WORKLOADS: Record<WorkloadId, Workload> = {
     title: 'W1 + FileStore checkpoint per dispatch',
     kind: 'rate',
     unit: 'events/s',
-    size: size(100_000, 500),
+    size: size(10_000, 500), // each event waits for its save (checkpoints keep up): store-latency bound
     engines: ['sluice'],
     floorOf: 'W1',
     run: (e, n) => need(e.chainWithFileStore, 'chainWithFileStore')(n),
@@ -242,7 +242,7 @@ export const WORKLOADS: Record<WorkloadId, Workload> = {
     title: 'W1 + PostgresStore checkpoint per dispatch',
     kind: 'rate',
     unit: 'events/s',
-    size: size(100_000, 500),
+    size: size(10_000, 500), // each event waits for its save (checkpoints keep up): store-latency bound
     engines: ['sluice'],
     needs: 'postgres',
     floorOf: 'W1',
@@ -253,7 +253,7 @@ export const WORKLOADS: Record<WorkloadId, Workload> = {
     title: 'W1 + RedisStore checkpoint per dispatch',
     kind: 'rate',
     unit: 'events/s',
-    size: size(100_000, 500),
+    size: size(10_000, 500), // each event waits for its save (checkpoints keep up): store-latency bound
     engines: ['sluice'],
     needs: 'redis',
     floorOf: 'W1',
