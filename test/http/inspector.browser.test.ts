@@ -138,8 +138,10 @@ describe.skipIf('reason' in browser)('inspector in chromium', { timeout: 60_000 
       expect(await p.locator('#waterfall .wf-row[data-attempts="2"] .bar.retried').count()).toBe(1);
       expect(await p.locator('#waterfall .wf-row[data-attempts="2"] .bar.done').count()).toBe(1);
       // Concurrency 2: the first two chunks overlap in time.
-      const boxes = await p.locator('#waterfall .wf-row[data-step="count"] .bar').evaluateAll((bars) =>
-        bars.map((b) => [b.getBoundingClientRect().left, b.getBoundingClientRect().right]),
+      // Query and measure in one evaluation: the waterfall may redraw between a locator's query and its
+      // evaluation, and a detached bar measures 0 × 0.
+      const boxes = await p.evaluate(() =>
+        [...document.querySelectorAll('#waterfall .wf-row[data-step="count"] .bar')].map((b) => [b.getBoundingClientRect().left, b.getBoundingClientRect().right]),
       );
       expect(boxes[1]![0]!).toBeLessThan(boxes[0]![1]!);
 
