@@ -141,7 +141,7 @@ describe.skipIf('reason' in browser)('inspector in chromium', { timeout: 60_000 
       // Query and measure in one evaluation: the waterfall may redraw between a locator's query and its
       // evaluation, and a detached bar measures 0 × 0.
       const boxes = await p.evaluate(() =>
-        [...document.querySelectorAll('#waterfall .wf-row[data-step="count"] .bar')].map((b) => [b.getBoundingClientRect().left, b.getBoundingClientRect().right]),
+        Array.from(document.querySelectorAll('#waterfall .wf-row[data-step="count"] .bar')).map((b) => [b.getBoundingClientRect().left, b.getBoundingClientRect().right]),
       );
       expect(boxes[1]![0]!).toBeLessThan(boxes[0]![1]!);
 
