@@ -51,11 +51,8 @@ export function event<N extends string>(type: N, schema?: z.ZodType): EventType<
     type,
     schema,
     of(data: unknown) {
-      if (schema === undefined) {
-        const plain = { type, data: checkJson(type, data) };
-        validated.set(plain, null);
-        return plain;
-      }
+      // Not remembered in `validated`: a WeakMap entry per event costs more than checking its JSON again.
+      if (schema === undefined) return { type, data: checkJson(type, data) };
       const ev = { type, data: validate(type, schema, data) };
       validated.set(ev, schema);
       return ev;
@@ -74,15 +71,15 @@ export function event<N extends string>(type: N, schema?: z.ZodType): EventType<
 
 /** Events built by `.of()` are already checked; routing skips re-validating them against the same schema. */
 // Keyed by the schema that checked it: a workflow may check a type again with another schema (its `result`).
-const validated = new WeakMap<object, z.ZodType | null>();
+const validated = new WeakMap<object, z.ZodType>();
 
 /** Check a plain event's data against `schema` unless `.of()` already did; returns the event or throws `invalid_event`. */
 export function checkEvent(ev: WorkflowEvent, schema: z.ZodType | undefined): WorkflowEvent {
-  if (validated.get(ev) === (schema ?? null)) return ev;
   if (schema === undefined) {
     checkJson(ev.type, ev.data);
     return ev;
   }
+  if (validated.get(ev) === schema) return ev;
   const checked = { type: ev.type, data: validate(ev.type, schema, ev.data) };
   validated.set(checked, schema);
   return checked;

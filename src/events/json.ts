@@ -29,13 +29,43 @@ interface Frame {
   exit?: object;
 }
 
+/** How deep the allocation-free walk goes before leaving a value to the full walk. */
+const QUICK_DEPTH = 32;
+
+/** Is `v` plain JSON within `limit` levels? A `false` says only "not confirmed": the full walk decides. */
+function plainQuick(v: unknown, allowUndefined: boolean, limit: number): boolean {
+  switch (typeof v) {
+    case 'string':
+    case 'boolean':
+      return true;
+    case 'number':
+      return Number.isFinite(v);
+    case 'undefined':
+      return allowUndefined;
+    case 'object': {
+      if (v === null) return true;
+      if (limit <= 0) return false;
+      if (Array.isArray(v)) {
+        for (let i = 0; i < v.length; i++) if (!plainQuick(v[i], allowUndefined, limit - 1)) return false;
+        return true;
+      }
+      const proto = Object.getPrototypeOf(v) as unknown;
+      if (proto !== Object.prototype && proto !== null) return false;
+      for (const key of Object.keys(v)) if (!plainQuick((v as Record<string, unknown>)[key], allowUndefined, limit - 1)) return false;
+      return true;
+    }
+    default:
+      return false;
+  }
+}
+
 /** The first reason `value` is not storable JSON, or `undefined` when it is. */
 export function jsonProblem(value: unknown, options: JsonCheckOptions = {}): JsonProblem | undefined {
   const maxDepth = options.maxDepth ?? MAX_JSON_DEPTH;
   const allowUndefined = options.allowUndefined === true;
-  // Fast path for the common scalars.
-  const kind = typeof value;
-  if (kind === 'string' || kind === 'boolean' || value === null) return undefined;
+  // Fast path: most values are small plain JSON, which a bounded recursive walk confirms without allocating.
+  // Anything it cannot confirm (a problem, a cycle, depth past the bound) gets the full walk, which says where.
+  if (value === undefined || plainQuick(value, allowUndefined, Math.min(QUICK_DEPTH, maxDepth))) return undefined;
   const ancestors = new Set<object>();
   const stack: Frame[] = [{ value, key: '$', parent: undefined, depth: 0 }];
   while (stack.length > 0) {
