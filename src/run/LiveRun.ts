@@ -18,6 +18,7 @@ import { envelopeOf, checkOutput } from './outputs.js';
 import { outcomeError } from './outcome.js';
 import type { Outcome } from './reducer.js';
 import { Run } from './Run.js';
+import { PauseWaiters } from './pause.js';
 import type { RunHandle } from './RunHandle.js';
 
 /**
@@ -90,7 +91,7 @@ export class LiveRun extends Run implements RunHandle, ContextHost<Invocation> {
       this.log.emit({ kind: 'run_paused' });
       this.children?.pauseAll();
     }
-    this.pauses.add(onQuiet, onEnd);
+    (this.pauses ??= new PauseWaiters()).add(onQuiet, onEnd);
     this.settle();
   }
 
@@ -102,7 +103,7 @@ export class LiveRun extends Run implements RunHandle, ContextHost<Invocation> {
     if (!this.control.paused) return;
     this.apply({ type: 'resume' });
     if (this.wiring === undefined) this.connect();
-    this.pauses.release(() => this.snapshot());
+    this.pauses?.release(() => this.snapshot());
     this.children?.resumeAll();
     this.waiting.resumed();
     this.log.emit({ kind: 'run_resumed' });
@@ -225,7 +226,8 @@ export class LiveRun extends Run implements RunHandle, ContextHost<Invocation> {
 
   // ── hooks of the loop's rooms ───────────────────────────────────────────────────────────────────
 
-  protected waitHost(): WaitHost {
+  /** @internal */
+  waitHost(): WaitHost {
     const control = () => this.control;
     return {
       scheduler: this.scheduler,
@@ -239,7 +241,8 @@ export class LiveRun extends Run implements RunHandle, ContextHost<Invocation> {
     };
   }
 
-  protected inputHost(): InputHost {
+  /** @internal */
+  inputHost(): InputHost {
     return {
       scheduler: this.scheduler,
       status$: this.statusSubject,

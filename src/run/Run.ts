@@ -25,7 +25,7 @@ import { Invocations, type LoopHost } from './Invocations.js';
 import { Stopwatch } from './operators/budgetTimer.js';
 import { busError, OutcomeRace, outcomeError } from './outcome.js';
 import { envelopeOf, checkOutput } from './outputs.js';
-import { PauseWaiters } from './pause.js';
+import type { PauseWaiters } from './pause.js';
 import { initialControl, reduce, type Control, type ControlAction, type Outcome } from './reducer.js';
 import { dispatchEnvelope, type RouterHost } from './router.js';
 import { groupKey, rateSlotsOf, scheduleFirst, workflowTimeout$, type RunStart } from './runStart.js';
@@ -62,7 +62,7 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
   protected readonly queue: DispatchQueue<Envelope>;
   protected readonly invocations = new Invocations(this);
   private readonly outcome: OutcomeRace;
-  protected readonly pauses = new PauseWaiters();
+  protected pauses: PauseWaiters | undefined; // who waits in pause(), made by the first
   /** Work torn down when the run ends (the first scheduled pump until it has run). */
   private readonly subscription = new Subscription();
   protected readonly statusSubject = new BehaviorSubject<RunStatus>('running');
@@ -91,8 +91,8 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
     const soon = zeroDelayScheduler(this.scheduler);
     const clock = this.scheduler === asyncScheduler ? () => performance.now() : undefined; // a real clock only for real time
     this.queue = new DispatchQueue<Envelope>(this, yieldScheduler(this.scheduler), clock === undefined ? { budget: DISPATCH_BATCH } : { budget: DISPATCH_BATCH, clock });
-    this.idle = new IdleWatch(spec.name, spec.options.onIdle ?? 'wait', { emit: (body) => this.log.emit(body), fail: (error) => this.fail(error) });
-    this.outcome = new OutcomeRace(soon, { decided: (o) => this.halt(o), ended: (o) => this.announce(o) });
+    this.idle = new IdleWatch(spec.name, spec.options.onIdle ?? 'wait', this);
+    this.outcome = new OutcomeRace(soon, this);
     const replay = (start.kind === 'new' ? start.replay : undefined) ?? spec.options.replay ?? 10_000;
     const history = spec.options.history ?? true;
     const carried = history && start.kind === 'resume' ? start.history : undefined;
@@ -107,7 +107,7 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
     this.fanIn = new FanIn(declaredOnly(r.collected, spec.collects), spec.collects);
     this.clock = new Stopwatch(now, r.elapsedMs);
     const earlier = start.kind === 'resume' ? start.earlier : undefined;
-    this.waiting = new Waiting({ input: () => this.inputHost(), wait: () => this.waitHost() }, r.requests);
+    this.waiting = new Waiting(this, r.requests);
     this.log = new EventLog({ runId: this.id, now, replay, journal: this.checkpoints !== undefined && history, seq: r.seq, ...(earlier === undefined ? {} : { earlier }) });
     const { fanIn, log, waiting } = this;
     this.router = { spec, log, fanIn, waiting, deliver: (env) => this.deliver(env), propose: (o) => this.propose(o), origin: (env) => this.origin.get(env) };
@@ -230,7 +230,7 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
     const c = this.control;
     if (!busy) this.idle.check({ dispatching: this.queue.dispatching, holding: c.paused || c.due, queued: this.queue.length, held: inv.held.size, inFlight: inv.inFlight.size, waits });
     if (this.control.paused && !this.control.due && active === 0) {
-      this.pauses.release(() => this.snapshot());
+      this.pauses?.release(() => this.snapshot());
       // Nothing is running or parked: the pipelines hold no state worth keeping (pipe steps do, so they stay).
       // Debounce and rate timers keep their remaining time only while their pipelines live, so such runs stay wired.
       const timed = this.flow?.timed === true;
@@ -249,8 +249,8 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
     this.outcome.propose(outcome);
   }
 
-  /** The outcome is decided: stop everything that could still act, before the pipelines are torn down. */
-  private halt(outcome: Outcome): void {
+  /** @internal The outcome is decided: stop everything that could still act, before the pipelines are torn down. */
+  halt(outcome: Outcome): void {
     this.clock.set(false);
     this.apply({ type: 'end', outcome });
     this.invocations.abortAll(() => outcomeError(outcome));
@@ -262,15 +262,15 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
     this.checkpoints?.dispose();
   }
 
-  /** The pipelines have ended (`takeUntil`): announce the outcome and settle every waiter. */
-  private announce(outcome: Outcome): void {
+  /** @internal The pipelines have ended (`takeUntil`): announce the outcome and settle every waiter. */
+  announce(outcome: Outcome): void {
     this.hibernate();
     this.gate.complete();
     if (outcome.status === 'completed') this.log.emit({ kind: 'run_completed', result: outcome.result });
     else this.log.emit({ kind: `run_${outcome.status}`, error: outcome.error.toInfo() });
     this.log.close();
     this.statusSubject.complete();
-    if (this.pauses.waiting) this.pauses.rejectAll(outcomeError(outcome));
+    if (this.pauses?.waiting === true) this.pauses.rejectAll(outcomeError(outcome));
     if (outcome.status === 'completed') {
       this.resultSubject.next(outcome.result);
       this.resultSubject.complete();
@@ -294,7 +294,7 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
   /** @internal */ fail(error: WorkflowError): void { this.propose({ status: 'failed', error }); }
 
   abstract snapshot(): Snapshot;
-  protected abstract inputHost(): InputHost;
-  protected abstract waitHost(): WaitHost;
+  /** @internal */ abstract inputHost(): InputHost;
+  /** @internal */ abstract waitHost(): WaitHost;
   protected abstract checkpointHooks(): CheckpointHooks;
 }

@@ -20,7 +20,7 @@ export interface IdleView {
 
 /** What the watch calls on its run. */
 export interface IdleHost {
-  emit(body: RunEventBody): { readonly at: number };
+  readonly log: { emit(body: RunEventBody): { readonly at: number } };
   fail(error: WorkflowError): void;
 }
 
@@ -102,7 +102,7 @@ export class IdleWatch {
     if (this.reportedAt === this.work || !isIdle(view, this.pipes.busy)) return;
     this.reportedAt = this.work;
     const lastStep = this.lastStep;
-    const { at } = this.host.emit(lastStep === undefined ? { kind: 'run_idle' } : { kind: 'run_idle', lastStep });
+    const { at } = this.host.log.emit(lastStep === undefined ? { kind: 'run_idle' } : { kind: 'run_idle', lastStep });
     this.report = lastStep === undefined ? { since: at } : { since: at, lastStep };
     if (this.onIdle === 'fail') this.host.fail(stalledError(this.workflow, lastStep));
   }

@@ -9,19 +9,27 @@ import { OUTCOME_RANK, type Outcome } from './reducer.js';
  * (error > stop > timeout). `abort()` is proposed too, but decides at once: it takes effect synchronously.
  * `decided$` emits the winner once; the loop's pipelines end with `takeUntil(decided$)`.
  */
+/** What the race tells its run (the run itself: no callback objects per run). */
+export interface OutcomeHost {
+  halt(outcome: Outcome): void;
+  announce(outcome: Outcome): void;
+}
+
 export class OutcomeRace {
   private proposals: Subject<Outcome> | undefined;
   private racing: Subscription | undefined;
   private readonly decidedSubject = new Subject<Outcome>();
   private winner: Outcome | undefined;
   /** Emits the decided outcome once, then completes. */
-  readonly decided$: Observable<Outcome> = this.decidedSubject.asObservable();
+  get decided$(): Observable<Outcome> {
+    return this.decidedSubject;
+  }
 
   constructor(
     /** The frame scheduler: the zero-delay scheduler of the run. */
     private readonly frame: SchedulerLike,
-    /** `decided` runs with the winner before `decided$` emits (the pipelines end), `ended` right after. */
-    private readonly on: { decided: (outcome: Outcome) => void; ended: (outcome: Outcome) => void },
+    /** `halt` runs with the winner before `decided$` emits (the pipelines end), `announce` right after. */
+    private readonly host: OutcomeHost,
   ) {}
 
   get decided(): Outcome | undefined {
@@ -45,10 +53,10 @@ export class OutcomeRace {
     if (this.winner !== undefined) return;
     this.winner = outcome;
     this.racing?.unsubscribe();
-    this.on.decided(outcome);
+    this.host.halt(outcome);
     this.decidedSubject.next(outcome);
     this.decidedSubject.complete();
-    this.on.ended(outcome);
+    this.host.announce(outcome);
   }
 }
 

@@ -14,26 +14,26 @@ export class Waiting {
   private waits: Waits | undefined;
 
   constructor(
-    private readonly hosts: { input: () => InputHost; wait: () => WaitHost },
+    private readonly hosts: { inputHost(): InputHost; waitHost(): WaitHost },
     restored?: Pick<Snapshot, 'waiting' | 'answered'>,
   ) {
     if (restored === undefined) return;
     const { waiting, answered } = restored;
     const inputs = waiting.filter((w): w is WaitingEntry => w.kind === undefined || w.kind === 'input');
     const durable = waiting.filter((w): w is DurableWait => w.kind === 'sleep' || w.kind === 'event');
-    if (inputs.length > 0 || durable.length === 0) this.requests = new InputRequests(hosts.input(), { waiting: inputs, answered });
-    if (durable.length > 0 || Object.keys(answered).length > 0) this.waits = new Waits(hosts.wait(), { waiting: durable, answered });
+    if (inputs.length > 0 || durable.length === 0) this.requests = new InputRequests(hosts.inputHost(), { waiting: inputs, answered });
+    if (durable.length > 0 || Object.keys(answered).length > 0) this.waits = new Waits(hosts.waitHost(), { waiting: durable, answered });
   }
 
   /** Input requests (created on first use). */
   inputs(): InputRequests {
-    this.requests ??= new InputRequests(this.hosts.input());
+    this.requests ??= new InputRequests(this.hosts.inputHost());
     return this.requests;
   }
 
   /** Sleeps and event waits (created on first use). */
   durable(): Waits {
-    this.waits ??= new Waits(this.hosts.wait());
+    this.waits ??= new Waits(this.hosts.waitHost());
     return this.waits;
   }
 

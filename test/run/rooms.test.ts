@@ -190,7 +190,7 @@ describe('OutcomeRace (the one way a run ends)', () => {
     const ts = new TestScheduler((a, b) => expect(a).toEqual(b));
     ts.run(({ flush }) => {
       const order: string[] = [];
-      const race = new OutcomeRace(ts, { decided: (o) => order.push(`decided ${o.status}`), ended: (o) => order.push(`ended ${o.status}`) });
+      const race = new OutcomeRace(ts, { halt: (o) => order.push(`decided ${o.status}`), announce: (o) => order.push(`ended ${o.status}`) });
       race.decided$.subscribe((o) => order.push(`decided$ ${o.status}`));
       race.propose(timedOut);
       race.propose(stop);
@@ -207,7 +207,7 @@ describe('OutcomeRace (the one way a run ends)', () => {
   it('decides abort synchronously, and nothing proposed later changes it', () => {
     const ts = new TestScheduler(() => {});
     const decided: string[] = [];
-    const race = new OutcomeRace(ts, { decided: (o) => decided.push(o.status), ended: () => {} });
+    const race = new OutcomeRace(ts, { halt: (o) => decided.push(o.status), announce: () => {} });
     race.propose(stop);
     race.propose(aborted);
     expect(decided).toEqual(['aborted']);
@@ -218,7 +218,7 @@ describe('OutcomeRace (the one way a run ends)', () => {
   it('a failed store proposes like any other error and beats a timeout due in the same frame', () => {
     const ts = new TestScheduler(() => {});
     let winner: Outcome | undefined;
-    const race = new OutcomeRace(ts, { decided: (o) => (winner = o), ended: () => {} });
+    const race = new OutcomeRace(ts, { halt: (o) => (winner = o), announce: () => {} });
     race.propose(timedOut);
     race.propose(failed('store_failed'));
     ts.flush();
