@@ -56,7 +56,8 @@ export type StepReturn = Outputs | Promise<Outputs> | Observable<WorkflowEvent>;
 
 export type StepHandler<E, S extends StateShape = StateShape> = (event: E, ctx: StepContext<S>) => StepReturn;
 
-export interface StepOptions<A extends readonly Acceptable[]> extends FlowOptions<AcceptedEvent<A>> {
+/** A step's options. `I` is the workflow's input type: flow-control keys see `StartEvent`'s data typed as the handler does. */
+export interface StepOptions<A extends readonly Acceptable[], I = unknown> extends FlowOptions<AcceptedEvent<A, I>> {
   accepts: A;
   /** Declared output types: anything else fails the run with `invalid_event`. */
   emits?: readonly Acceptable[];

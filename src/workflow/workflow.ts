@@ -81,7 +81,7 @@ export class Workflow<
   /** Add a step: `handler(event, ctx)` returns an event, an array, nothing, a Promise of those, or an Observable. */
   step<const A extends readonly Acceptable[]>(
     name: string,
-    options: StepOptions<A>,
+    options: StepOptions<A, I>,
     handler: StepHandler<AcceptedEvent<A, I>, S>,
   ): Workflow<R, I, S, In> {
     checkStepOptions(this.name, name, options);

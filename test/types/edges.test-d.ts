@@ -19,6 +19,27 @@ describe('typed edges', () => {
     });
   });
 
+  it("types StartEvent's data in flow-control keys as in the handler", () => {
+    workflow('typed-key', { input: Order }).step(
+      'take',
+      {
+        accepts: [StartEvent, Shipped],
+        concurrency: { limit: 1, key: (ev) => (ev.type === 'StartEvent' ? ev.data.id : ev.data.id) },
+        rateLimit: {
+          limit: 10,
+          interval: 1000,
+          key: (ev) => {
+            expectTypeOf(ev).toEqualTypeOf<WorkflowEvent<{ id: string; qty: number }, 'StartEvent'> | WorkflowEvent<{ id: string }, 'Shipped'>>();
+            return ev.data.id;
+          },
+        },
+        // @ts-expect-error a key is a string: the order's qty is a number
+        debounce: { ms: 10, key: (ev) => (ev.type === 'StartEvent' ? ev.data.qty : ev.data.id) },
+      },
+      () => undefined,
+    );
+  });
+
   it("types run()'s argument with the input schema's input, and requires it", () => {
     const wf = workflow('typed-run', { input: Order }).step('s', { accepts: [StartEvent] }, () => undefined);
     wf.run({ id: 'a' }); // qty has a default
