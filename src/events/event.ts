@@ -69,7 +69,7 @@ export function event<N extends string>(type: N, schema?: z.ZodType): EventType<
   };
 }
 
-/** Events built by `.of()` are already checked; routing skips re-validating them against the same schema. */
+/** Events built by a schema's `.of()` are already checked; routing skips re-validating them against the same schema. */
 // Keyed by the schema that checked it: a workflow may check a type again with another schema (its `result`).
 const validated = new WeakMap<object, z.ZodType>();
 

@@ -3,18 +3,18 @@ import { describeThrown, WorkflowError } from '../errors/WorkflowError.js';
 import { highestInFrame } from './operators/highestInFrame.js';
 import { OUTCOME_RANK, type Outcome } from './reducer.js';
 
-/**
- * The one way a run ends. Step errors, the StopEvent, the workflow timeout, a failed store and an error on
- * the bus all `propose` an outcome; those proposed within one scheduler frame race through `highestInFrame`
- * (error > stop > timeout). `abort()` is proposed too, but decides at once: it takes effect synchronously.
- * `decided$` emits the winner once; the loop's pipelines end with `takeUntil(decided$)`.
- */
 /** What the race tells its run (the run itself: no callback objects per run). */
 export interface OutcomeHost {
   halt(outcome: Outcome): void;
   announce(outcome: Outcome): void;
 }
 
+/**
+ * The one way a run ends. Step errors, the StopEvent, the workflow timeout, a failed store and an error on
+ * the bus all `propose` an outcome; those proposed within one scheduler frame race through `highestInFrame`
+ * (error > stop > timeout). `abort()` is proposed too, but decides at once: it takes effect synchronously.
+ * `decided$` emits the winner once; the loop's pipelines end with `takeUntil(decided$)`.
+ */
 export class OutcomeRace {
   private proposals: Subject<Outcome> | undefined;
   private racing: Subscription | undefined;

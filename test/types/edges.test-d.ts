@@ -24,7 +24,7 @@ describe('typed edges', () => {
       'take',
       {
         accepts: [StartEvent, Shipped],
-        concurrency: { limit: 1, key: (ev) => (ev.type === 'StartEvent' ? ev.data.id : ev.data.id) },
+        concurrency: { limit: 1, key: (ev) => ev.data.id },
         rateLimit: {
           limit: 10,
           interval: 1000,
