@@ -1,4 +1,4 @@
-import { AsyncSubject, asyncScheduler, BehaviorSubject, EMPTY, filter, groupBy, map, mergeMap, Subject, Subscription, takeUntil, type SchedulerLike } from 'rxjs';
+import { AsyncSubject, asyncScheduler, BehaviorSubject, EMPTY, filter, groupBy, mergeMap, Subject, Subscription, takeUntil, type SchedulerLike } from 'rxjs';
 import type { ContextHost } from '../context/context.js';
 import { StateStore } from '../context/state.js';
 import { WorkflowError } from '../errors/WorkflowError.js';
@@ -22,13 +22,13 @@ import type { WaitHost } from './Waits.js';
 import { Waiting } from './waiting.js';
 import type { Invocation } from './invocation.js';
 import { Invocations, type LoopHost } from './Invocations.js';
-import { Stopwatch } from './operators/budgetTimer.js';
+import { type Budget, Stopwatch } from './operators/budgetTimer.js';
 import { busError, OutcomeRace, outcomeError } from './outcome.js';
 import { envelopeOf, checkOutput } from './outputs.js';
 import type { PauseWaiters } from './pause.js';
 import { initialControl, reduce, type Control, type ControlAction, type Outcome } from './reducer.js';
 import { dispatchEnvelope, type RouterHost } from './router.js';
-import { groupKey, rateSlotsOf, scheduleFirst, workflowTimeout$, type RunStart } from './runStart.js';
+import { groupKey, rateSlotsOf, scheduleFirst, workflowBudget, type RunStart } from './runStart.js';
 import { yieldScheduler, zeroDelayScheduler } from './schedulers.js';
 
 export type { RunStart } from './runStart.js';
@@ -57,8 +57,9 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
   protected readonly meta: Record<string, unknown>;
   protected readonly fanIn: FanIn;
   protected readonly clock: Stopwatch;
+  private readonly budget: Budget | undefined; // the workflow timeout, driven by status changes (apply)
   private readonly bus = new Subject<Envelope>();
-  private readonly origin = new WeakMap<Envelope, string>();
+  private readonly origin = new Map<Envelope, string>(); // a queued output's invocation, until it is routed
   protected readonly queue: DispatchQueue<Envelope>;
   protected readonly invocations = new Invocations(this);
   private readonly outcome: OutcomeRace;
@@ -73,14 +74,12 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
   /** Reports `run_idle` (and fails `stalled` under `onIdle: 'fail'`): see idle.ts. */
   readonly idle: IdleWatch;
   protected control: Control = initialControl;
-  /** Input requests, sleeps and event waits. */
-  protected readonly waiting: Waiting;
-  /** Created on first use: most runs never start a child. */
-  protected children: Children | undefined;
+  protected readonly waiting: Waiting; // input requests, sleeps and event waits
+  protected children: Children | undefined; // created on first use: most runs never start a child
   private shard = 0;
   /** Per-key limits, rate windows and debounces (§6.3): created with the first step that has any. */
   protected flow: RunFlow | undefined;
-  /** The loop's pipelines (bus, timeout, pipe steps); undefined while hibernating. */
+  /** The loop's pipelines (bus, pipe steps); undefined while hibernating. */
   protected wiring: Subscription | undefined;
   private readonly router: RouterHost;
 
@@ -106,11 +105,16 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
     this.state = new StateStore(r.state);
     this.fanIn = new FanIn(declaredOnly(r.collected, spec.collects), spec.collects);
     this.clock = new Stopwatch(now, r.elapsedMs);
+    this.budget = workflowBudget(spec, this.scheduler, this.clock, (error) => this.propose({ status: 'timed_out', error }));
     const earlier = start.kind === 'resume' ? start.earlier : undefined;
     this.waiting = new Waiting(this, r.requests);
     this.log = new EventLog({ runId: this.id, now, replay, journal: this.checkpoints !== undefined && history, seq: r.seq, ...(earlier === undefined ? {} : { earlier }) });
-    const { fanIn, log, waiting } = this;
-    this.router = { spec, log, fanIn, waiting, deliver: (env) => this.deliver(env), propose: (o) => this.propose(o), origin: (env) => this.origin.get(env) };
+    const { fanIn, log, waiting, invocations, bus } = this;
+    const deliver = (env: Envelope): void => {
+      invocations.deliver(env); // an invocation's record first, then its step's pipeline
+      bus.next(env);
+    };
+    this.router = { spec, log, fanIn, waiting, deliver, propose: (o) => this.propose(o), origins: this.origin };
     if (start.kind === 'new') {
       this.log.emit({ kind: 'run_started', workflow: spec.name, input: start.input });
       this.queue.push(envelopeOf(StartEvent.of(start.input), now()));
@@ -127,6 +131,7 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
       for (const id of r.dormant) this.invocations.markDormant(id);
       this.settle();
     }
+    this.budget?.set(this.control.status === 'running');
     this.connect();
     // Telemetry only consumes the RunEvent stream: without a logger nothing subscribes.
     if (spec.options.logger !== undefined) attachLogger(spec.options.logger, this.log.events$, { runId: this.id, workflow: spec.name });
@@ -151,8 +156,6 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
       }),
     );
     wiring.add(bus$.pipe(until).subscribe({ error: (error: unknown) => this.fail(busError(error)) }));
-    const timeout$ = workflowTimeout$(this.spec, this.statusSubject.pipe(map((s) => s === 'running')), this.scheduler, this.clock);
-    wiring.add(timeout$.pipe(takeUntil(this.outcome.decided$)).subscribe((error) => this.propose({ status: 'timed_out', error })));
     // Pipe steps are subscribed from the start, so their timers (bufferTime, debounce…) start with the run.
     for (const step of this.spec.steps) {
       if (step.kind === 'pipe') wiring.add(this.invocations.pipeStep(step, this.bus.pipe(filter((env) => env.to === step.name))).pipe(until).subscribe());
@@ -196,11 +199,6 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
     dispatchEnvelope(this.router, env);
   }
 
-  private deliver(env: Envelope): void {
-    this.invocations.deliver(env);
-    this.bus.next(env);
-  }
-
   /** @internal Route an event a step produced (returned or `ctx.send`), checking it first. */
   enqueue(value: unknown, step: StepDef | undefined, from?: string): void {
     if (this.ended) return;
@@ -216,7 +214,9 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
   protected apply(action: ControlAction): void {
     const before = this.control.status;
     this.control = reduce(this.control, action);
-    if (this.control.status !== before) this.statusSubject.next(this.control.status);
+    if (this.control.status === before) return;
+    this.budget?.set(this.control.status === 'running');
+    this.statusSubject.next(this.control.status);
   }
 
   /** @internal After any change of work: recompute status, release pause waiters, checkpoint. */
@@ -251,7 +251,7 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
 
   /** @internal The outcome is decided: stop everything that could still act, before the pipelines are torn down. */
   halt(outcome: Outcome): void {
-    this.clock.set(false);
+    this.budget?.set(false);
     this.apply({ type: 'end', outcome });
     this.invocations.abortAll(() => outcomeError(outcome));
     this.waiting.stop();

@@ -1,6 +1,5 @@
 import { Subject, type Observable, type SchedulerLike, type Subscription } from 'rxjs';
 import { describeThrown, WorkflowError } from '../errors/WorkflowError.js';
-import { highestInFrame } from './operators/highestInFrame.js';
 import { OUTCOME_RANK, type Outcome } from './reducer.js';
 
 /** What the race tells its run (the run itself: no callback objects per run). */
@@ -11,13 +10,15 @@ export interface OutcomeHost {
 
 /**
  * The one way a run ends. Step errors, the StopEvent, the workflow timeout, a failed store and an error on
- * the bus all `propose` an outcome; those proposed within one scheduler frame race through `highestInFrame`
- * (error > stop > timeout). `abort()` is proposed too, but decides at once: it takes effect synchronously.
- * `decided$` emits the winner once; the loop's pipelines end with `takeUntil(decided$)`.
+ * the bus all `propose` an outcome; those proposed within one scheduler frame race, and the highest wins
+ * (error > stop > timeout; ties keep the first), whatever order their timers happened to fire in. `abort()`
+ * is proposed too, but decides at once: it takes effect synchronously. `decided$` emits the winner once;
+ * the loop's pipelines end with `takeUntil(decided$)`.
  */
 export class OutcomeRace {
-  private proposals: Subject<Outcome> | undefined;
-  private racing: Subscription | undefined;
+  /** The best outcome proposed in the current frame, and the frame's end. */
+  private best: Outcome | undefined;
+  private frameEnd: Subscription | undefined;
   private readonly decidedSubject = new Subject<Outcome>();
   private winner: Outcome | undefined;
   /** Emits the decided outcome once, then completes. */
@@ -39,20 +40,18 @@ export class OutcomeRace {
   propose(outcome: Outcome): void {
     if (this.winner !== undefined) return;
     if (outcome.status === 'aborted') return this.decide(outcome);
-    // Created on the first proposal: most runs see exactly one.
-    if (this.proposals === undefined) {
-      this.proposals = new Subject<Outcome>();
-      this.racing = this.proposals
-        .pipe(highestInFrame((o) => OUTCOME_RANK[o.status], this.frame))
-        .subscribe((winner) => this.decide(winner));
+    if (this.best === undefined) {
+      this.best = outcome;
+      this.frameEnd = this.frame.schedule(() => this.decide(this.best as Outcome));
+    } else if (OUTCOME_RANK[outcome.status] > OUTCOME_RANK[this.best.status]) {
+      this.best = outcome;
     }
-    this.proposals.next(outcome);
   }
 
   private decide(outcome: Outcome): void {
     if (this.winner !== undefined) return;
     this.winner = outcome;
-    this.racing?.unsubscribe();
+    this.frameEnd?.unsubscribe();
     this.host.halt(outcome);
     this.decidedSubject.next(outcome);
     this.decidedSubject.complete();

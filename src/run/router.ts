@@ -15,8 +15,8 @@ export interface RouterHost {
   /** Hand an addressed envelope to its step's pipeline. */
   deliver(env: Envelope): void;
   propose(outcome: Outcome): void;
-  /** The invocation that produced `env`, if a step did. */
-  origin(env: Envelope): string | undefined;
+  /** The invocation that produced each queued output (a Map, not a WeakMap: an entry lives only until routed). */
+  readonly origins: Map<Envelope, string>;
 }
 
 /**
@@ -28,7 +28,9 @@ export function dispatchEnvelope(host: RouterHost, env: Envelope): void {
   const to = route(host.spec, env);
   const routed = (steps: string[], waiters: string[] = []): void => {
     // A yield may route an output after others of its step completed: the invocation is remembered.
-    host.log.emit(routedEvent(env, steps, waiters, host.origin(env)));
+    const from = host.origins.get(env);
+    if (from !== undefined) host.origins.delete(env);
+    host.log.emit(routedEvent(env, steps, waiters, from));
   };
   switch (to.kind) {
     case 'addressed':

@@ -1,7 +1,7 @@
-import { EMPTY, map, type Observable, type SchedulerLike, type Subscription } from 'rxjs';
+import type { SchedulerLike, Subscription } from 'rxjs';
 import { WorkflowError } from '../errors/WorkflowError.js';
 import type { Envelope } from '../events/envelope.js';
-import { budgetTimer, type Stopwatch } from './operators/budgetTimer.js';
+import { Budget, type Stopwatch } from './operators/budgetTimer.js';
 import type { Snapshot } from '../snapshot/schema.js';
 import type { RunEvent } from '../telemetry/runEvent.js';
 import type { StepDef } from '../workflow/types.js';
@@ -44,14 +44,13 @@ export function scheduleFirst(soon: SchedulerLike, subscription: Subscription, f
 }
 
 /**
- * The workflow timeout (default 300 000 ms, `null` none): emits its error once `running$` has been true for
- * that long in total (paused and waiting time does not count).
+ * The workflow timeout (default 300 000 ms, `null` none): `spent` gets its error once the run has been
+ * `running` for that long in total (paused and waiting time does not count).
  */
-export function workflowTimeout$(spec: WorkflowSpec, running$: Observable<boolean>, scheduler: SchedulerLike, watch: Stopwatch): Observable<WorkflowError> {
+export function workflowBudget(spec: WorkflowSpec, scheduler: SchedulerLike, watch: Stopwatch, spent: (error: WorkflowError) => void): Budget | undefined {
   const timeout = spec.options.timeout === undefined ? 300_000 : spec.options.timeout;
-  if (timeout === null) return EMPTY;
-  const error = () => new WorkflowError('timeout', `workflow '${spec.name}' timed out after ${timeout}ms`, { details: { timeout } });
-  return running$.pipe(budgetTimer(timeout, scheduler, watch), map(error));
+  if (timeout === null) return undefined;
+  return new Budget(timeout, scheduler, watch, () => spent(new WorkflowError('timeout', `workflow '${spec.name}' timed out after ${timeout}ms`, { details: { timeout } })));
 }
 
 /** An envelope's `groupBy` key: its step, or one of its shards if unlimited (mergeMap's splice is quadratic: notes/rxjs-performance.md). */

@@ -33,17 +33,19 @@ class TimerQueue {
   constructor(private readonly scheduler: SchedulerLike) {}
 
   add(delay: number, fire: () => void): Deadline {
-    const deadline = new Deadline(this.scheduler.now() + Math.max(0, delay), this.order++, fire, this);
+    const now = this.scheduler.now();
+    const deadline = new Deadline(now + Math.max(0, delay), this.order++, fire, this);
     this.push(deadline);
     this.live++;
-    this.arm();
+    this.arm(now);
     return deadline;
   }
 
   cancelled(): void {
     this.live--;
     if (this.live === 0) {
-      // Nothing left to wait for: drop the action so an idle process can exit.
+      // Nothing left to wait for: drop the action so an idle process can exit. (Keeping it for the next run
+      // would save a timer per run, but a test's fake timers can wipe a kept timer between tests.)
       this.heap.length = 0;
       this.disarm();
     } else if (this.heap.length > 64 && this.heap.length > 2 * this.live) {
@@ -70,20 +72,20 @@ class TimerQueue {
         (failures ??= []).push(error);
       }
     }
-    this.arm();
+    this.arm(); // callbacks take time: read the clock again
     // Reported as RxJS reports an error nobody handles, after the queue is armed again.
     for (const error of failures ?? []) reportUnhandledError(error);
   };
 
-  private arm(): void {
+  private arm(now = this.scheduler.now()): void {
     while (this.heap.length > 0 && (this.heap[0] as Deadline).cancelled) this.pop();
     const next = this.heap[0];
     if (next === undefined) return this.disarm();
     if (this.action !== undefined && next.due >= this.actionDue) return;
     this.disarm();
     // Timers cannot wait longer than MAX_DELAY at once (Node turns more into 1 ms): chain the waits.
-    const wait = Math.min(Math.max(0, next.due - this.scheduler.now()), MAX_DELAY);
-    this.actionDue = Math.min(next.due, this.scheduler.now() + wait);
+    const wait = Math.min(Math.max(0, next.due - now), MAX_DELAY);
+    this.actionDue = Math.min(next.due, now + wait);
     this.action = this.scheduler.schedule(this.flush, wait);
   }
 

@@ -16,12 +16,58 @@ export class Stopwatch {
     return this.spent + (this.since === undefined ? 0 : this.now() - this.since);
   }
 
+  /** Run the clock; returns the ms accumulated so far (one clock read). */
+  start(): number {
+    if (this.since !== undefined) return this.elapsed();
+    this.since = this.now();
+    return this.spent;
+  }
+
   set(running: boolean): void {
-    if (running && this.since === undefined) this.since = this.now();
-    else if (!running && this.since !== undefined) {
+    if (running) this.start();
+    else if (this.since !== undefined) {
       this.spent += this.now() - this.since;
       this.since = undefined;
     }
+  }
+}
+
+/**
+ * A budget of running time: `spent` is called once the clock has been running for `budgetMs` in total.
+ * `set(true)` starts (or continues) the clock, `set(false)` stands it still; stretches add up, so a workflow
+ * timeout ignores paused time. The run drives one directly from its status changes; `budgetTimer` is the
+ * same as an operator.
+ */
+export class Budget {
+  private deadline: Unsubscribable | undefined;
+  private running: boolean | undefined;
+
+  constructor(
+    private readonly budgetMs: number,
+    private readonly scheduler: SchedulerLike,
+    readonly watch: Stopwatch,
+    private readonly spent: () => void,
+  ) {}
+
+  set(running: boolean): void {
+    if (running === this.running) return;
+    this.running = running;
+    this.stop();
+    if (!running) return this.watch.set(false);
+    this.deadline = after(this.scheduler, this.budgetMs - this.watch.start(), () => {
+      this.deadline = undefined;
+      this.spent();
+    });
+  }
+
+  /** Whether a deadline is armed (the clock runs and the budget is not spent). */
+  get armed(): boolean {
+    return this.deadline !== undefined;
+  }
+
+  stop(): void {
+    this.deadline?.unsubscribe();
+    this.deadline = undefined;
   }
 }
 
@@ -35,30 +81,16 @@ export class Stopwatch {
  * ```
  */
 export function budgetTimer(budgetMs: number, scheduler: SchedulerLike, watch: Stopwatch): OperatorFunction<boolean, number> {
-  // Hand-written (not distinctUntilChanged/switchMap/timer/take): every run arms one, so it must be cheap.
   return operate<boolean, number>((subscriber) => {
-    let deadline: Unsubscribable | undefined;
-    let running: boolean | undefined;
-    const stop = () => {
-      deadline?.unsubscribe();
-      deadline = undefined;
-    };
-    subscriber.add(stop);
+    const budget = new Budget(budgetMs, scheduler, watch, () => {
+      subscriber.next(0);
+      subscriber.complete();
+    });
+    subscriber.add(() => budget.stop());
     return {
-      next: (value) => {
-        if (value === running) return;
-        running = value;
-        watch.set(value);
-        stop();
-        if (value) {
-          deadline = after(scheduler, budgetMs - watch.elapsed(), () => {
-            subscriber.next(0);
-            subscriber.complete();
-          });
-        }
-      },
+      next: (value) => budget.set(value),
       // With the clock running the budget still runs out; standing still, it never will.
-      complete: () => (deadline === undefined ? subscriber.complete() : undefined),
+      complete: () => (budget.armed ? undefined : subscriber.complete()),
     };
   });
 }
