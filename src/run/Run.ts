@@ -28,7 +28,7 @@ import { envelopeOf, checkOutput } from './outputs.js';
 import type { PauseWaiters } from './pause.js';
 import { initialControl, reduce, type Control, type ControlAction, type Outcome } from './reducer.js';
 import { dispatchEnvelope, type RouterHost } from './router.js';
-import { groupKey, rateSlotsOf, scheduleFirst, workflowBudget, type RunStart } from './runStart.js';
+import { groupKey, rateSlotsOf, workflowBudget, type RunStart } from './runStart.js';
 import { yieldScheduler, zeroDelayScheduler } from './schedulers.js';
 
 export type { RunStart } from './runStart.js';
@@ -64,13 +64,10 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
   protected readonly invocations = new Invocations(this);
   private readonly outcome: OutcomeRace;
   protected pauses: PauseWaiters | undefined; // who waits in pause(), made by the first
-  /** Work torn down when the run ends (the first scheduled pump until it has run). */
-  private readonly subscription = new Subscription();
-  protected readonly statusSubject = new BehaviorSubject<RunStatus>('running');
+  private firstPump: Subscription | undefined; // cancelled if the run ends before it has run
+  private statusSubj: BehaviorSubject<RunStatus> | undefined; // made when first asked for (status$, waits)
   protected readonly resultSubject = new AsyncSubject<unknown>();
   protected readonly checkpoints: Checkpointer | undefined;
-  /** Dispatch waits for a save that fell behind only under real time (virtual time never waits on I/O). */
-  private readonly holdForSaves: boolean;
   /** Reports `run_idle` (and fails `stalled` under `onIdle: 'fail'`): see idle.ts. */
   readonly idle: IdleWatch;
   protected control: Control = initialControl;
@@ -96,7 +93,6 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
     const history = spec.options.history ?? true;
     const carried = history && start.kind === 'resume' ? start.history : undefined;
     this.checkpoints = spec.options.store === undefined ? undefined : new Checkpointer(spec.options.store, this.scheduler, this.checkpointHooks(), carried);
-    this.holdForSaves = this.scheduler === asyncScheduler;
     const r = start.kind === 'new' ? freshStart(start, now()) : restoreSnapshot(start.snapshot);
     this.id = r.runId;
     this.input = r.input;
@@ -136,7 +132,7 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
     // Telemetry only consumes the RunEvent stream: without a logger nothing subscribes.
     if (spec.options.logger !== undefined) attachLogger(spec.options.logger, this.log.events$, { runId: this.id, workflow: spec.name });
     // Never dispatch synchronously: the queue holds until the first scheduled pump.
-    scheduleFirst(soon, this.subscription, () => {
+    this.firstPump = soon.schedule(() => {
       this.queue.start();
       this.pump();
     });
@@ -211,12 +207,14 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
     }
   }
 
+  protected get statusSubject(): BehaviorSubject<RunStatus> { return (this.statusSubj ??= new BehaviorSubject<RunStatus>(this.control.status)); }
+
   protected apply(action: ControlAction): void {
     const before = this.control.status;
     this.control = reduce(this.control, action);
     if (this.control.status === before) return;
     this.budget?.set(this.control.status === 'running');
-    this.statusSubject.next(this.control.status);
+    this.statusSubj?.next(this.control.status);
   }
 
   /** @internal After any change of work: recompute status, release pause waiters, checkpoint. */
@@ -256,7 +254,7 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
     this.invocations.abortAll(() => outcomeError(outcome));
     this.waiting.stop();
     this.flow?.close();
-    this.subscription.unsubscribe();
+    this.firstPump?.unsubscribe();
     this.queue.stop();
     this.state.seal();
     this.checkpoints?.dispose();
@@ -269,7 +267,7 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
     if (outcome.status === 'completed') this.log.emit({ kind: 'run_completed', result: outcome.result });
     else this.log.emit({ kind: `run_${outcome.status}`, error: outcome.error.toInfo() });
     this.log.close();
-    this.statusSubject.complete();
+    this.statusSubj?.complete();
     if (this.pauses?.waiting === true) this.pauses.rejectAll(outcomeError(outcome));
     if (outcome.status === 'completed') {
       this.resultSubject.next(outcome.result);
@@ -287,9 +285,9 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
   /** @internal */ unpark(inv: Invocation): void { this.invocations.unpark(inv); }
   /** @internal */ forget(inv: Invocation): void { this.waiting.forget(inv); }
   /** @internal */ wake(): void { this.pump(); }
-  /** @internal Not while paused or closing, nor (under real time) while the store is a save behind (Checkpointer.behind). */
+  /** @internal Not while paused or closing, nor while the store is a save behind under real time (virtual time never waits on I/O). */
   canDispatch(): boolean {
-    return this.gate.value && !this.control.closing && !(this.holdForSaves && this.checkpoints?.behind === true);
+    return this.gate.value && !this.control.closing && !(this.checkpoints?.behind === true && this.scheduler === asyncScheduler);
   }
   /** @internal */ fail(error: WorkflowError): void { this.propose({ status: 'failed', error }); }
 

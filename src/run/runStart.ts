@@ -1,4 +1,4 @@
-import type { SchedulerLike, Subscription } from 'rxjs';
+import type { SchedulerLike } from 'rxjs';
 import { WorkflowError } from '../errors/WorkflowError.js';
 import type { Envelope } from '../events/envelope.js';
 import { Budget, type Stopwatch } from './operators/budgetTimer.js';
@@ -26,21 +26,6 @@ export function rateSlotsOf(spec: WorkflowSpec, rateSlots: Snapshot['rateSlots']
     const step = spec.steps.find((s) => s.name === name && s.flow?.rateLimit !== undefined);
     return step === undefined ? [] : [[step, slots] as [StepDef, Record<string, number[]>]];
   });
-}
-
-/**
- * Run `first` on `soon` (never synchronously: a subscriber attached right after `run()` sees every event),
- * cancelled with `subscription` until it has run.
- */
-export function scheduleFirst(soon: SchedulerLike, subscription: Subscription, first: () => void): void {
-  let scheduled: Subscription | undefined;
-  let ran = false;
-  scheduled = soon.schedule(() => {
-    ran = true;
-    if (scheduled !== undefined) subscription.remove(scheduled);
-    first();
-  });
-  if (!ran) subscription.add(scheduled);
 }
 
 /**
