@@ -65,7 +65,8 @@ export class EventLog {
       this.dropped++;
     }
     this.unsaved?.push(ev);
-    this.live.next(ev);
+    // Subject.next allocates (RxJS's ES5 build iterates with helper objects) even with no one listening.
+    if (this.live.observed) this.live.next(ev);
     return ev;
   }
 
