@@ -12,6 +12,7 @@ import { invokeStep, runStep, type StepOutput } from './invokeStep.js';
 import type { IdleWatch } from './idle.js';
 import { deadline } from './operators/deadline.js';
 import { retryWithBackoff } from './operators/retryWithBackoff.js';
+import { KeptSet } from './keptSet.js';
 
 /** What the invocations need from their run. */
 export interface LoopHost {
@@ -42,8 +43,8 @@ export interface LoopHost {
  */
 export class Invocations implements InvocationHost {
   /** Delivered to a step but not started: held back by its concurrency limit or the pause gate. */
-  readonly held = new Set<Envelope>();
-  readonly inFlight = new Set<Invocation>();
+  readonly held = new KeptSet<Envelope>();
+  readonly inFlight = new KeptSet<Invocation>();
   private parkedCount = 0;
   /** Invocations that failed (and so failed the run): kept in `entries()`, so `wf.retry` re-delivers them. */
   private failed: InFlightEntry[] | undefined;

@@ -22,6 +22,7 @@ import type { WaitHost } from './Waits.js';
 import { Waiting } from './waiting.js';
 import type { Invocation } from './invocation.js';
 import { Invocations, type LoopHost } from './Invocations.js';
+import { KeptMap } from './keptSet.js';
 import { type Budget, Stopwatch } from './operators/budgetTimer.js';
 import { busError, OutcomeRace, outcomeError } from './outcome.js';
 import { envelopeOf, checkOutput } from './outputs.js';
@@ -59,7 +60,7 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
   protected readonly clock: Stopwatch;
   private readonly budget: Budget | undefined; // the workflow timeout, driven by status changes (apply)
   private readonly bus = new Subject<Envelope>();
-  private readonly origin = new Map<Envelope, string>(); // a queued output's invocation, until it is routed
+  private readonly origin = new KeptMap<Envelope, string>(); // a queued output's invocation, until it is routed
   protected readonly queue: DispatchQueue<Envelope>;
   protected readonly invocations = new Invocations(this);
   private readonly outcome: OutcomeRace;

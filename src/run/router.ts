@@ -2,6 +2,7 @@ import type { Envelope } from '../events/envelope.js';
 import type { WorkflowSpec } from '../workflow/spec.js';
 import type { EventLog } from './eventLog.js';
 import type { FanIn } from './fanIn.js';
+import type { KeptMap } from './keptSet.js';
 import type { Outcome } from './reducer.js';
 import { addressTo, route, routedEvent } from './route.js';
 import type { Waiting } from './waiting.js';
@@ -15,8 +16,8 @@ export interface RouterHost {
   /** Hand an addressed envelope to its step's pipeline. */
   deliver(env: Envelope): void;
   propose(outcome: Outcome): void;
-  /** The invocation that produced each queued output (a Map, not a WeakMap: an entry lives only until routed). */
-  readonly origins: Map<Envelope, string>;
+  /** The invocation that produced each queued output (not a WeakMap: an entry lives only until routed). */
+  readonly origins: KeptMap<Envelope, string>;
 }
 
 /**
