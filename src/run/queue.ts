@@ -13,7 +13,7 @@ export class Queue<T> {
   }
 
   push(item: T): void {
-    if (this.count === this.buffer.length) this.resize(this.toArray(), Math.max(8, this.buffer.length * 2));
+    if (this.count === this.buffer.length) this.resize(Math.max(8, this.buffer.length * 2));
     this.buffer[(this.head + this.count) & (this.buffer.length - 1)] = item;
     this.count++;
   }
@@ -25,17 +25,16 @@ export class Queue<T> {
     this.head = (this.head + 1) & (this.buffer.length - 1);
     this.count--;
     // Memory stays proportional to what is queued: a burst's large buffer goes once it has drained.
-    if (this.count === 0 && this.buffer.length > 1024) this.resize([], 0);
+    if (this.count === 0 && this.buffer.length > 1024) this.resize(0);
     return item;
   }
 
   /** Put `items` in front, in their order. */
   unshiftAll(items: readonly T[]): void {
     if (items.length === 0) return;
-    const all = [...items, ...this.toArray()];
     let capacity = 8;
-    while (capacity < all.length) capacity *= 2;
-    this.resize(all, capacity);
+    while (capacity < items.length + this.count) capacity *= 2;
+    this.resize(capacity, items);
   }
 
   /** The last `n` items (all of them when `n` is larger), oldest first. */
@@ -55,12 +54,14 @@ export class Queue<T> {
     return out;
   }
 
-  /** A buffer of `capacity` (a power of two, or 0) holding `items` from its start. */
-  private resize(items: readonly T[], capacity: number): void {
+  /** Move to a buffer of `capacity` (a power of two, or 0 when empty): `front` first, then what is queued. */
+  private resize(capacity: number, front: readonly T[] = []): void {
     const buffer = new Array<T | undefined>(capacity);
-    for (let i = 0; i < items.length; i++) buffer[i] = items[i];
+    for (let i = 0; i < front.length; i++) buffer[i] = front[i];
+    const mask = this.buffer.length - 1;
+    for (let i = 0; i < this.count; i++) buffer[front.length + i] = this.buffer[(this.head + i) & mask];
     this.buffer = buffer;
     this.head = 0;
-    this.count = items.length;
+    this.count += front.length;
   }
 }

@@ -24,7 +24,7 @@ export class Stopwatch {
   }
 
   set(running: boolean): void {
-    if (running) this.start();
+    if (running) this.since ??= this.now();
     else if (this.since !== undefined) {
       this.spent += this.now() - this.since;
       this.since = undefined;
@@ -45,7 +45,7 @@ export class Budget {
   constructor(
     private readonly budgetMs: number,
     private readonly scheduler: SchedulerLike,
-    readonly watch: Stopwatch,
+    private readonly watch: Stopwatch,
     private readonly spent: () => void,
   ) {}
 
