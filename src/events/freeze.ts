@@ -1,19 +1,28 @@
 import { jsonProblem } from './json.js';
 
-/** Deep-freeze a JSON-like value in place so no step can change what another step sees (iterative: any depth). */
+/**
+ * Deep-freeze a JSON-like value in place so no step can change what another step sees (iterative: any depth).
+ * An object whose values are all scalars (most events) is frozen with no allocation: the stack is made only
+ * for nested objects, and `for…in` reads the map's enum cache where `Object.keys` would copy it.
+ */
 export function deepFreeze<T>(value: T): T {
-  if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return value;
-  const stack: object[] = [value];
-  while (stack.length > 0) {
-    const v = stack.pop()!;
+  if (!unfrozen(value)) return value;
+  let stack: object[] | undefined;
+  for (let v: object | undefined = value; v !== undefined; v = stack?.pop()) {
     Object.freeze(v);
-    for (const key of Object.keys(v)) {
-      const child = (v as Record<string, unknown>)[key];
-      if (typeof child === 'object' && child !== null && !Object.isFrozen(child)) stack.push(child);
+    if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) if (unfrozen(v[i])) (stack ??= []).push(v[i] as object);
+    } else {
+      for (const key in v) {
+        const child = (v as Record<string, unknown>)[key];
+        if (unfrozen(child) && Object.hasOwn(v, key)) (stack ??= []).push(child);
+      }
     }
   }
   return value;
 }
+
+const unfrozen = (v: unknown): v is object => typeof v === 'object' && v !== null && !Object.isFrozen(v);
 
 /** Is `value` plain JSON (what snapshots can hold)? Returns the path (from `root`) of the first offending part, or undefined. */
 export function findNonJson(value: unknown, root = '$'): string | undefined {
