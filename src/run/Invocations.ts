@@ -1,4 +1,4 @@
-import { defer, first, map, mergeMap, Observable, tap, type BehaviorSubject, type SchedulerLike } from 'rxjs';
+import { defer, map, mergeMap, Observable, tap, type SchedulerLike } from 'rxjs';
 import { AttemptContext, type ContextHost } from '../context/context.js';
 import type { StepContext } from '../context/types.js';
 import { describeThrown, engineError, isEngineError, WorkflowError } from '../errors/WorkflowError.js';
@@ -10,6 +10,7 @@ import type { EventLog } from './eventLog.js';
 import { errorInfo, invocationId, InvocationObserver, stepErrorInfo, stepFields, type Invocation, type InvocationHost } from './invocation.js';
 import { invokeStep, runStep, type StepOutput } from './invokeStep.js';
 import type { IdleWatch } from './idle.js';
+import type { Gate } from './pause.js';
 import { deadline } from './operators/deadline.js';
 import { retryWithBackoff } from './operators/retryWithBackoff.js';
 import { KeptSet } from './keptSet.js';
@@ -19,7 +20,7 @@ export interface LoopHost {
   readonly scheduler: SchedulerLike;
   readonly log: EventLog;
   /** The pause gate: an invocation waits for it to open before it starts. */
-  readonly gate: BehaviorSubject<boolean>;
+  readonly gate: Gate;
   /** What each attempt's context calls. */
   readonly contexts: ContextHost<Invocation>;
   /** Check and queue what `step` produced. */
@@ -114,7 +115,7 @@ export class Invocations implements InvocationHost {
   invocation(step: StepDef, env: Envelope): Observable<never> {
     return new Observable<never>((subscriber) => {
       const gate = this.host.gate;
-      if (!gate.value) return gate.pipe(first(Boolean), mergeMap(() => this.invocation(step, env))).subscribe(subscriber);
+      if (!gate.open) return gate.opened$.pipe(mergeMap(() => this.invocation(step, env))).subscribe(subscriber);
       const inv = this.begin(step, env);
       const observer = new InvocationObserver(this, inv, subscriber);
       if (step.timeout !== undefined || (step.retry !== undefined && step.retry.retries > 0)) {

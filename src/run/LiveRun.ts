@@ -86,7 +86,7 @@ export class LiveRun extends Run implements RunHandle, ContextHost<Invocation> {
     }
     if (!this.control.paused) {
       this.apply({ type: 'pause' });
-      this.gate.next(false);
+      this.gate.set(false);
       this.flow?.setRunning(false);
       this.log.emit({ kind: 'run_paused' });
       this.children?.pauseAll();
@@ -103,12 +103,12 @@ export class LiveRun extends Run implements RunHandle, ContextHost<Invocation> {
     if (!this.control.paused) return;
     this.apply({ type: 'resume' });
     if (this.wiring === undefined) this.connect();
-    this.pauses?.release(() => this.snapshot());
+    this.releasePauses();
     this.children?.resumeAll();
     this.waiting.resumed();
     this.log.emit({ kind: 'run_resumed' });
     this.flow?.setRunning(true);
-    this.gate.next(true);
+    this.gate.set(true);
     this.pump();
   }
 

@@ -14,7 +14,7 @@ import { Checkpointer, type CheckpointHooks } from './Checkpointer.js';
 import { Children, type ChildHost } from './children.js';
 import { IdleWatch } from './idle.js';
 import { RunFlow } from './runFlow.js';
-import { DispatchQueue, type DispatchTarget } from './dispatchQueue.js';
+import { DispatchQueue, type DispatchTarget, yieldPolicy } from './dispatchQueue.js';
 import { EventLog } from './eventLog.js';
 import { declaredOnly, FanIn } from './fanIn.js';
 import type { InputHost } from './InputRequests.js';
@@ -26,31 +26,27 @@ import { KeptMap } from './keptSet.js';
 import { type Budget, Stopwatch } from './operators/budgetTimer.js';
 import { busError, OutcomeRace, outcomeError } from './outcome.js';
 import { envelopeOf, checkOutput } from './outputs.js';
-import type { PauseWaiters } from './pause.js';
+import { Gate, type PauseWaiters } from './pause.js';
 import { initialControl, reduce, type Control, type ControlAction, type Outcome } from './reducer.js';
 import { dispatchEnvelope, type RouterHost } from './router.js';
 import { groupKey, rateSlotsOf, workflowBudget, type RunStart } from './runStart.js';
-import { yieldScheduler, zeroDelayScheduler } from './schedulers.js';
+import { nowOf, yieldScheduler, zeroDelayScheduler } from './schedulers.js';
 
 export type { RunStart } from './runStart.js';
-
-/** Dispatches before the loop yields to the event loop (it also yields after about 5 ms). */
-const DISPATCH_BATCH = 1_000;
 
 /**
  * The run loop, as the design card draws it: envelopes wait in a dispatch queue behind the pause `gate`;
  * `pump` dispatches them onto the `bus`, which `groupBy`s them by addressed step into one `mergeMap` per
  * step whose `concurrent` argument is the step's limit. Every ending (step error, stop, timeout, a failed
  * store, a bus error, abort) is proposed to one outcome race, and the pipelines end with `takeUntil` of it.
- * Rooms: route.ts (where an envelope goes), outputs.ts (checks), Invocations.ts (the invocation lifecycle),
- * children.ts, pause.ts, outcome.ts, dispatchQueue.ts, schedulers.ts, snapshot/build.ts and restore.ts.
+ * Rooms: route.ts, outputs.ts, Invocations.ts, children.ts, pause.ts, outcome.ts, dispatchQueue.ts, …
  */
 export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelope> {
   readonly id: string;
   readonly scheduler: SchedulerLike;
   readonly log: EventLog;
   readonly state: StateStore;
-  readonly gate = new BehaviorSubject<boolean>(true);
+  readonly gate = new Gate();
   abstract readonly contexts: ContextHost<Invocation>;
   protected readonly spec: WorkflowSpec;
   protected readonly input: unknown;
@@ -69,8 +65,7 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
   private statusSubj: BehaviorSubject<RunStatus> | undefined; // made when first asked for (status$, waits)
   protected readonly resultSubject = new AsyncSubject<unknown>();
   protected readonly checkpoints: Checkpointer | undefined;
-  /** Reports `run_idle` (and fails `stalled` under `onIdle: 'fail'`): see idle.ts. */
-  readonly idle: IdleWatch;
+  readonly idle: IdleWatch; // reports `run_idle` (and fails `stalled` under `onIdle: 'fail'`)
   protected control: Control = initialControl;
   protected readonly waiting: Waiting; // input requests, sleeps and event waits
   protected children: Children | undefined; // created on first use: most runs never start a child
@@ -84,10 +79,9 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
   constructor(spec: WorkflowSpec, start: RunStart) {
     this.spec = spec;
     this.scheduler = spec.options.scheduler ?? asyncScheduler;
-    const now = () => this.scheduler.now();
+    const now = nowOf(this.scheduler);
     const soon = zeroDelayScheduler(this.scheduler);
-    const clock = this.scheduler === asyncScheduler ? () => performance.now() : undefined; // a real clock only for real time
-    this.queue = new DispatchQueue<Envelope>(this, yieldScheduler(this.scheduler), clock === undefined ? { budget: DISPATCH_BATCH } : { budget: DISPATCH_BATCH, clock });
+    this.queue = new DispatchQueue<Envelope>(this, yieldScheduler(this.scheduler), yieldPolicy(this.scheduler === asyncScheduler));
     this.idle = new IdleWatch(spec.name, spec.options.onIdle ?? 'wait', this);
     this.outcome = new OutcomeRace(soon, this);
     const replay = (start.kind === 'new' ? start.replay : undefined) ?? spec.options.replay ?? 10_000;
@@ -134,6 +128,7 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
     if (spec.options.logger !== undefined) attachLogger(spec.options.logger, this.log.events$, { runId: this.id, workflow: spec.name });
     // Never dispatch synchronously: the queue holds until the first scheduled pump.
     this.firstPump = soon.schedule(() => {
+      this.firstPump = undefined;
       this.queue.start();
       this.pump();
     });
@@ -161,8 +156,7 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
 
   private hibernate(): void {
     if (this.wiring === undefined) return;
-    // Envelopes held back inside a step's pipeline go with it: first in the queue, still addressed, with
-    // their due times (read before the pipelines, which know them, are gone).
+    // What a step's pipeline holds back goes first in the queue, addressed, with due times (read while it lives).
     const held = this.heldEnvelopes();
     this.invocations.takeHeld();
     this.wiring.unsubscribe();
@@ -229,13 +223,20 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
     const c = this.control;
     if (!busy) this.idle.check({ dispatching: this.queue.dispatching, holding: c.paused || c.due, queued: this.queue.length, held: inv.held.size, inFlight: inv.inFlight.size, waits });
     if (this.control.paused && !this.control.due && active === 0) {
-      this.pauses?.release(() => this.snapshot());
+      this.releasePauses();
       // Nothing is running or parked: the pipelines hold no state worth keeping (pipe steps do, so they stay).
       // Debounce and rate timers keep their remaining time only while their pipelines live, so such runs stay wired.
       const timed = this.flow?.timed === true;
       if (inv.inFlight.size === 0 && (this.children?.size ?? 0) === 0 && !this.spec.hasPipes && !timed) this.hibernate();
     }
     this.checkpoints?.request();
+  }
+
+  /** Resolve who waits in pause() with the snapshot of now; the next pause() makes a new list. */
+  protected releasePauses(): void {
+    const pauses = this.pauses;
+    this.pauses = undefined;
+    pauses?.release(() => this.snapshot());
   }
 
   // ── the one way to end ──────────────────────────────────────────────────────────────────────────
@@ -264,7 +265,7 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
   /** @internal The pipelines have ended (`takeUntil`): announce the outcome and settle every waiter. */
   announce(outcome: Outcome): void {
     this.hibernate();
-    this.gate.complete();
+    this.gate.end();
     if (outcome.status === 'completed') this.log.emit({ kind: 'run_completed', result: outcome.result });
     else this.log.emit({ kind: `run_${outcome.status}`, error: outcome.error.toInfo() });
     this.log.close();
@@ -288,7 +289,7 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
   /** @internal */ wake(): void { this.pump(); }
   /** @internal Not while paused or closing, nor while the store is a save behind under real time (virtual time never waits on I/O). */
   canDispatch(): boolean {
-    return this.gate.value && !this.control.closing && !(this.checkpoints?.behind === true && this.scheduler === asyncScheduler);
+    return this.gate.open && !this.control.closing && !(this.checkpoints?.behind === true && this.scheduler === asyncScheduler);
   }
   /** @internal */ fail(error: WorkflowError): void { this.propose({ status: 'failed', error }); }
 

@@ -34,8 +34,10 @@ export class EventLog {
   private unsaved: RunEvent[] | undefined;
   /** Pending until a resumed run's earlier events have arrived. */
   private earlier: Promise<void> | undefined;
-  private readonly live = new Subject<RunEvent>();
+  /** Made when the first subscriber follows live: most runs are never followed. */
+  private live: Subject<RunEvent> | undefined;
   private closed = false;
+  private followed: Observable<RunEvent> | undefined;
 
   constructor(private readonly options: EventLogOptions) {
     this.seq = options.seq ?? 0;
@@ -66,7 +68,7 @@ export class EventLog {
     }
     this.unsaved?.push(ev);
     // Subject.next allocates (RxJS's ES5 build iterates with helper objects) even with no one listening.
-    if (this.live.observed) this.live.next(ev);
+    if (this.live?.observed === true) this.live.next(ev);
     return ev;
   }
 
@@ -79,22 +81,24 @@ export class EventLog {
   }
 
   /** Replays what is buffered (after a `gap` if some was not kept), then continues live until the run ends. */
-  readonly events$ = new Observable<RunEvent>((subscriber) => {
-    const earlier = this.earlier;
-    if (earlier === undefined) return this.follow(subscriber);
-    let teardown: TeardownLogic;
-    void earlier.then(() => {
-      if (!subscriber.closed) teardown = this.follow(subscriber);
-    });
-    return () => {
-      if (typeof teardown === 'function') teardown();
-      else teardown?.unsubscribe();
-    };
-  });
+  get events$(): Observable<RunEvent> {
+    return (this.followed ??= new Observable<RunEvent>((subscriber) => {
+      const earlier = this.earlier;
+      if (earlier === undefined) return this.follow(subscriber);
+      let teardown: TeardownLogic;
+      void earlier.then(() => {
+        if (!subscriber.closed) teardown = this.follow(subscriber);
+      });
+      return () => {
+        if (typeof teardown === 'function') teardown();
+        else teardown?.unsubscribe();
+      };
+    }));
+  }
 
   close(): void {
     this.closed = true;
-    this.live.complete();
+    this.live?.complete();
   }
 
   private follow(subscriber: Subscriber<RunEvent>): TeardownLogic {
@@ -115,7 +119,7 @@ export class EventLog {
       subscriber.complete();
       return undefined;
     }
-    return this.live.subscribe(subscriber);
+    return (this.live ??= new Subject<RunEvent>()).subscribe(subscriber);
   }
 
   /** Put the earlier events (up to the resumed seq) in front of what the run emitted since, within `replay`. */

@@ -32,18 +32,18 @@ export interface IdleHost {
  * `bufferCount` never filled) keeps its run from being reported idle.
  */
 export class PipeActivity {
-  private readonly waiting = new Set<string>();
+  private waiting: Set<string> | undefined; // made by the first pipe step's first event
 
   get busy(): boolean {
-    return this.waiting.size > 0;
+    return this.waiting !== undefined && this.waiting.size > 0;
   }
 
   received(step: string): void {
-    this.waiting.add(step);
+    (this.waiting ??= new Set()).add(step);
   }
 
   emitted(step: string): void {
-    this.waiting.delete(step);
+    this.waiting?.delete(step);
   }
 }
 

@@ -1,3 +1,4 @@
+import { BehaviorSubject, first, type Observable } from 'rxjs';
 import type { Snapshot } from '../snapshot/schema.js';
 
 interface Waiter {
@@ -35,5 +36,29 @@ export class PauseWaiters {
     const waiters = this.waiters;
     this.waiters = [];
     return waiters;
+  }
+}
+
+/**
+ * The pause gate: open unless the run is paused. Dispatch reads `open`; an invocation subscribed while it is
+ * closed waits on `opened$`, whose Subject is made only then (most runs never pause).
+ */
+export class Gate {
+  open = true;
+  private subject: BehaviorSubject<boolean> | undefined;
+
+  set(open: boolean): void {
+    this.open = open;
+    this.subject?.next(open);
+  }
+
+  /** Emits once the gate is open (at once if it is); errors if the run ends first. */
+  get opened$(): Observable<boolean> {
+    return (this.subject ??= new BehaviorSubject(this.open)).pipe(first(Boolean));
+  }
+
+  /** The run has ended: whoever still waits is told. */
+  end(): void {
+    this.subject?.complete();
   }
 }

@@ -6,6 +6,15 @@ import { asyncScheduler, Subscription, type SchedulerAction, type SchedulerLike 
  * other scheduler (a TestScheduler, a custom one) both go through that scheduler, so virtual time is exact.
  */
 
+const clocks = new WeakMap<SchedulerLike, () => number>();
+
+/** `scheduler.now` as a function, one per scheduler (not one per run). */
+export function nowOf(scheduler: SchedulerLike): () => number {
+  let now = clocks.get(scheduler);
+  if (now === undefined) clocks.set(scheduler, (now = () => scheduler.now()));
+  return now;
+}
+
 /** Zero-delay work: the next microtask under the default scheduler, else `scheduler` itself. */
 export function zeroDelayScheduler(scheduler: SchedulerLike): SchedulerLike {
   return scheduler === asyncScheduler ? microtaskScheduler : scheduler;

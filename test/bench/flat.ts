@@ -211,16 +211,23 @@ function checkParked(results: unknown[]): void {
   if (wrong !== -1) throw new Error(`run ${wrong}: expected ${2 * wrong + 1}, got ${String(results[wrong])}`);
 }
 
+/**
+ * Pause every run, open their gate, and wait until all are paused; returns the seconds. The snapshots pause()
+ * resolved with are the caller's, not what a parked run holds: awaited here, they go with this frame.
+ */
+async function pauseAll(runs: RunHandle[], open: () => void): Promise<number> {
+  const t0 = performance.now();
+  const pausing = runs.map((r) => r.pause());
+  open();
+  await Promise.all(pausing);
+  return (performance.now() - t0) / 1000;
+}
+
 async function park(n: number): Promise<Record<string, unknown>> {
   const before = await gcNow();
   const parked = await parkRuns(n);
   let runs = parked.runs;
-  const t0 = performance.now();
-  let pausing: Promise<unknown>[] | undefined = runs.map((r) => r.pause());
-  parked.open();
-  await Promise.all(pausing);
-  const parkSeconds = (performance.now() - t0) / 1000;
-  pausing = undefined; // the snapshots pause() resolved with are the caller's, not what a parked run holds
+  const parkSeconds = await pauseAll(runs, parked.open);
   const notParked = runs.findIndex((r) => r.status !== 'paused');
   if (notParked !== -1) throw new Error(`run ${notParked} is ${runs[notParked]?.status}, not paused`);
   const after = await gcNow();
