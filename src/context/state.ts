@@ -1,4 +1,5 @@
 import { WorkflowError } from '../errors/WorkflowError.js';
+import { clonePlain } from '../events/clone.js';
 import { deepFreeze, explainNonJson, findNonJson } from '../events/freeze.js';
 
 /** `ctx.state` of a workflow without a `state` schema (see {@link RunState}). */
@@ -87,7 +88,7 @@ export class StateStore implements UntypedRunState {
         { details: { key, path: bad } },
       );
     }
-    this.record[key] = value === undefined ? undefined : deepFreeze(structuredClone(value));
+    this.record[key] = value === undefined ? undefined : deepFreeze(clonePlain(value));
   }
 
   update<T = unknown>(key: string, fn: (current: T | undefined) => T): T {
@@ -166,5 +167,5 @@ function checked(key: string, value: unknown, verb: string): unknown {
       details: { key, path: bad },
     });
   }
-  return value === undefined ? undefined : deepFreeze(structuredClone(value));
+  return value === undefined ? undefined : deepFreeze(clonePlain(value));
 }

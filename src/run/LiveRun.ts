@@ -1,4 +1,5 @@
 import { type Observable, of } from 'rxjs';
+import { clonePlain } from '../events/clone.js';
 import type { ChildHandle, ChildStarter } from '../context/childRuns.js';
 import type { ContextHost } from '../context/context.js';
 import type { InputRequestOptions } from '../context/types.js';
@@ -46,7 +47,7 @@ export class LiveRun extends Run implements RunHandle, ContextHost<Invocation> {
         details: { key, path: bad },
       });
     }
-    this.meta[key] = deepFreeze(structuredClone(value));
+    this.meta[key] = deepFreeze(clonePlain(value));
   }
 
   get status(): RunStatus {

@@ -7,7 +7,7 @@ const PLACEHOLDER = Symbol('placeholder');
  * `size` and iteration leave the placeholder out.
  */
 export class KeptSet<T> implements Iterable<T> {
-  private readonly entries = new Set<T | typeof PLACEHOLDER>([PLACEHOLDER]);
+  private readonly entries = new Set<T | typeof PLACEHOLDER>().add(PLACEHOLDER);
 
   get size(): number {
     return this.entries.size - 1;
@@ -30,14 +30,17 @@ export class KeptSet<T> implements Iterable<T> {
     this.entries.add(PLACEHOLDER);
   }
 
-  *[Symbol.iterator](): Iterator<T> {
-    for (const value of this.entries) if (value !== PLACEHOLDER) yield value as T;
+  /** The Set's own iterator past the placeholder, which is always first (added first, and again after `clear`). */
+  [Symbol.iterator](): Iterator<T> {
+    const values = this.entries.values();
+    values.next();
+    return values as Iterator<T>;
   }
 }
 
 /** A Map whose hash table is never empty (see {@link KeptSet}). */
 export class KeptMap<K, V> {
-  private readonly entries = new Map<K | typeof PLACEHOLDER, V | undefined>([[PLACEHOLDER, undefined]]);
+  private readonly entries = new Map<K | typeof PLACEHOLDER, V | undefined>().set(PLACEHOLDER, undefined);
 
   get size(): number {
     return this.entries.size - 1;

@@ -1,4 +1,5 @@
 import { asStoreError } from '../errors/WorkflowError.js';
+import { clonePlain } from '../events/clone.js';
 import { upgrade } from '../snapshot/migrate.js';
 import type { AnySnapshot, Snapshot } from '../snapshot/schema.js';
 import type { RunEvent } from '../telemetry/runEvent.js';
@@ -69,8 +70,8 @@ export class MemoryStore implements CheckpointStore {
     let copy: AnySnapshot;
     let delta: RunEvent[];
     try {
-      copy = structuredClone(snapshot);
-      delta = structuredClone(journalDelta(snapshot, journal, NAME));
+      copy = clonePlain(snapshot);
+      delta = clonePlain(journalDelta(snapshot, journal, NAME));
     } catch (error) {
       // A function or symbol inside a snapshot cannot be stored by any backend; say so like they would.
       throw asStoreError(error, `${NAME}: cannot save run '${runId}'`);
@@ -96,7 +97,7 @@ export class MemoryStore implements CheckpointStore {
     const entry = this.#entries.get(runId);
     if (entry === undefined) return undefined;
     this.#claims.saw(runId, entry.rev);
-    const copy = structuredClone(entry.snapshot);
+    const copy = clonePlain(entry.snapshot);
     return copy.version === 1 ? upgrade(copy).snapshot : copy;
   }
 
@@ -104,7 +105,7 @@ export class MemoryStore implements CheckpointStore {
     const window = eventsWindow(options, NAME);
     const entry = this.#entries.get(runId);
     if (entry === undefined) return [];
-    return structuredClone(journalWindow([entry.snapshot.version === 1 ? entry.snapshot.history : [], entry.journal], entry.snapshot.seq, window));
+    return clonePlain(journalWindow([entry.snapshot.version === 1 ? entry.snapshot.history : [], entry.journal], entry.snapshot.seq, window));
   }
 
   async list(filter: ListFilter = {}): Promise<RunSummary[]> {

@@ -347,17 +347,18 @@ async function measureRate(engine: Engine, w: Workload, n: number, peer: boolean
     const warmed = await Promise.race([w.run(engine, warm), sleep(budget, TIMEOUT)]);
     if (warmed === TIMEOUT) return unfinished(warm, (performance.now() - tw) / 1000, 'warm-up');
     fail('warm-up', warmed, warm);
+    const profiler = await profilerIfAsked();
     const t0 = performance.now();
     const result = await Promise.race([w.run(engine, n), sleep(budget, TIMEOUT)]);
     const seconds = (performance.now() - t0) / 1000;
+    await profiler?.stop(process.env['BENCH_CPU_PROFILE']!);
     if (result === TIMEOUT) return unfinished(n, seconds, 'measured');
     fail('measured', result, n);
     const flat = flatness(n);
     return { value: seconds, ...(flat === undefined ? {} : { flatness: flat }) };
   }
   fail('warm-up', await w.run(engine, warm), warm);
-  // BENCH_CPU_PROFILE=file (profile.ts): a CPU profile of the measured run only.
-  const profiler = process.env['BENCH_CPU_PROFILE'] === undefined ? undefined : await startProfiler();
+  const profiler = await profilerIfAsked();
   // No forced GC here: it throws away optimised code and slows the next run (see notes).
   const t0 = performance.now();
   const result = await w.run(engine, n);
@@ -365,6 +366,11 @@ async function measureRate(engine: Engine, w: Workload, n: number, peer: boolean
   await profiler?.stop(process.env['BENCH_CPU_PROFILE']!);
   fail('measured', result, n);
   return { value: seconds };
+}
+
+/** BENCH_CPU_PROFILE=file (profile.ts): a CPU profile of the measured run only. */
+async function profilerIfAsked(): Promise<Awaited<ReturnType<typeof startProfiler>> | undefined> {
+  return process.env['BENCH_CPU_PROFILE'] === undefined ? undefined : startProfiler();
 }
 
 /** The V8 profiler through node:inspector, started now; `stop` writes the .cpuprofile. */
