@@ -67,27 +67,35 @@ export class Checkpointer {
     const delta = this.hooks.journal();
     const journal = this.unsaved.length === 0 ? delta : this.unsaved.concat(delta);
     this.unsaved = [];
-    this.saving = Promise.resolve()
-      .then(() => this.store.save(snapshot, journal))
-      .then(
-        () => {
-          this.failures = 0;
-          this.lastError = undefined;
-          this.hooks.saved();
-        },
-        (thrown: unknown) => {
-          this.unsaved = journal;
-          this.failed(thrown);
-        },
-      )
-      .finally(() => {
-        this.saving = undefined;
-        if (this.again) {
-          this.again = false;
-          this.request();
-          this.hooks.caughtUp();
-        }
-      });
+    this.saving = this.save(snapshot, journal);
+  }
+
+  /** One save, called from a microtask (never inside the run's own call stack); then the next, if asked for. */
+  private async save(snapshot: Snapshot, journal: RunEvent[]): Promise<void> {
+    try {
+      await undefined;
+      let failure: { thrown: unknown } | undefined;
+      try {
+        await this.store.save(snapshot, journal);
+      } catch (thrown) {
+        failure = { thrown };
+      }
+      if (failure === undefined) {
+        this.failures = 0;
+        this.lastError = undefined;
+        this.hooks.saved();
+      } else {
+        this.unsaved = journal;
+        this.failed(failure.thrown);
+      }
+    } finally {
+      this.saving = undefined;
+      if (this.again) {
+        this.again = false;
+        this.request();
+        this.hooks.caughtUp();
+      }
+    }
   }
 
   /** Resolves once every requested save has finished; rejects if the latest one failed. */

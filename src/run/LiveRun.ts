@@ -148,7 +148,9 @@ export class LiveRun extends Run implements RunHandle, ContextHost<Invocation> {
   }
 
   private buildSnapshot(): Snapshot {
-    const rateSlots = this.flow?.rateSlots();
+    const held = this.heldEnvelopes();
+    const queued = this.queue.items.toArray();
+    const { waiting, answered } = this.waiting.snapshot();
     return buildSnapshot({
       workflow: this.spec.name,
       workflowVersion: this.spec.version,
@@ -157,17 +159,18 @@ export class LiveRun extends Run implements RunHandle, ContextHost<Invocation> {
       createdAt: this.createdAt,
       input: this.input,
       state: this.state.toJSON(),
-      pending: [...this.heldEnvelopes(), ...this.queue.items.toArray()],
+      pending: held.length === 0 ? queued : held.concat(queued),
       inFlight: this.invocations.entries(),
       collected: this.fanIn.buffers,
-      ...this.waiting.snapshot(),
+      waiting,
+      answered,
       seq: this.log.seq,
       elapsedMs: this.clock.elapsed(),
       metadata: this.meta,
       children: this.children?.snapshot() ?? {},
       outcome: snapshotOutcome(this.control.outcome),
       idle: this.idle.current,
-      ...(rateSlots === undefined ? {} : { rateSlots }),
+      rateSlots: this.flow?.rateSlots(),
     });
   }
 

@@ -97,9 +97,8 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
     this.fanIn = new FanIn(declaredOnly(r.collected, spec.collects), spec.collects);
     this.clock = new Stopwatch(now, r.elapsedMs);
     this.budget = workflowBudget(spec, this.scheduler, this.clock, (error) => this.propose({ status: 'timed_out', error }));
-    const earlier = start.kind === 'resume' ? start.earlier : undefined;
     this.waiting = new Waiting(this, r.requests);
-    this.log = new EventLog({ runId: this.id, now, replay, journal: this.checkpoints !== undefined && history, seq: r.seq, ...(earlier === undefined ? {} : { earlier }) });
+    this.log = new EventLog({ runId: this.id, now, replay, journal: this.checkpoints !== undefined && history, seq: r.seq, earlier: start.kind === 'resume' ? start.earlier : undefined });
     const { fanIn, log, waiting, invocations, bus } = this;
     const deliver = (env: Envelope): void => {
       invocations.deliver(env); // an invocation's record first, then its step's pipeline
@@ -124,8 +123,7 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
     }
     this.budget?.set(this.control.status === 'running');
     this.connect();
-    // Telemetry only consumes the RunEvent stream: without a logger nothing subscribes.
-    if (spec.options.logger !== undefined) attachLogger(spec.options.logger, this.log.events$, { runId: this.id, workflow: spec.name });
+    if (spec.options.logger !== undefined) attachLogger(spec.options.logger, this.log.events$, { runId: this.id, workflow: spec.name }); // else nothing follows them
     // Never dispatch synchronously: the queue holds until the first scheduled pump.
     this.firstPump = soon.schedule(() => {
       this.firstPump = undefined;
@@ -271,12 +269,14 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
     this.log.close();
     this.statusSubj?.complete();
     if (this.pauses?.waiting === true) this.pauses.rejectAll(outcomeError(outcome));
-    if (outcome.status === 'completed') {
+    const settle = (): void => {
+      if (outcome.status !== 'completed') return this.resultSubject.error(outcome.error);
       this.resultSubject.next(outcome.result);
       this.resultSubject.complete();
-    } else {
-      this.resultSubject.error(outcome.error);
-    }
+    };
+    // A resumed run's followers get its earlier events (read from its store) before its result settles.
+    if (this.log.arriving === undefined) settle();
+    else void this.log.arriving.then(settle);
     this.checkpoints?.request();
   }
 

@@ -15,7 +15,7 @@ export interface EventLogOptions {
    * A resumed run's earlier RunEvents (its store's journal, or a version-1 snapshot's history): replayed
    * to subscribers before what the run emits here, once they have arrived.
    */
-  earlier?: Promise<readonly RunEvent[]>;
+  earlier?: Promise<readonly RunEvent[]> | undefined;
 }
 
 /**
@@ -45,13 +45,19 @@ export class EventLog {
     if (options.earlier !== undefined) {
       // Until they arrive, every earlier event counts as not kept; those that come back are put in front.
       this.dropped = this.seq;
-      this.earlier = options.earlier.then(
+      const arrived = options.earlier.then(
         (events) => this.prepend(events),
         () => undefined, // a store that cannot be read: subscribers get a gap for the whole earlier part
-      ).finally(() => {
-        this.earlier = undefined;
-      });
+      );
+      this.earlier = arrived;
+      // Cleared by the first reaction: those waiting on `arrived` (followers, the result) run right after it.
+      void arrived.then(() => (this.earlier = undefined));
     }
+  }
+
+  /** Until a resumed run's earlier events have arrived: resolves after those following `events$` got them. */
+  get arriving(): Promise<void> | undefined {
+    return this.earlier;
   }
 
   /** Stamp, record and publish one event; returns it. */

@@ -2,18 +2,21 @@ import type { WorkflowEvent } from '../events/event.js';
 import { SNAPSHOT_VERSION, type Snapshot } from './schema.js';
 
 /** A run's parts at one moment, as the run loop holds them (live collections are copied by the builder). */
-export type SnapshotParts = Omit<Snapshot, 'version' | 'collected' | 'metadata' | 'outcome' | 'idle'> & {
+export type SnapshotParts = Omit<Snapshot, 'version' | 'collected' | 'metadata' | 'outcome' | 'idle' | 'rateSlots'> & {
   collected: Readonly<Record<string, readonly WorkflowEvent[]>>;
   metadata: Readonly<Record<string, unknown>>;
   /** Terminal runs only. */
   outcome?: Snapshot['outcome'] | undefined;
   /** Idle runs only. */
   idle?: Snapshot['idle'] | undefined;
+  /** Runs with a rate-limited step only. */
+  rateSlots?: Snapshot['rateSlots'] | undefined;
 };
 
 /**
- * Pure: the plain-JSON snapshot of a run from its parts. Arrays and records the run keeps mutating are
- * copied, so the snapshot never changes after it is taken.
+ * Pure: the plain-JSON snapshot of a run from its parts. The parts' arrays and records are taken as they
+ * are (the run passes fresh ones); `collected` and `metadata`, which the run keeps changing, are copied, so
+ * the snapshot never changes after it is taken.
  *
  * @example
  * ```ts
@@ -21,6 +24,8 @@ export type SnapshotParts = Omit<Snapshot, 'version' | 'collected' | 'metadata' 
  * ```
  */
 export function buildSnapshot(parts: SnapshotParts): Snapshot {
+  const collected: Record<string, WorkflowEvent[]> = {};
+  for (const type in parts.collected) collected[type] = [...(parts.collected[type] as readonly WorkflowEvent[])];
   const snapshot: Snapshot = {
     version: SNAPSHOT_VERSION,
     workflow: parts.workflow,
@@ -30,17 +35,17 @@ export function buildSnapshot(parts: SnapshotParts): Snapshot {
     createdAt: parts.createdAt,
     input: parts.input,
     state: parts.state,
-    pending: [...parts.pending],
-    inFlight: [...parts.inFlight],
-    collected: Object.fromEntries(Object.entries(parts.collected).map(([type, evs]) => [type, [...evs]])),
-    waiting: [...parts.waiting],
-    answered: { ...parts.answered },
+    pending: parts.pending,
+    inFlight: parts.inFlight,
+    collected,
+    waiting: parts.waiting,
+    answered: parts.answered,
     seq: parts.seq,
     elapsedMs: parts.elapsedMs,
     metadata: { ...parts.metadata },
-    children: { ...parts.children },
-    ...(parts.rateSlots === undefined ? {} : { rateSlots: parts.rateSlots }),
+    children: parts.children,
   };
+  if (parts.rateSlots !== undefined) snapshot.rateSlots = parts.rateSlots;
   if (parts.outcome !== undefined) snapshot.outcome = parts.outcome;
   if (parts.idle !== undefined) snapshot.idle = { ...parts.idle };
   return snapshot;

@@ -77,6 +77,34 @@ describe('the journal', () => {
     expect(events.at(-1)).toMatchObject({ kind: 'run_completed', result: 3 });
   });
 
+  it('settles a resumed run\'s result only after its followers got the journal and the run\'s own events', async () => {
+    const store = new MemoryStore();
+    const { run, die } = await parked(store);
+    const snapshot = run.snapshot();
+    die();
+    // The journal arrives only when the test says: the run meanwhile ends (aborted at once).
+    let deliver!: () => void;
+    const slow = Object.assign(Object.create(store) as MemoryStore, {
+      events: (runId: string, options?: { afterSeq?: number }) => new Promise((r) => (deliver = () => r(store.events(runId, options)))),
+    });
+    const resumed = ticker({ store: slow }).resume(snapshot);
+    const seen: string[] = [];
+    resumed.events$.subscribe((e) => seen.push(e.kind));
+    resumed.abort('done looking');
+    const settled = resumed.result.catch((e: unknown) => e);
+    await new Promise((r) => setImmediate(r));
+    expect(seen).toEqual([]); // nothing before the journal, which comes first
+    let atSettle: string[] | undefined;
+    void settled.then(() => (atSettle = [...seen]));
+    await new Promise((r) => setImmediate(r));
+    expect(atSettle).toBeUndefined(); // the result waits for the journal too
+    deliver();
+    expect(await settled).toMatchObject({ code: 'aborted' });
+    // The journal (from run_started), then what the resumed run emitted, then its end: all before the result.
+    expect(atSettle?.indexOf('run_started')).toBeLessThan(atSettle?.indexOf('run_resumed') as number);
+    expect(atSettle?.slice(-2)).toEqual(['run_resumed', 'run_aborted']);
+  });
+
   it('replays it to wf.resume(snapshot) on a workflow whose store has the run, too', async () => {
     const store = new MemoryStore();
     const { wf, run, die } = await parked(store);
