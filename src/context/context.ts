@@ -85,7 +85,7 @@ export class AttemptContext<I extends { readonly id: string }> implements StepCo
 
   write(event: WorkflowEvent): void {
     // Written events go to the journal: refuse here what could not be stored (a routed event is checked on routing).
-    if (isEvent(event)) checkJson(event.data, `ctx.write(): the data of event '${event.type}'`, 'invalid_event');
+    if (isEvent(event)) checkJson(event.data, () => `ctx.write(): the data of event '${event.type}'`, 'invalid_event');
     this.host.writeFrom(this.invocation, event);
   }
 

@@ -1,5 +1,5 @@
 import { WorkflowError, type WorkflowErrorCode } from '../errors/WorkflowError.js';
-import { describeJsonProblem, jsonProblem } from './json.js';
+import { describeJsonProblem, jsonProblem, UNDEFINED_ALLOWED } from './json.js';
 
 /** The fields of a retry policy checked here (structural, so this layer need not import the workflow's types). */
 interface RetryPolicy {
@@ -77,11 +77,12 @@ export function checkRetry(retry: RetryPolicy | undefined, what: string, extra: 
   }
 }
 
-/** Throws `code` unless `value` is plain JSON (run input, state, answers, metadata: all go into snapshots). */
-export function checkJson(value: unknown, what: string, code: WorkflowErrorCode, allowUndefined = true): void {
-  const found = jsonProblem(value, { allowUndefined });
+/** Throws `code` unless `value` is plain JSON (run input, state, answers, metadata: all go into snapshots); `what` names it (a function: worded only on failure). */
+export function checkJson(value: unknown, what: string | (() => string), code: WorkflowErrorCode, allowUndefined = true): void {
+  const found = jsonProblem(value, allowUndefined ? UNDEFINED_ALLOWED : undefined);
   if (found === undefined) return;
-  throw new WorkflowError(code, `${what} is not plain JSON (${describeJsonProblem(found)}); it is stored in snapshots, so pass JSON values`, {
+  const where = typeof what === 'string' ? what : what();
+  throw new WorkflowError(code, `${where} is not plain JSON (${describeJsonProblem(found)}); it is stored in snapshots, so pass JSON values`, {
     details: { path: found.path },
   });
 }

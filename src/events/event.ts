@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { describeThrown, engineError, WorkflowError } from '../errors/WorkflowError.js';
-import { describeJsonProblem, jsonProblem } from './json.js';
+import { describeJsonProblem, jsonProblem, UNDEFINED_ALLOWED } from './json.js';
 
 /** An event is plain JSON: a routing `type` and its `data`. */
 export interface WorkflowEvent<D = unknown, N extends string = string> {
@@ -111,7 +111,7 @@ function validate(type: string, schema: z.ZodType, data: unknown): unknown {
 
 /** Event data is stored in snapshots: it must be plain JSON (an `undefined` property is left out, as JSON does). */
 function checkJson(type: string, data: unknown): unknown {
-  const found = jsonProblem(data, { allowUndefined: true });
+  const found = jsonProblem(data, UNDEFINED_ALLOWED);
   if (found === undefined) return data;
   throw new WorkflowError('invalid_event', `the data of event '${type}' is not plain JSON at ${describeJsonProblem(found)}; events are stored in snapshots, so send JSON values`, {
     details: { type, path: found.path },

@@ -21,6 +21,10 @@ export interface JsonCheckOptions {
   maxDepth?: number;
 }
 
+/** The options of event data, answers and run input (shared: the checks run on every event). */
+export const UNDEFINED_ALLOWED: JsonCheckOptions = Object.freeze({ allowUndefined: true });
+const STRICT: JsonCheckOptions = Object.freeze({});
+
 interface Frame {
   value: unknown;
   key: string;
@@ -60,7 +64,7 @@ function plainQuick(v: unknown, allowUndefined: boolean, limit: number): boolean
 }
 
 /** The first reason `value` is not storable JSON, or `undefined` when it is. */
-export function jsonProblem(value: unknown, options: JsonCheckOptions = {}): JsonProblem | undefined {
+export function jsonProblem(value: unknown, options: JsonCheckOptions = STRICT): JsonProblem | undefined {
   const maxDepth = options.maxDepth ?? MAX_JSON_DEPTH;
   const allowUndefined = options.allowUndefined === true;
   // Fast path: most values are small plain JSON, which a bounded recursive walk confirms without allocating.
