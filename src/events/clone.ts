@@ -41,6 +41,7 @@ function copy(v: unknown, depth: number): unknown {
   if (proto !== Object.prototype && proto !== null) throw NOT_PLAIN;
   const out: Record<string, unknown> = {};
   for (const key in v) {
+    if (!Object.hasOwn(v, key)) continue; // an enumerable property of Object.prototype: not the value's own
     if (key === '__proto__') throw NOT_PLAIN; // an own "__proto__" key: assigning it would set the prototype
     out[key] = copy((v as Record<string, unknown>)[key], depth - 1);
   }
