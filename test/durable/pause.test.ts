@@ -64,6 +64,29 @@ describe('pause()', () => {
     expect(results).toEqual([60]);
   });
 
+  it('holds at the gate an invocation whose slot frees while paused, and starts it on resume (a run that keeps its pipelines)', () => {
+    const scheduler = newScheduler();
+    const Noise = event('Noise');
+    scheduler.run(({ flush }) => {
+      // A pipe step keeps the run's pipelines alive through the pause, so Item 2 reaches the gate itself.
+      const run = pipeline(scheduler)
+        .pipe('listen', { accepts: [Noise] }, (noise$) => noise$)
+        .run(null);
+      const started: Array<[number, string]> = [];
+      run.events$.subscribe((e: RunEvent) => {
+        if (e.kind === 'step_started' && e.step === 'work') started.push([scheduler.now(), e.invocationId]);
+      });
+      let midway: unknown;
+      scheduler.schedule(() => void run.pause(), 5); // Item 1 runs until frame 10
+      scheduler.schedule(() => (midway = run.status), 30);
+      scheduler.schedule(() => run.resume(), 50);
+      flush();
+      expect(started.map(([at]) => at)).toEqual([0, 50, 60]); // Item 2 waited from frame 10 to the resume
+      expect(midway).toBe('paused');
+      expect(run.status).toBe('completed');
+    });
+  });
+
   it('does not count paused time against the workflow timeout', () => {
     const scheduler = newScheduler();
     scheduler.run(({ flush }) => {
