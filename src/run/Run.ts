@@ -106,8 +106,8 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
     };
     this.router = { spec, log, fanIn, waiting, deliver, propose: (o) => this.propose(o), origins: this.origin };
     if (start.kind === 'new') {
-      this.log.emit({ kind: 'run_started', workflow: spec.name, input: start.input });
-      this.queue.push(envelopeOf(StartEvent.of(start.input), now()));
+      this.log.emit({ kind: 'run_started', workflow: spec.name, input: start.input }, this.createdAt); // the clock read once
+      this.queue.push(envelopeOf(StartEvent.of(start.input), this.createdAt));
     } else {
       // In-flight invocations are re-delivered to their step first (at-least-once), then pending in order.
       for (const entry of r.redeliver) {

@@ -60,13 +60,13 @@ export class EventLog {
     return this.earlier;
   }
 
-  /** Stamp, record and publish one event; returns it. */
-  emit(body: RunEventBody): RunEvent {
+  /** Stamp, record and publish one event; returns it. `at`: a reading of the run's clock taken just before, if any. */
+  emit(body: RunEventBody, at = this.options.now()): RunEvent {
     // Callers pass a fresh literal: stamping it in place avoids a copy per event on the hot path.
     const ev = body as RunEvent & { runId: string; seq: number; at: number };
     ev.runId = this.options.runId;
     ev.seq = ++this.seq;
-    ev.at = this.options.now();
+    ev.at = at;
     this.kept.push(ev);
     if (this.kept.length > this.options.replay) {
       this.kept.shift();
