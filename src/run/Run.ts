@@ -269,14 +269,12 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
     this.log.close();
     this.statusSubj?.complete();
     if (this.pauses?.waiting === true) this.pauses.rejectAll(outcomeError(outcome));
-    const settle = (): void => {
-      if (outcome.status !== 'completed') return this.resultSubject.error(outcome.error);
+    if (outcome.status === 'completed') {
       this.resultSubject.next(outcome.result);
       this.resultSubject.complete();
-    };
-    // A resumed run's followers get its earlier events (read from its store) before its result settles.
-    if (this.log.arriving === undefined) settle();
-    else void this.log.arriving.then(settle);
+    } else {
+      this.resultSubject.error(outcome.error);
+    }
     this.checkpoints?.request();
   }
 

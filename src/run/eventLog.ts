@@ -50,14 +50,9 @@ export class EventLog {
         () => undefined, // a store that cannot be read: subscribers get a gap for the whole earlier part
       );
       this.earlier = arrived;
-      // Cleared by the first reaction: those waiting on `arrived` (followers, the result) run right after it.
+      // Cleared by the first reaction, so no follower subscribing later waits on it: those already waiting run next.
       void arrived.then(() => (this.earlier = undefined));
     }
-  }
-
-  /** Until a resumed run's earlier events have arrived: resolves after those following `events$` got them. */
-  get arriving(): Promise<void> | undefined {
-    return this.earlier;
   }
 
   /** Stamp, record and publish one event; returns it. `at`: a reading of the run's clock taken just before, if any. */

@@ -8,6 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import pg from 'pg';
+import { firstValueFrom, toArray } from 'rxjs';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import {
@@ -406,7 +407,8 @@ for (const [h, own] of harnesses) {
       // B goes on from the revision it loaded; Count 3 is held, so only the conflict can end its run.
       const { hold } = gates(3);
       const b = counting(second, hold).resume(loaded);
-      const events = record(b);
+      // All of its events: the journal (read from the server) comes first, so it can arrive after the result.
+      const followed = firstValueFrom(b.events$.pipe(toArray()));
       const error = await b.result.then(
         () => {
           throw new Error('the second resumer completed although its checkpoint was refused');
@@ -415,7 +417,7 @@ for (const [h, own] of harnesses) {
       );
       expect(error).toBeInstanceOf(WorkflowError);
       expect(error).toMatchObject({ code: 'store_conflict' });
-      const fresh = events.filter((e) => e.seq > loaded.seq);
+      const fresh = (await followed).filter((e) => e.seq > loaded.seq);
       const conflict = expect.objectContaining({ code: 'store_conflict' });
       const outcomes = ['checkpoint_saved', 'checkpoint_failed', 'run_failed'];
       expect(fresh.filter((e) => outcomes.includes(e.kind))).toEqual([
