@@ -1,4 +1,5 @@
 import { firstValueFrom, toArray } from 'rxjs';
+import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { event, MemoryStore, StartEvent, StopEvent, workflow, type RunEvent, type WorkflowOptions } from 'sluice';
@@ -99,6 +100,27 @@ describe('the journal', () => {
     const numbered = seqs((await followed).filter((e) => e.kind !== 'gap'));
     expect(numbered).toEqual([...numbered].sort((a, b) => a - b)); // in seq order, none twice
     expect(new Set(numbered).size).toBe(numbered.length);
+  });
+
+  it('still emits result$ at the outcome in virtual time while the journal is on its way from the store', () => {
+    const store = new MemoryStore();
+    const stopping = (scheduler: TestScheduler) =>
+      workflow('stopping', { scheduler, store, timeout: null }).step('start', { accepts: [StartEvent] }, () =>
+        scheduler.createColdObservable('-----(a|)', { a: StopEvent.of({ result: 'done' }) }),
+      );
+    let snapshot: unknown;
+    const first = new TestScheduler((a, b) => expect(a).toEqual(b));
+    first.run(({ flush }) => {
+      const run = stopping(first).run(null);
+      first.schedule(() => void run.pause().catch(() => undefined), 1);
+      first.schedule(() => (snapshot = JSON.parse(JSON.stringify(run.snapshot()))), 10); // the StopEvent pending
+      flush();
+    });
+    const second = new TestScheduler((a, b) => expect(a).toEqual(b));
+    second.run(({ expectObservable }) => {
+      const resumed = stopping(second).resume(snapshot);
+      expectObservable(resumed.result$).toBe('(a|)', { a: 'done' }); // at frame 0: store.events() has not answered yet
+    });
   });
 
   it('replays it to wf.resume(snapshot) on a workflow whose store has the run, too', async () => {
