@@ -4,6 +4,7 @@ import type { StepContext } from '../context/types.js';
 import { describeThrown, engineError, isEngineError, WorkflowError } from '../errors/WorkflowError.js';
 import type { Envelope } from '../events/envelope.js';
 import { StartEvent, type WorkflowEvent } from '../events/event.js';
+import { copyCollected } from '../snapshot/build.js';
 import type { InFlightEntry } from '../snapshot/schema.js';
 import type { StepDef } from '../workflow/types.js';
 import type { EventLog } from './eventLog.js';
@@ -278,8 +279,7 @@ export class Invocations implements InvocationHost {
 /** An invocation as an in-flight entry of a snapshot (with what it collected, when it did). */
 function entryOf(inv: Invocation): InFlightEntry {
   const entry: InFlightEntry = { step: inv.step.name, invocationId: inv.id, envelope: inv.envelope };
-  // Copied: the invocation may collect more, and a snapshot never changes after it is taken.
-  if (inv.collected !== undefined) entry.collected = Object.fromEntries(Object.entries(inv.collected).map(([type, evs]) => [type, [...evs]]));
+  if (inv.collected !== undefined) entry.collected = copyCollected(inv.collected);
   return entry;
 }
 

@@ -1,7 +1,7 @@
 import type { WorkflowEvent } from '../events/event.js';
 import { SNAPSHOT_VERSION, type Snapshot } from './schema.js';
 
-/** A run's parts at one moment, as the run loop holds them (live collections are copied by the builder). */
+/** A run's parts at one moment, as the run loop holds them (the builder copies what the run keeps changing). */
 export type SnapshotParts = Omit<Snapshot, 'version' | 'collected' | 'metadata' | 'outcome' | 'idle' | 'rateSlots'> & {
   collected: Readonly<Record<string, readonly WorkflowEvent[]>>;
   metadata: Readonly<Record<string, unknown>>;
@@ -24,8 +24,6 @@ export type SnapshotParts = Omit<Snapshot, 'version' | 'collected' | 'metadata' 
  * ```
  */
 export function buildSnapshot(parts: SnapshotParts): Snapshot {
-  const collected: Record<string, WorkflowEvent[]> = {};
-  for (const type in parts.collected) collected[type] = [...(parts.collected[type] as readonly WorkflowEvent[])];
   const snapshot: Snapshot = {
     version: SNAPSHOT_VERSION,
     workflow: parts.workflow,
@@ -37,7 +35,7 @@ export function buildSnapshot(parts: SnapshotParts): Snapshot {
     state: parts.state,
     pending: parts.pending,
     inFlight: parts.inFlight,
-    collected,
+    collected: copyCollected(parts.collected),
     waiting: parts.waiting,
     answered: parts.answered,
     seq: parts.seq,
@@ -49,4 +47,11 @@ export function buildSnapshot(parts: SnapshotParts): Snapshot {
   if (parts.outcome !== undefined) snapshot.outcome = parts.outcome;
   if (parts.idle !== undefined) snapshot.idle = { ...parts.idle };
   return snapshot;
+}
+
+/** Events collected per type, each list copied: the collector may take more, and a snapshot never changes. */
+export function copyCollected(collected: Readonly<Record<string, readonly WorkflowEvent[]>>): Record<string, WorkflowEvent[]> {
+  const copy: Record<string, WorkflowEvent[]> = {};
+  for (const type in collected) copy[type] = [...(collected[type] as readonly WorkflowEvent[])];
+  return copy;
 }
