@@ -74,20 +74,16 @@ export class Checkpointer {
   private async save(snapshot: Snapshot, journal: RunEvent[]): Promise<void> {
     try {
       await undefined;
-      let failure: { thrown: unknown } | undefined;
       try {
         await this.store.save(snapshot, journal);
       } catch (thrown) {
-        failure = { thrown };
-      }
-      if (failure === undefined) {
-        this.failures = 0;
-        this.lastError = undefined;
-        this.hooks.saved();
-      } else {
         this.unsaved = journal;
-        this.failed(failure.thrown);
+        this.failed(thrown);
+        return;
       }
+      this.failures = 0;
+      this.lastError = undefined;
+      this.hooks.saved(); // outside the catch: a throwing hook is not a failed save
     } finally {
       this.saving = undefined;
       if (this.again) {
