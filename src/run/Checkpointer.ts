@@ -21,6 +21,8 @@ export interface CheckpointHooks {
   failed(error: WorkflowError, consecutive: number, fatal: WorkflowError | undefined): void;
   /** The save the run was waiting for (see `behind`) has ended and the next one has started. */
   caughtUp(): void;
+  /** Every save asked for has landed: nothing is on its way to the store, nothing failed. */
+  idle(): void;
 }
 
 /**
@@ -54,6 +56,11 @@ export class Checkpointer {
    */
   get behind(): boolean {
     return this.again;
+  }
+
+  /** Nothing is being saved or waiting to be, and the latest save succeeded. */
+  get settled(): boolean {
+    return this.saving === undefined && this.failures === 0 && this.unsaved.length === 0;
   }
 
   /** Save now, or right after the save in progress. */
@@ -90,6 +97,8 @@ export class Checkpointer {
         this.again = false;
         this.request();
         this.hooks.caughtUp();
+      } else if (this.failures === 0) {
+        this.hooks.idle();
       }
     }
   }

@@ -20,21 +20,19 @@ import { outcomeError } from './outcome.js';
 import type { Outcome } from './reducer.js';
 import { Run } from './Run.js';
 import { PauseWaiters } from './pause.js';
-import type { RunHandle } from './RunHandle.js';
 
 /**
- * A live run as users and step contexts see it: the public `RunHandle` and what contexts call
- * (`ContextHost`), on top of the loop in Run.ts.
+ * A live run as its handle (handle.ts, which users hold) and step contexts see it: what the `RunHandle`
+ * forwards to it and what contexts call (`ContextHost`), on top of the loop in Run.ts.
  */
-export class LiveRun extends Run implements RunHandle, ContextHost<Invocation> {
+export class LiveRun extends Run implements ContextHost<Invocation> {
   get contexts(): ContextHost<Invocation> {
     return this;
   }
 
   private finalSnapshot: Snapshot | undefined;
-  private resultPromise: Promise<unknown> | undefined;
 
-  // ── the public handle ───────────────────────────────────────────────────────────────────────────
+  // ── what the handle forwards ────────────────────────────────────────────────────────────────────────
 
   get metadata(): Readonly<Record<string, unknown>> {
     return this.meta;
@@ -65,11 +63,6 @@ export class LiveRun extends Run implements RunHandle, ContextHost<Invocation> {
 
   get result$(): Observable<unknown> {
     return this.resultSubject.asObservable();
-  }
-
-  get result(): Promise<unknown> {
-    this.resultPromise ??= new Promise((resolve, reject) => this.resultSubject.subscribe({ next: resolve, error: reject }));
-    return this.resultPromise;
   }
 
   pause(): Promise<Snapshot> {
@@ -182,6 +175,7 @@ export class LiveRun extends Run implements RunHandle, ContextHost<Invocation> {
 
   /** @internal */
   sendFrom(inv: Invocation, event: WorkflowEvent): void {
+    if (this.retired && this.owner !== undefined) return this.owner.awake().sendFrom(inv, event); // a settled step's late send
     this.idle.produced(inv);
     this.enqueue(event, inv.step, inv.id);
     this.pump();
@@ -276,6 +270,7 @@ export class LiveRun extends Run implements RunHandle, ContextHost<Invocation> {
       caughtUp: () => {
         if (this.queue.drain()) this.settle();
       },
+      idle: () => this.parkIfQuiet(),
     };
   }
 }

@@ -4,6 +4,7 @@ import { StateStore } from '../context/state.js';
 import { WorkflowError } from '../errors/WorkflowError.js';
 import type { Envelope } from '../events/envelope.js';
 import { StartEvent } from '../events/event.js';
+import { frozenSnapshot } from '../snapshot/build.js';
 import { freshStart, redelivery, restoreSnapshot } from '../snapshot/restore.js';
 import type { Snapshot } from '../snapshot/schema.js';
 import { isTerminal, type RunStatus } from '../snapshot/status.js';
@@ -27,6 +28,7 @@ import { type Budget, Stopwatch } from './operators/budgetTimer.js';
 import { busError, OutcomeRace, outcomeError } from './outcome.js';
 import { envelopeOf, checkOutput } from './outputs.js';
 import { Gate, type PauseWaiters } from './pause.js';
+import { holdsNothingLive, ParkedRun, parkedControl, type RunOwner } from './parked.js';
 import { initialControl, reduce, type Control, type ControlAction, type Outcome } from './reducer.js';
 import { dispatchEnvelope, type RouterHost } from './router.js';
 import { groupKey, rateSlotsOf, workflowBudget, type RunStart } from './runStart.js';
@@ -41,42 +43,42 @@ export type { RunStart } from './runStart.js';
  * store, a bus error, abort) is proposed to one outcome race, and the pipelines end with `takeUntil` of it.
  * Rooms: route.ts, outputs.ts, Invocations.ts, children.ts, pause.ts, outcome.ts, dispatchQueue.ts, …
  */
-export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelope> {
+export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelope>, RouterHost {
   readonly id: string;
   readonly scheduler: SchedulerLike;
   readonly log: EventLog;
   readonly state: StateStore;
   readonly gate = new Gate();
   abstract readonly contexts: ContextHost<Invocation>;
-  protected readonly spec: WorkflowSpec;
+  readonly spec: WorkflowSpec;
   protected readonly input: unknown;
   protected readonly createdAt: number;
   protected readonly meta: Record<string, unknown>;
-  protected readonly fanIn: FanIn;
+  readonly fanIn: FanIn;
   protected readonly clock: Stopwatch;
   private readonly budget: Budget | undefined; // the workflow timeout, driven by status changes (apply)
   private readonly bus = new Subject<Envelope>();
-  private readonly origin = new KeptMap<Envelope, string>(); // a queued output's invocation, until it is routed
+  readonly origins = new KeptMap<Envelope, string>(); // a queued output's invocation, until it is routed
   protected readonly queue: DispatchQueue<Envelope>;
   protected readonly invocations = new Invocations(this);
   private readonly outcome: OutcomeRace;
   protected pauses: PauseWaiters | undefined; // who waits in pause(), made by the first
   private firstPump: Subscription | undefined; // cancelled if the run ends before it has run
+  protected retired = false; // parked: the handle holds its snapshot, and a woken run carries on
   private statusSubj: BehaviorSubject<RunStatus> | undefined; // made when first asked for (status$, waits)
-  protected readonly resultSubject = new AsyncSubject<unknown>();
+  protected readonly resultSubject: AsyncSubject<unknown>;
   protected readonly checkpoints: Checkpointer | undefined;
   readonly idle: IdleWatch; // reports `run_idle` (and fails `stalled` under `onIdle: 'fail'`)
   protected control: Control = initialControl;
-  protected readonly waiting: Waiting; // input requests, sleeps and event waits
+  readonly waiting: Waiting; // input requests, sleeps and event waits
   protected children: Children | undefined; // created on first use: most runs never start a child
   private shard = 0;
   /** Per-key limits, rate windows and debounces (§6.3): created with the first step that has any. */
   protected flow: RunFlow | undefined;
   /** The loop's pipelines (bus, pipe steps); undefined while hibernating. */
   protected wiring: Subscription | undefined;
-  private readonly router: RouterHost;
 
-  constructor(spec: WorkflowSpec, start: RunStart) {
+  constructor(spec: WorkflowSpec, start: RunStart, protected readonly owner?: RunOwner) {
     this.spec = spec;
     this.scheduler = spec.options.scheduler ?? asyncScheduler;
     const now = nowOf(this.scheduler);
@@ -88,7 +90,8 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
     const history = spec.options.history ?? true;
     const carried = history && start.kind === 'resume' ? start.history : undefined;
     this.checkpoints = spec.options.store === undefined ? undefined : new Checkpointer(spec.options.store, this.scheduler, this.checkpointHooks(), carried);
-    const r = start.kind === 'new' ? freshStart(start, now()) : restoreSnapshot(start.snapshot);
+    const wake = start.kind === 'wake' ? start.parked : undefined;
+    const r = start.kind === 'new' ? freshStart(start, now()) : restoreSnapshot(start.kind === 'wake' ? start.parked.snapshot : start.snapshot);
     this.id = r.runId;
     this.input = r.input;
     this.createdAt = r.createdAt;
@@ -98,13 +101,9 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
     this.clock = new Stopwatch(now, r.elapsedMs);
     this.budget = workflowBudget(spec, this.scheduler, this.clock, (error) => this.propose({ status: 'timed_out', error }));
     this.waiting = new Waiting(this, r.requests);
-    this.log = new EventLog({ runId: this.id, now, replay, journal: this.checkpoints !== undefined && history, seq: r.seq, earlier: start.kind === 'resume' ? start.earlier : undefined });
-    const { fanIn, log, waiting, invocations, bus } = this;
-    const deliver = (env: Envelope): void => {
-      invocations.deliver(env); // an invocation's record first, then its step's pipeline
-      bus.next(env);
-    };
-    this.router = { spec, log, fanIn, waiting, deliver, propose: (o) => this.propose(o), origins: this.origin };
+    this.log = wake?.log ?? new EventLog({ runId: this.id, now, replay, journal: this.checkpoints !== undefined && history, seq: r.seq, earlier: start.kind === 'resume' ? start.earlier : undefined });
+    this.resultSubject = wake?.result ?? new AsyncSubject<unknown>();
+    this.statusSubj = wake?.statusSubj;
     if (start.kind === 'new') {
       this.log.emit({ kind: 'run_started', workflow: spec.name, input: start.input }, this.createdAt); // the clock read once
       this.queue.push(envelopeOf(StartEvent.of(start.input), this.createdAt));
@@ -115,10 +114,14 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
         this.queue.push(redelivery(entry));
       }
       for (const env of r.pending) this.queue.push(env);
-      this.log.emit(start.retry === true ? { kind: 'run_resumed', retry: true } : { kind: 'run_resumed' });
+      if (start.kind === 'resume') this.log.emit(start.retry === true ? { kind: 'run_resumed', retry: true } : { kind: 'run_resumed' });
       if (r.children !== undefined) this.children = new Children(this, r.children);
       for (const [step, slots] of rateSlotsOf(spec, r.rateSlots)) this.flows().control(step).restoreSlots(slots); // a full window stays full
       for (const id of r.dormant) this.invocations.markDormant(id);
+      if (wake !== undefined) {
+        this.woken(wake);
+        return;
+      }
       this.settle();
     }
     this.budget?.set(this.control.status === 'running');
@@ -130,6 +133,16 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
       this.queue.start();
       this.pump();
     });
+  }
+
+  /** Paused and unwired, as it was parked; its queue already started. `resume()` connects. */
+  private woken(parked: ParkedRun): void {
+    this.control = parkedControl;
+    this.idle.carry(parked.idle);
+    const origins = parked.origins ?? [];
+    for (let i = 0; i < origins.length; i += 2) this.origins.set(origins[i] as Envelope, origins[i + 1] as string);
+    this.gate.set(false);
+    this.queue.start();
   }
 
   /** Subscribe the pipelines. A paused, quiescent run drops them (`hibernate`); `resume()` connects again. */
@@ -185,7 +198,13 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
 
   /** @internal One envelope, as routing says (router.ts). */
   dispatch(env: Envelope): void {
-    dispatchEnvelope(this.router, env);
+    dispatchEnvelope(this, env);
+  }
+
+  /** @internal An addressed envelope: the invocation's record first, then its step's pipeline. */
+  deliver(env: Envelope): void {
+    this.invocations.deliver(env);
+    this.bus.next(env);
   }
 
   /** @internal Route an event a step produced (returned or `ctx.send`), checking it first. */
@@ -193,7 +212,7 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
     if (this.ended) return;
     try {
       const env = envelopeOf(checkOutput(this.spec, value, step), this.scheduler.now(), step?.name);
-      if (from !== undefined) this.origin.set(env, from);
+      if (from !== undefined) this.origins.set(env, from);
       this.queue.push(env);
     } catch (error) {
       this.fail(error as WorkflowError);
@@ -212,7 +231,7 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
 
   /** @internal After any change of work: recompute status, release pause waiters, checkpoint. */
   settle(): void {
-    if (this.ended) return;
+    if (this.ended || this.retired) return;
     const inv = this.invocations;
     const active = inv.active;
     const busy = active > 0 || this.queue.length + inv.held.size > inv.dormantCount;
@@ -221,25 +240,58 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
     const c = this.control;
     if (!busy) this.idle.check({ dispatching: this.queue.dispatching, holding: c.paused || c.due, queued: this.queue.length, held: inv.held.size, inFlight: inv.inFlight.size, waits });
     if (this.control.paused && !this.control.due && active === 0) {
-      this.releasePauses();
       // Nothing is running or parked: the pipelines hold no state worth keeping (pipe steps do, so they stay).
       // Debounce and rate timers keep their remaining time only while their pipelines live, so such runs stay wired.
       const timed = this.flow?.timed === true;
       if (inv.inFlight.size === 0 && (this.children?.size ?? 0) === 0 && !this.spec.hasPipes && !timed) this.hibernate();
+      return this.quiet();
     }
     this.checkpoints?.request();
   }
 
-  /** Resolve who waits in pause() with the snapshot of now; the next pause() makes a new list. */
-  protected releasePauses(): void {
+  /**
+   * Paused and quiescent: answer pause(), and park if nothing live is left — no pipelines, invocations, waits,
+   * children or flow controls — so the handle keeps only the snapshot (DESIGN §6.1). With a store, the paused
+   * state is saved first: the run parks when that save has landed.
+   */
+  private quiet(): void {
+    const snapshot = this.checkpoints === undefined && this.parkable() ? frozenSnapshot(this.snapshot()) : undefined;
+    this.releasePauses(snapshot);
+    if (snapshot !== undefined && holdsNothingLive(snapshot)) this.retire(snapshot);
+    else this.checkpoints?.request(); // then parkIfQuiet
+  }
+
+  /** @internal Every checkpoint asked for has landed: park the run if it is paused, quiet and holds nothing live. */
+  parkIfQuiet(): void {
+    if (this.ended || this.retired || !this.control.paused || this.control.due || this.invocations.active > 0 || !this.parkable()) return;
+    const snapshot = frozenSnapshot(this.snapshot());
+    if (holdsNothingLive(snapshot)) this.retire(snapshot);
+  }
+
+  private parkable(): boolean {
+    const saved = this.checkpoints === undefined || this.checkpoints.settled;
+    return this.owner !== undefined && this.wiring === undefined && this.firstPump === undefined && saved && this.flow === undefined && (this.children?.size ?? 0) === 0;
+  }
+
+  /** Hand the handle the parked run (snapshot, log, subjects); this object is done for. */
+  private retire(snapshot: Snapshot): void {
+    this.retired = true;
+    this.queue.stop();
+    const origins = this.origins.size === 0 ? undefined : this.origins.flat();
+    this.owner?.parked(new ParkedRun(snapshot, this.log, this.resultSubject, this.statusSubj, origins, this.idle.state));
+  }
+
+  /** Resolve who waits in pause() with the snapshot of now (`taken`, if built already); the next pause() makes a new list. */
+  protected releasePauses(taken?: Snapshot): void {
     const pauses = this.pauses;
     this.pauses = undefined;
-    pauses?.release(() => this.snapshot());
+    pauses?.release(() => taken ?? frozenSnapshot(this.snapshot()));
   }
 
   // ── the one way to end ──────────────────────────────────────────────────────────────────────────
 
-  protected propose(outcome: Outcome): void {
+  /** @internal */
+  propose(outcome: Outcome): void {
     if (this.ended) return;
     // A timeout is the weakest outcome: dispatch goes on for the rest of its frame, so a stop routed in the
     // same instant still wins. Stops and errors end dispatch at once; abort decides at once.

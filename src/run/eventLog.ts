@@ -38,9 +38,17 @@ export class EventLog {
   private live: Subject<RunEvent> | undefined;
   private closed = false;
   private followed: Observable<RunEvent> | undefined;
+  // The options, as fields: a parked run keeps its log, and an options object would be kept with it.
+  private readonly runId: string;
+  private readonly now: () => number;
+  private readonly replay: number;
+  private readonly resumedAt: number;
 
-  constructor(private readonly options: EventLogOptions) {
-    this.seq = options.seq ?? 0;
+  constructor(options: EventLogOptions) {
+    this.runId = options.runId;
+    this.now = options.now;
+    this.replay = options.replay;
+    this.seq = this.resumedAt = options.seq ?? 0;
     if (options.journal) this.unsaved = [];
     if (options.earlier !== undefined) {
       // Until they arrive, every earlier event counts as not kept; those that come back are put in front.
@@ -56,14 +64,14 @@ export class EventLog {
   }
 
   /** Stamp, record and publish one event; returns it. `at`: a reading of the run's clock taken just before, if any. */
-  emit(body: RunEventBody, at = this.options.now()): RunEvent {
+  emit(body: RunEventBody, at = this.now()): RunEvent {
     // Callers pass a fresh literal: stamping it in place avoids a copy per event on the hot path.
     const ev = body as RunEvent & { runId: string; seq: number; at: number };
-    ev.runId = this.options.runId;
+    ev.runId = this.runId;
     ev.seq = ++this.seq;
     ev.at = at;
     this.kept.push(ev);
-    if (this.kept.length > this.options.replay) {
+    if (this.kept.length > this.replay) {
       this.kept.shift();
       this.dropped++;
     }
@@ -103,7 +111,7 @@ export class EventLog {
   }
 
   private follow(subscriber: Subscriber<RunEvent>): TeardownLogic {
-    if (this.dropped > 0) subscriber.next({ kind: 'gap', missed: this.dropped, runId: this.options.runId, seq: 0, at: this.options.now() });
+    if (this.dropped > 0) subscriber.next({ kind: 'gap', missed: this.dropped, runId: this.runId, seq: 0, at: this.now() });
     // A subscriber reacting to a replayed event (respond, abort) can make the run emit more before the replay
     // ends: those are delivered too, in order, before the subscriber goes live.
     let upTo = this.seq;
@@ -125,8 +133,8 @@ export class EventLog {
 
   /** Put the earlier events (up to the resumed seq) in front of what the run emitted since, within `replay`. */
   private prepend(events: readonly RunEvent[]): void {
-    const upTo = this.options.seq ?? 0;
-    const room = this.options.replay - this.kept.length;
+    const upTo = this.resumedAt;
+    const room = this.replay - this.kept.length;
     if (room <= 0) return;
     const fitting = events.filter((ev) => ev.seq <= upTo).slice(-room);
     this.kept.unshiftAll(fitting);

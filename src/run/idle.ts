@@ -18,6 +18,14 @@ export interface IdleView {
   readonly waits: number;
 }
 
+/** An {@link IdleWatch}'s counters, carried by a parked run. */
+export interface IdleState {
+  readonly work: number;
+  readonly reportedAt: number;
+  readonly lastStep: string | undefined;
+  readonly report: { since: number; lastStep?: string } | undefined;
+}
+
 /** What the watch calls on its run. */
 export interface IdleHost {
   readonly log: { emit(body: RunEventBody): { readonly at: number } };
@@ -95,6 +103,18 @@ export class IdleWatch {
   /** While the run is idle: since when (the `run_idle` event's time) and the step it named; for snapshots. */
   get current(): { since: number; lastStep?: string } | undefined {
     return this.reportedAt === this.work ? this.report : undefined;
+  }
+
+  /** What a parked run keeps of this watch; undefined when nothing was reported or named yet. */
+  get state(): IdleState | undefined {
+    if (this.reportedAt < 0 && this.lastStep === undefined) return undefined;
+    return { work: this.work, reportedAt: this.reportedAt, lastStep: this.lastStep, report: this.report };
+  }
+
+  /** Continue from a parked run's watch: a report is neither repeated nor forgotten. */
+  carry(state: IdleState | undefined): void {
+    if (state === undefined) return;
+    ({ work: this.work, reportedAt: this.reportedAt, lastStep: this.lastStep, report: this.report } = state);
   }
 
   /** Called at each settle of the run: report idleness once per stretch of it. */

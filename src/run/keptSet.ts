@@ -57,4 +57,11 @@ export class KeptMap<K, V> {
   delete(key: K): boolean {
     return this.entries.delete(key);
   }
+
+  /** The entries past the placeholder (which is always first: added first, never deleted), as key, value, key… */
+  flat(): (K | V)[] {
+    const flat: (K | V)[] = [];
+    for (const [key, value] of this.entries) if (key !== PLACEHOLDER) flat.push(key, value as V);
+    return flat;
+  }
 }

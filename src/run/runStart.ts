@@ -1,6 +1,7 @@
 import type { SchedulerLike } from 'rxjs';
 import { WorkflowError } from '../errors/WorkflowError.js';
 import type { Envelope } from '../events/envelope.js';
+import type { ParkedRun } from './parked.js';
 import { Budget, type Stopwatch } from './operators/budgetTimer.js';
 import type { Snapshot } from '../snapshot/schema.js';
 import type { RunEvent } from '../telemetry/runEvent.js';
@@ -18,11 +19,14 @@ export type RunStart =
       earlier?: Promise<readonly RunEvent[]>;
       /** A version-1 snapshot's history: written to the journal with the first checkpoint. */
       history?: readonly RunEvent[];
-    };
+    }
+  /** A parked run woken in this process: paused as it was, its followers carried over (see ParkedRun). */
+  | { kind: 'wake'; parked: ParkedRun };
 
 /** The steps of `spec` that still have a rate limit, with the slots a snapshot says they used. */
 export function rateSlotsOf(spec: WorkflowSpec, rateSlots: Snapshot['rateSlots']): [StepDef, Record<string, number[]>][] {
-  return Object.entries(rateSlots ?? {}).flatMap(([name, slots]) => {
+  if (rateSlots === undefined) return [];
+  return Object.entries(rateSlots).flatMap(([name, slots]) => {
     const step = spec.steps.find((s) => s.name === name && s.flow?.rateLimit !== undefined);
     return step === undefined ? [] : [[step, slots] as [StepDef, Record<string, number[]>]];
   });

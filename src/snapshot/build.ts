@@ -1,4 +1,5 @@
 import type { WorkflowEvent } from '../events/event.js';
+import { deepFreeze } from '../events/freeze.js';
 import { SNAPSHOT_VERSION, type Snapshot } from './schema.js';
 
 /** A run's parts at one moment, as the run loop holds them (the builder copies what the run keeps changing). */
@@ -54,4 +55,30 @@ export function copyCollected(collected: Readonly<Record<string, readonly Workfl
   const copy: Record<string, WorkflowEvent[]> = {};
   for (const type in collected) copy[type] = [...(collected[type] as readonly WorkflowEvent[])];
   return copy;
+}
+
+const NONE: readonly never[] = Object.freeze([]);
+const NOTHING: Readonly<Record<string, never>> = Object.freeze({});
+const lean = <T extends object>(part: T): T => (isEmpty(part) ? ((Array.isArray(part) ? NONE : NOTHING) as T) : part);
+
+/** Whether a record (or array) has no enumerable own entries; allocates nothing. */
+export function isEmpty(record: object): boolean {
+  for (const _ in record) return false;
+  return true;
+}
+
+/**
+ * Make a freshly built snapshot one to keep (what `pause()` resolves with, and a parked run holds): frozen, its
+ * empty lists and records shared, so a parked run costs its live state only and nobody changes it under the run.
+ */
+export function frozenSnapshot(snapshot: Snapshot): Snapshot {
+  snapshot.state = lean(snapshot.state);
+  snapshot.pending = lean(snapshot.pending);
+  snapshot.inFlight = lean(snapshot.inFlight);
+  snapshot.collected = lean(snapshot.collected);
+  snapshot.waiting = lean(snapshot.waiting);
+  snapshot.answered = lean(snapshot.answered);
+  snapshot.metadata = lean(snapshot.metadata);
+  snapshot.children = lean(snapshot.children);
+  return deepFreeze(snapshot);
 }

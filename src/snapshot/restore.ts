@@ -2,6 +2,7 @@ import type { Envelope } from '../events/envelope.js';
 import type { WorkflowEvent } from '../events/event.js';
 import { deepFreeze } from '../events/freeze.js';
 import { uuid } from '../events/ids.js';
+import { isEmpty } from './build.js';
 import type { InFlightEntry, Snapshot } from './schema.js';
 
 /** What a resumed run starts from, derived from a (validated) snapshot. */
@@ -38,22 +39,24 @@ export interface Restored {
  * ```
  */
 export function restoreSnapshot(snapshot: Snapshot): Restored {
-  const hasRequests = snapshot.waiting.length > 0 || Object.keys(snapshot.answered).length > 0;
+  // A woken parked run comes through here: parts that are empty cost no allocation beyond their result.
+  const hasRequests = snapshot.waiting.length > 0 || !isEmpty(snapshot.answered);
   const open = snapshot.waiting.map((w) => w.requestId);
+  const inFlight = snapshot.inFlight;
   return {
     runId: snapshot.runId,
     input: snapshot.input,
     createdAt: snapshot.createdAt,
     state: snapshot.state,
     metadata: { ...snapshot.metadata },
-    collected: Object.fromEntries(Object.entries(snapshot.collected).map(([t, evs]) => [t, evs.map((e) => deepFreeze(e))])),
+    collected: isEmpty(snapshot.collected) ? {} : Object.fromEntries(Object.entries(snapshot.collected).map(([t, evs]) => [t, evs.map((e) => deepFreeze(e))])),
     elapsedMs: snapshot.elapsedMs,
     seq: snapshot.seq,
-    redeliver: [...snapshot.inFlight],
+    redeliver: inFlight.slice(),
     pending: snapshot.pending.map((env) => deepFreeze(env)),
     requests: hasRequests ? { waiting: snapshot.waiting, answered: snapshot.answered } : undefined,
-    dormant: snapshot.inFlight.map((e) => e.invocationId).filter((id) => open.some((r) => r.startsWith(`${id}:`))),
-    children: Object.keys(snapshot.children).length > 0 ? new Map(Object.entries(snapshot.children)) : undefined,
+    dormant: open.length === 0 ? [] : inFlight.map((e) => e.invocationId).filter((id) => open.some((r) => r.startsWith(`${id}:`))),
+    children: isEmpty(snapshot.children) ? undefined : new Map(Object.entries(snapshot.children)),
     rateSlots: snapshot.rateSlots,
   };
 }

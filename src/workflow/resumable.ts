@@ -4,7 +4,7 @@ import { isTerminal } from '../snapshot/status.js';
 import { checkSnapshotAgainst, checkSnapshotJson } from '../snapshot/check.js';
 import { retrySnapshot } from '../snapshot/retry.js';
 import { readSnapshot, type Snapshot } from '../snapshot/schema.js';
-import { LiveRun } from '../run/LiveRun.js';
+import { Handle } from '../run/handle.js';
 import type { RunEvent } from '../telemetry/runEvent.js';
 import { versionChanges } from './edges.js';
 import type { WorkflowSpec } from './spec.js';
@@ -69,14 +69,14 @@ export function resumable(
  * checkpoint also writes to the journal), else the journal of `store` (the one it was loaded from, or the
  * workflow's).
  */
-export function resumeRun(spec: WorkflowSpec, snapshot: unknown, options: { migrate?: ((s: Snapshot) => Snapshot) | undefined; retry: boolean; store?: CheckpointStore | undefined }): LiveRun {
+export function resumeRun(spec: WorkflowSpec, snapshot: unknown, options: { migrate?: ((s: Snapshot) => Snapshot) | undefined; retry: boolean; store?: CheckpointStore | undefined }): Handle {
   try {
     const { snapshot: snap, history } = resumable(spec.name, spec, snapshot, options.migrate, options.retry);
     const store = options.store ?? spec.options.store;
     const replay = spec.options.replay ?? 10_000;
     const earlier =
       history.length > 0 ? Promise.resolve(history) : store === undefined ? undefined : store.events(snap.runId, { afterSeq: Math.max(0, snap.seq - replay) });
-    return new LiveRun(spec, { kind: 'resume', snapshot: snap, retry: options.retry, history, ...(earlier === undefined ? {} : { earlier }) });
+    return new Handle(spec, { kind: 'resume', snapshot: snap, retry: options.retry, history, ...(earlier === undefined ? {} : { earlier }) });
   } catch (error) {
     if (WorkflowError.is(error)) throw error;
     throw new WorkflowError('invalid_snapshot', `this snapshot cannot be resumed: ${describeThrown(error)}`, { cause: error });

@@ -5,7 +5,7 @@ import { startOnce } from '../ops/start.js';
 import type { FlowOptions } from './flowOptions.js';
 import { baseStep, checkParallelOptions, checkRunOptions, checkStepOptions, flowOf, runEvents$ } from './stepDefs.js';
 import { loadCheckpoint, resumeRun } from './resumable.js';
-import { LiveRun } from '../run/LiveRun.js';
+import { Handle } from '../run/handle.js';
 import type { RunHandle } from '../run/RunHandle.js';
 import type { Snapshot } from '../snapshot/schema.js';
 import type { CheckpointStore } from '../stores/CheckpointStore.js';
@@ -211,7 +211,7 @@ export class Workflow<
     const input = this.options.input === undefined ? given : checkInput(this.name, this.options.input, given);
     const seed = this.options.state === undefined || options.state === undefined ? options.state : checkStateSeed(this.name, this.options.state, options.state);
     const start = { kind: 'new' as const, ...(options as RunOptions), input, ...(seed === undefined ? {} : { state: seed }) };
-    return new LiveRun(spec, start) as RunHandle<R>;
+    return new Handle(spec, start) as RunHandle<R>;
   }
 
   /**

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { event, InputRequestEvent, StartEvent, StopEvent, workflow, WorkflowError, type Envelope } from 'sluice';
 import { DispatchQueue } from '../../src/run/dispatchQueue.js';
-import { LiveRun } from '../../src/run/LiveRun.js';
+import { Handle } from '../../src/run/handle.js';
 import { OutcomeRace } from '../../src/run/outcome.js';
 import type { Outcome } from '../../src/run/reducer.js';
 import { addressTo, route } from '../../src/run/route.js';
@@ -231,7 +231,7 @@ describe('the bus', () => {
     const snapshot = wf.run(undefined, { runId: 'r' }).snapshot();
     // An envelope addressed to a step the workflow does not have: the bus's groupBy throws on it.
     const bad = { ...snapshot, pending: [{ id: 'x', event: Ping.of({ n: 1 }), at: 0, to: 'ghost' }] };
-    const run = new LiveRun(spec, { kind: 'resume', snapshot: bad });
+    const run = new Handle(spec, { kind: 'resume', snapshot: bad });
     const error = await run.result.then(
       () => undefined,
       (e: unknown) => e,
