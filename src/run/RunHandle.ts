@@ -33,8 +33,9 @@ export interface RunHandle<R = unknown> {
   /**
    * Stop dispatching now; resolves with an exact snapshot once in-flight steps have settled. The snapshot is
    * frozen (`structuredClone` it to edit): a paused run with nothing live left — no step in flight or waiting,
-   * no child run, pipe step, rate limit, debounce or keyed limit, no store — is from then on held as that
-   * snapshot alone (DESIGN §6.1), and woken by `resume`, `send`, `abort`… as if it had never been parked.
+   * no child run, pipe step, rate limit, debounce or keyed limit — is from then on held as that snapshot alone
+   * (DESIGN §6.1; with a store, once its paused state is saved), and woken by `resume`, `send`, `abort`… as if
+   * it had never been parked.
    */
   pause(): Promise<Snapshot>;
   /** Continue a paused run (nothing happens if it is not paused); throws `not_running` once it has ended, as `pause`, `send` and `respond` do. */

@@ -13,6 +13,7 @@
  *   output pending), then all resumed to their results: both times (and that of the `resume()` calls alone),
  *   and heap per parked run (the snapshots `pause()` resolved with dropped first: they are the caller's).
  * - unparked N: the reference for park — the same N runs with no pause, from opening their gate to results.
+ * - floorpark N: the floor for park — plain RxJS's N runs (engines/rxjs.ts) parked at its pause gate, resumed to results.
  * - keyed N K: a step with `concurrency: { limit: 1, key }` over K keys, N events: events/s, checked that no
  *   key ever had two invocations at once, each key's events ran in order and to its last, and keys ran side
  *   by side (the limit is per key, not global).
@@ -252,6 +253,17 @@ async function unparked(n: number): Promise<Record<string, unknown>> {
   return { runs: n, seconds };
 }
 
+/** The floor for park: plain RxJS's runs (engines/rxjs.ts), parked at its pause gate, then all resumed to results. */
+async function floorPark(n: number): Promise<Record<string, unknown>> {
+  const { engine } = await import('./engines/rxjs.js');
+  const release = await (engine.park as (n: number) => Promise<() => Promise<unknown[]>>)(n);
+  const t0 = performance.now();
+  const results = await release();
+  const seconds = (performance.now() - t0) / 1000;
+  checkParked(results);
+  return { runs: n, seconds };
+}
+
 async function keyed(n: number, keys: number): Promise<Record<string, unknown>> {
   const keyOf = (ev: { data: unknown }) => `k${num(ev) % keys}`;
   const active = new Set<string>();
@@ -423,7 +435,9 @@ async function parent(): Promise<void> {
     log(`flat park ${n}: ${JSON.stringify(r)}`);
     const u = note(await childRun(['unparked', String(n)]));
     log(`flat unparked ${n}: ${JSON.stringify(u)}`);
-    const f = failedCell(r) ?? failedCell(u);
+    const floor = note(await childRun(['floorpark', String(n)]));
+    log(`flat floorpark ${n}: ${JSON.stringify(floor)}`);
+    const f = failedCell(r) ?? failedCell(u) ?? failedCell(floor);
     const s = (key: string, from = r) => `${(from[key] as number).toFixed(2)} s`;
     rows.push({
       what: `park ${n.toLocaleString('en-US')} runs with pause(), then resume them all`,
@@ -431,6 +445,7 @@ async function parent(): Promise<void> {
         f ??
           `pause all ${s('parkSeconds')} + resume all to results ${s('resumeSeconds')} (the resume() calls ${s('resumeCallSeconds')}) ` +
             `= ${((r['parkSeconds'] as number) + (r['resumeSeconds'] as number)).toFixed(2)} s; the same runs with no pause: ${s('seconds', u)}; ` +
+            `plain RxJS (the floor) resuming its ${n.toLocaleString('en-US')} parked runs to results: ${s('seconds', floor)}; ` +
             `${kib(r['heapPerRun'] as number)} heap per parked run`,
       ],
       target: '≤ 2 s in total; ≤ 2 KiB per run',
@@ -487,6 +502,7 @@ const measures: Record<string, (...a: string[]) => Promise<Record<string, unknow
   writes: (kind, n) => writes(kind!, Number(n)),
   park: (n) => park(Number(n)),
   unparked: (n) => unparked(Number(n)),
+  floorpark: (n) => floorPark(Number(n)),
   keyed: (n, k) => keyed(Number(n), Number(k)),
   rate: (n) => rate(Number(n)),
 };

@@ -6,6 +6,7 @@
  */
 import { merge, Subject, groupBy, mergeMap, type ObservableInput, type Subscription } from 'rxjs';
 import { setImmediate as tick } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
 import { runChild, type Engine } from '../workloads.js';
 
 interface Ev {
@@ -128,7 +129,7 @@ const tinyWorkflow = workflow([
   { accepts: ['mid'], handler: async (e) => ev(STOP, e.data + 1) },
 ]);
 
-const engine: Engine = {
+export const engine: Engine = {
   chain(n) {
     return workflow([
       { accepts: [START], handler: async () => ev('ping', 1) },
@@ -214,4 +215,5 @@ const engine: Engine = {
   },
 };
 
-runChild(engine, 'rxjs');
+// A child process of the bench runs this file; flat.ts imports the engine for the floor's park row.
+if (process.argv[1] === fileURLToPath(import.meta.url)) runChild(engine, 'rxjs');
