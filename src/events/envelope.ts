@@ -13,4 +13,6 @@ export interface Envelope {
   readonly to?: string;
   /** When an envelope held back by a step's debounce or rate limit is due (scheduler epoch ms). */
   readonly dueAt?: number;
+  /** The invocation that produced it (a step's output or `ctx.send`): `event_routed` reports it as `invocationId`. */
+  readonly from?: string | undefined;
 }

@@ -8,7 +8,7 @@ import { copyCollected } from '../snapshot/build.js';
 import type { InFlightEntry } from '../snapshot/schema.js';
 import type { StepDef } from '../workflow/types.js';
 import type { EventLog } from './eventLog.js';
-import { errorInfo, invocationId, InvocationObserver, stepErrorInfo, stepFields, type Invocation, type InvocationHost } from './invocation.js';
+import { errorInfo, InFlight, invocationId, InvocationObserver, stepErrorInfo, stepFields, type Invocation, type InvocationHost } from './invocation.js';
 import { invokeStep, runStep, type StepOutput } from './invokeStep.js';
 import type { IdleWatch } from './idle.js';
 import type { Gate } from './pause.js';
@@ -46,7 +46,7 @@ export interface LoopHost {
 export class Invocations implements InvocationHost {
   /** Delivered to a step but not started: held back by its concurrency limit or the pause gate. */
   readonly held = new KeptSet<Envelope>();
-  readonly inFlight = new KeptSet<Invocation>();
+  readonly inFlight = new InFlight();
   private parkedCount = 0;
   /** Invocations that failed (and so failed the run): kept in `entries()`, so `wf.retry` re-delivers them. */
   private failed: InFlightEntry[] | undefined;
@@ -116,7 +116,10 @@ export class Invocations implements InvocationHost {
   invocation(step: StepDef, env: Envelope): Observable<never> {
     return new Observable<never>((subscriber) => {
       const gate = this.host.gate;
-      if (!gate.open) return gate.opened$.pipe(mergeMap(() => this.invocation(step, env))).subscribe(subscriber);
+      if (!gate.open) {
+        this.held.add(env); // delivered, not started: part of the snapshot's pending until the gate opens
+        return gate.opened$.pipe(mergeMap(() => this.invocation(step, env))).subscribe(subscriber);
+      }
       const inv = this.begin(step, env);
       const observer = new InvocationObserver(this, inv, subscriber);
       if (step.timeout !== undefined || (step.retry !== undefined && step.retry.retries > 0)) {
@@ -236,6 +239,8 @@ export class Invocations implements InvocationHost {
       ctx: undefined,
       settled: false,
       collected,
+      prev: undefined,
+      next: undefined,
     };
   }
 

@@ -23,7 +23,6 @@ import type { WaitHost } from './Waits.js';
 import { Waiting } from './waiting.js';
 import type { Invocation } from './invocation.js';
 import { Invocations, type LoopHost } from './Invocations.js';
-import { KeptMap } from './keptSet.js';
 import { type Budget, Stopwatch } from './operators/budgetTimer.js';
 import { busError, OutcomeRace, outcomeError } from './outcome.js';
 import { envelopeOf, checkOutput } from './outputs.js';
@@ -58,7 +57,6 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
   protected readonly clock: Stopwatch;
   private readonly budget: Budget | undefined; // the workflow timeout, driven by status changes (apply)
   private readonly bus = new Subject<Envelope>();
-  readonly origins = new KeptMap<Envelope, string>(); // a queued output's invocation, until it is routed
   protected readonly queue: DispatchQueue<Envelope>;
   protected readonly invocations = new Invocations(this);
   private readonly outcome: OutcomeRace;
@@ -139,8 +137,6 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
   private woken(parked: ParkedRun): void {
     this.control = parkedControl;
     this.idle.carry(parked.idle);
-    const origins = parked.origins ?? [];
-    for (let i = 0; i < origins.length; i += 2) this.origins.set(origins[i] as Envelope, origins[i + 1] as string);
     this.gate.set(false);
     this.queue.start();
   }
@@ -201,9 +197,12 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
     dispatchEnvelope(this, env);
   }
 
-  /** @internal An addressed envelope: the invocation's record first, then its step's pipeline. */
+  /**
+   * @internal An addressed envelope: recorded as held first if its step's pipeline can hold it back (a limit or
+   * flow control; an unlimited step starts it at once, or records it at a closed gate), then into the pipeline.
+   */
   deliver(env: Envelope): void {
-    this.invocations.deliver(env);
+    if (!this.spec.unlimited.has(env.to as string)) this.invocations.deliver(env);
     this.bus.next(env);
   }
 
@@ -211,9 +210,7 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
   enqueue(value: unknown, step: StepDef | undefined, from?: string): void {
     if (this.ended) return;
     try {
-      const env = envelopeOf(checkOutput(this.spec, value, step), this.scheduler.now(), step?.name);
-      if (from !== undefined) this.origins.set(env, from);
-      this.queue.push(env);
+      this.queue.push(envelopeOf(checkOutput(this.spec, value, step), this.scheduler.now(), step?.name, from));
     } catch (error) {
       this.fail(error as WorkflowError);
     }
@@ -277,8 +274,7 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
   private retire(snapshot: Snapshot): void {
     this.retired = true;
     this.queue.stop();
-    const origins = this.origins.size === 0 ? undefined : this.origins.flat();
-    this.owner?.parked(new ParkedRun(snapshot, this.log, this.resultSubject, this.statusSubj, origins, this.idle.state));
+    this.owner?.parked(new ParkedRun(snapshot, this.log, this.resultSubject, this.statusSubj, this.idle.state));
   }
 
   /** Resolve who waits in pause() with the snapshot of now (`taken`, if built already); the next pause() makes a new list. */

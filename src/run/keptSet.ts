@@ -37,31 +37,3 @@ export class KeptSet<T> implements Iterable<T> {
     return values as Iterator<T>;
   }
 }
-
-/** A Map whose hash table is never empty (see {@link KeptSet}). */
-export class KeptMap<K, V> {
-  private readonly entries = new Map<K | typeof PLACEHOLDER, V | undefined>().set(PLACEHOLDER, undefined);
-
-  get size(): number {
-    return this.entries.size - 1;
-  }
-
-  get(key: K): V | undefined {
-    return this.entries.get(key);
-  }
-
-  set(key: K, value: V): void {
-    this.entries.set(key, value);
-  }
-
-  delete(key: K): boolean {
-    return this.entries.delete(key);
-  }
-
-  /** The entries past the placeholder (which is always first: added first, never deleted), as key, value, key… */
-  flat(): (K | V)[] {
-    const flat: (K | V)[] = [];
-    for (const [key, value] of this.entries) if (key !== PLACEHOLDER) flat.push(key, value as V);
-    return flat;
-  }
-}

@@ -32,9 +32,12 @@ export function checkOutput(spec: WorkflowSpec, value: unknown, step: StepDef | 
   }
 }
 
-/** A fresh envelope for `event` (frozen, so no step can change what another sees). */
-export function envelopeOf(event: WorkflowEvent, at: number, source?: string): Envelope {
+/**
+ * A fresh envelope for `event` (frozen, so no step can change what another sees); `from`: the invocation that
+ * produced it. Two shapes only (with a source, `from` is always there, if undefined), so the loop's reads stay fast.
+ */
+export function envelopeOf(event: WorkflowEvent, at: number, source?: string, from?: string): Envelope {
   return source === undefined
     ? { id: uuid(), event: deepFreeze(event), at }
-    : { id: uuid(), event: deepFreeze(event), source, at };
+    : { id: uuid(), event: deepFreeze(event), source, at, from };
 }

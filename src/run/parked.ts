@@ -1,5 +1,4 @@
 import { type AsyncSubject, BehaviorSubject, type Observable } from 'rxjs';
-import type { Envelope } from '../events/envelope.js';
 import type { WorkflowEvent } from '../events/event.js';
 import { isEmpty } from '../snapshot/build.js';
 import type { Snapshot } from '../snapshot/schema.js';
@@ -39,8 +38,6 @@ export class ParkedRun {
     readonly result: AsyncSubject<unknown>,
     /** The status$ subject, if anyone asked for it (made here if someone asks while parked). */
     private statusSubject: BehaviorSubject<RunStatus> | undefined,
-    /** Queued outputs and the invocations that produced them (for `event_routed.from`), as pairs in one list. */
-    readonly origins: readonly (Envelope | string)[] | undefined,
     readonly idle: IdleState | undefined,
   ) {}
 

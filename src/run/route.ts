@@ -68,12 +68,12 @@ export function addressTo(env: Envelope, step: string): Envelope {
 }
 
 /** Pure: the `event_routed` RunEvent of `env` (its source and emitting invocation when a step produced it). */
-export function routedEvent(env: Envelope, steps: string[], waiters: string[], invocationId: string | undefined): Omit<RunEventOf<'event_routed'>, 'runId' | 'seq' | 'at'> {
-  const { event, source } = env;
+export function routedEvent(env: Envelope, steps: string[], waiters: string[]): Omit<RunEventOf<'event_routed'>, 'runId' | 'seq' | 'at'> {
+  const { event, source, from } = env;
   const ev: Omit<RunEventOf<'event_routed'>, 'runId' | 'seq' | 'at'> = { kind: 'event_routed', event, steps };
   if (source !== undefined) {
     ev.source = source;
-    if (invocationId !== undefined) ev.invocationId = invocationId;
+    if (from !== undefined) ev.invocationId = from;
   }
   if (waiters.length > 0) ev.waiters = waiters;
   return ev;

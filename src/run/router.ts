@@ -2,7 +2,6 @@ import type { Envelope } from '../events/envelope.js';
 import type { WorkflowSpec } from '../workflow/spec.js';
 import type { EventLog } from './eventLog.js';
 import type { FanIn } from './fanIn.js';
-import type { KeptMap } from './keptSet.js';
 import type { Outcome } from './reducer.js';
 import { addressTo, route, routedEvent } from './route.js';
 import type { Waiting } from './waiting.js';
@@ -16,8 +15,6 @@ export interface RouterHost {
   /** Hand an addressed envelope to its step's pipeline. */
   deliver(env: Envelope): void;
   propose(outcome: Outcome): void;
-  /** The invocation that produced each queued output (not a WeakMap: an entry lives only until routed). */
-  readonly origins: KeptMap<Envelope, string>;
 }
 
 /**
@@ -28,10 +25,7 @@ export interface RouterHost {
 export function dispatchEnvelope(host: RouterHost, env: Envelope): void {
   const to = route(host.spec, env);
   const routed = (steps: string[], waiters: string[] = []): void => {
-    // A yield may route an output after others of its step completed: the invocation is remembered.
-    const from = host.origins.get(env);
-    if (from !== undefined) host.origins.delete(env);
-    host.log.emit(routedEvent(env, steps, waiters, from));
+    host.log.emit(routedEvent(env, steps, waiters));
   };
   switch (to.kind) {
     case 'addressed':

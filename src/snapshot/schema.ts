@@ -41,6 +41,8 @@ const envelopeSchema = z.object({
   to: z.string().optional(),
   /** When a debounced or rate-limited envelope is due (scheduler epoch ms). */
   dueAt: z.number().optional(),
+  /** The invocation that produced it. */
+  from: z.string().optional(),
 });
 
 const statusSchema = z.enum(RUN_STATUSES);

@@ -18,6 +18,8 @@ export interface WorkflowSpec {
   /** Step name → the `groupBy` keys its envelopes go to: the name, or shards for an unlimited step. */
   readonly groupKeys: ReadonlyMap<string, readonly string[]>;
   readonly stepsByGroup: ReadonlyMap<string, StepDef>;
+  /** Steps with no concurrency limit or flow control: their pipeline starts each envelope as it arrives. */
+  readonly unlimited: ReadonlySet<string>;
   /** Pipe steps keep operator state (buffers) in live subscriptions, so such runs never hibernate. */
   readonly hasPipes: boolean;
   /** Event type → schema to check plain (not `.of()`-built) events against. */
@@ -65,10 +67,12 @@ export function compile(name: string, options: WorkflowOptions, steps: readonly 
   const hasPipes = steps.some((s) => s.kind === 'pipe');
   const groupKeys = new Map<string, readonly string[]>();
   const stepsByGroup = new Map<string, StepDef>();
+  const unlimitedSteps = new Set<string>();
   for (const step of steps) {
     // A step with flow control keeps its state (debounce, rate window, per-key slots) in one pipeline.
     const unlimited = step.kind === 'step' && step.concurrency === Number.POSITIVE_INFINITY && step.flow === undefined;
     const keys = unlimited ? Array.from({ length: SHARDS }, (_, i) => `${step.name}#${i}`) : [step.name];
+    if (unlimited) unlimitedSteps.add(step.name);
     groupKeys.set(step.name, keys);
     for (const key of keys) stepsByGroup.set(key, step);
   }
@@ -81,6 +85,7 @@ export function compile(name: string, options: WorkflowOptions, steps: readonly 
     routeNames,
     groupKeys,
     stepsByGroup,
+    unlimited: unlimitedSteps,
     hasPipes,
     schemas,
     collects: new Set(steps.flatMap((s) => [...(s.collects ?? [])])),

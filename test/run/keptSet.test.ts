@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { KeptMap, KeptSet } from '../../src/run/keptSet.js';
+import { KeptSet } from '../../src/run/keptSet.js';
 
 describe('KeptSet', () => {
   it('behaves as a Set for any sequence of adds, deletes and clears (size, membership, insertion order)', () => {
@@ -39,24 +39,5 @@ describe('KeptSet', () => {
     expect(kept.delete('a')).toBe(true);
     expect(kept.size).toBe(0);
     expect([...kept]).toEqual([]);
-  });
-});
-
-describe('KeptMap', () => {
-  it('gets, sets and deletes like a Map, its size leaving the placeholder out', () => {
-    const kept = new KeptMap<object, string>();
-    const a = {};
-    const b = {};
-    expect(kept.size).toBe(0);
-    kept.set(a, 'x');
-    kept.set(b, 'y');
-    expect(kept.get(a)).toBe('x');
-    expect(kept.size).toBe(2);
-    expect(kept.delete(a)).toBe(true);
-    expect(kept.delete(a)).toBe(false);
-    expect(kept.get(a)).toBeUndefined();
-    expect(kept.get(b)).toBe('y');
-    expect(kept.delete(b)).toBe(true);
-    expect(kept.size).toBe(0);
   });
 });
