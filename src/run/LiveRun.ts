@@ -81,7 +81,7 @@ export class LiveRun extends Run implements ContextHost<Invocation> {
     if (!this.control.paused) {
       this.apply({ type: 'pause' });
       this.gate.set(false);
-      this.flow?.setRunning(false);
+      this.pipelines.flow?.setRunning(false);
       this.log.emit({ kind: 'run_paused' });
       this.children?.pauseAll();
     }
@@ -96,12 +96,12 @@ export class LiveRun extends Run implements ContextHost<Invocation> {
     }
     if (!this.control.paused) return;
     this.apply({ type: 'resume' });
-    if (this.wiring === undefined) this.connect();
+    if (!this.pipelines.connected) this.pipelines.connect();
     this.releasePauses();
     this.children?.resumeAll();
     this.waiting.resumed();
     this.log.emit({ kind: 'run_resumed' });
-    this.flow?.setRunning(true);
+    this.pipelines.flow?.setRunning(true);
     this.gate.set(true);
     this.pump();
   }
@@ -141,7 +141,7 @@ export class LiveRun extends Run implements ContextHost<Invocation> {
   }
 
   private buildSnapshot(): Snapshot {
-    const held = this.heldEnvelopes();
+    const held = this.pipelines.held();
     const queued = this.queue.items.toArray();
     const { waiting, answered } = this.waiting.snapshot();
     return buildSnapshot({
@@ -163,7 +163,7 @@ export class LiveRun extends Run implements ContextHost<Invocation> {
       children: this.children?.snapshot() ?? {},
       outcome: snapshotOutcome(this.control.outcome),
       idle: this.idle.current,
-      rateSlots: this.flow?.rateSlots(),
+      rateSlots: this.pipelines.flow?.rateSlots(),
     });
   }
 

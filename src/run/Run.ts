@@ -1,4 +1,4 @@
-import { AsyncSubject, asyncScheduler, BehaviorSubject, EMPTY, filter, groupBy, mergeMap, Subject, Subscription, takeUntil, type SchedulerLike } from 'rxjs';
+import { AsyncSubject, asyncScheduler, BehaviorSubject, type Observable, type SchedulerLike, type Subscription } from 'rxjs';
 import type { ContextHost } from '../context/context.js';
 import { StateStore } from '../context/state.js';
 import { WorkflowError } from '../errors/WorkflowError.js';
@@ -14,7 +14,6 @@ import type { WorkflowSpec } from '../workflow/spec.js';
 import { Checkpointer, type CheckpointHooks } from './Checkpointer.js';
 import { Children, type ChildHost } from './children.js';
 import { IdleWatch } from './idle.js';
-import { RunFlow } from './runFlow.js';
 import { DispatchQueue, type DispatchTarget, yieldPolicy } from './dispatchQueue.js';
 import { EventLog } from './eventLog.js';
 import { declaredOnly, FanIn } from './fanIn.js';
@@ -24,22 +23,24 @@ import { Waiting } from './waiting.js';
 import type { Invocation } from './invocation.js';
 import { Invocations, type LoopHost } from './Invocations.js';
 import { type Budget, Stopwatch } from './operators/budgetTimer.js';
-import { busError, OutcomeRace, outcomeError } from './outcome.js';
+import { OutcomeRace, outcomeError } from './outcome.js';
 import { envelopeOf, checkOutput } from './outputs.js';
 import { Gate, type PauseWaiters } from './pause.js';
 import { holdsNothingLive, ParkedRun, parkedControl, type RunOwner } from './parked.js';
+import { Pipelines } from './pipelines.js';
 import { initialControl, reduce, type Control, type ControlAction, type Outcome } from './reducer.js';
 import { dispatchEnvelope, type RouterHost } from './router.js';
-import { groupKey, rateSlotsOf, workflowBudget, type RunStart } from './runStart.js';
+import { rateSlotsOf, workflowBudget, type RunStart } from './runStart.js';
 import { nowOf, yieldScheduler, zeroDelayScheduler } from './schedulers.js';
 
 export type { RunStart } from './runStart.js';
 
 /**
  * The run loop, as the design card draws it: envelopes wait in a dispatch queue behind the pause `gate`;
- * `pump` dispatches them onto the `bus`, which `groupBy`s them by addressed step into one `mergeMap` per
- * step whose `concurrent` argument is the step's limit. Every ending (step error, stop, timeout, a failed
- * store, a bus error, abort) is proposed to one outcome race, and the pipelines end with `takeUntil` of it.
+ * `pump` dispatches them onto the bus of the pipelines (pipelines.ts: `groupBy` by addressed step into one
+ * `mergeMap` per step, its concurrency limit). Every ending (step error, stop, timeout, a failed store, a bus
+ * error, abort) is proposed to one outcome race, and the pipelines end with `takeUntil` of it. A paused, quiet
+ * run drops its pipelines, and parks once nothing live is left (parked.ts).
  * Rooms: route.ts, outputs.ts, Invocations.ts, children.ts, pause.ts, outcome.ts, dispatchQueue.ts, …
  */
 export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelope>, RouterHost {
@@ -56,9 +57,8 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
   readonly fanIn: FanIn;
   protected readonly clock: Stopwatch;
   private readonly budget: Budget | undefined; // the workflow timeout, driven by status changes (apply)
-  private readonly bus = new Subject<Envelope>();
   protected readonly queue: DispatchQueue<Envelope>;
-  protected readonly invocations = new Invocations(this);
+  readonly invocations = new Invocations(this);
   private readonly outcome: OutcomeRace;
   protected pauses: PauseWaiters | undefined; // who waits in pause(), made by the first
   private firstPump: Subscription | undefined; // cancelled if the run ends before it has run
@@ -70,11 +70,8 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
   protected control: Control = initialControl;
   readonly waiting: Waiting; // input requests, sleeps and event waits
   protected children: Children | undefined; // created on first use: most runs never start a child
-  private shard = 0;
-  /** Per-key limits, rate windows and debounces (§6.3): created with the first step that has any. */
-  protected flow: RunFlow | undefined;
-  /** The loop's pipelines (bus, pipe steps); undefined while hibernating. */
-  protected wiring: Subscription | undefined;
+  /** The bus, one pipeline per step, pipe steps' operators (pipelines.ts); dropped while hibernating. */
+  protected readonly pipelines = new Pipelines(this);
 
   constructor(spec: WorkflowSpec, start: RunStart, protected readonly owner?: RunOwner) {
     this.spec = spec;
@@ -114,7 +111,7 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
       for (const env of r.pending) this.queue.push(env);
       if (start.kind === 'resume') this.log.emit(start.retry === true ? { kind: 'run_resumed', retry: true } : { kind: 'run_resumed' });
       if (r.children !== undefined) this.children = new Children(this, r.children);
-      for (const [step, slots] of rateSlotsOf(spec, r.rateSlots)) this.flows().control(step).restoreSlots(slots); // a full window stays full
+      for (const [step, slots] of rateSlotsOf(spec, r.rateSlots)) this.pipelines.flows().control(step).restoreSlots(slots); // a full window stays full
       for (const id of r.dormant) this.invocations.markDormant(id);
       if (wake !== undefined) {
         this.woken(wake);
@@ -123,7 +120,7 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
       this.settle();
     }
     this.budget?.set(this.control.status === 'running');
-    this.connect();
+    this.pipelines.connect();
     if (spec.options.logger !== undefined) attachLogger(spec.options.logger, this.log.events$, { runId: this.id, workflow: spec.name }); // else nothing follows them
     // Never dispatch synchronously: the queue holds until the first scheduled pump.
     this.firstPump = soon.schedule(() => {
@@ -141,49 +138,14 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
     this.queue.start();
   }
 
-  /** Subscribe the pipelines. A paused, quiescent run drops them (`hibernate`); `resume()` connects again. */
-  protected connect(): void {
-    const until = takeUntil<never>(this.outcome.decided$);
-    const wiring = (this.wiring = new Subscription());
-    const bus$ = this.bus.pipe(
-      groupBy((env) => groupKey(this.spec, env, this.shard++)),
-      mergeMap((group) => {
-        const step = this.spec.stepsByGroup.get(group.key) as StepDef;
-        if (step.kind === 'pipe') return EMPTY;
-        const invoke = (env: Envelope) => this.invocations.invocation(step, env);
-        return group.pipe(step.flow === undefined ? mergeMap(invoke, step.concurrency) : this.flows().control(step).pipeline(invoke));
-      }),
-    );
-    wiring.add(bus$.pipe(until).subscribe({ error: (error: unknown) => this.fail(busError(error)) }));
-    // Pipe steps are subscribed from the start, so their timers (bufferTime, debounce…) start with the run.
-    for (const step of this.spec.steps) {
-      if (step.kind === 'pipe') wiring.add(this.invocations.pipeStep(step, this.bus.pipe(filter((env) => env.to === step.name))).pipe(until).subscribe());
-    }
-  }
-
+  /** A paused, quiet run drops its pipelines: what they held back goes first in the queue, as plain data. */
   private hibernate(): void {
-    if (this.wiring === undefined) return;
-    // What a step's pipeline holds back goes first in the queue, addressed, with due times (read while it lives).
-    const held = this.heldEnvelopes();
-    this.invocations.takeHeld();
-    this.wiring.unsubscribe();
-    this.wiring = undefined;
-    this.queue.items.unshiftAll(held);
+    if (this.pipelines.connected) this.queue.items.unshiftAll(this.pipelines.disconnect());
   }
 
-  /** What the steps hold back (limits, rate windows, debounces), oldest first, each with its due time. */
-  protected heldEnvelopes(): Envelope[] {
-    return this.flow === undefined ? [...this.invocations.held] : this.flow.held(this.invocations.held);
-  }
-
-  /** The step flow controls, made with the first step that has any. */
-  private flows(): RunFlow {
-    this.flow ??= new RunFlow(this.scheduler, this.control.paused, (step, env) => {
-      // A debounced envelope was superseded: reported, never silently lost.
-      this.invocations.held.delete(env);
-      this.log.emit({ kind: 'event_dropped', step: step.name, event: env.event, reason: 'debounced' });
-    });
-    return this.flow;
+  /** @internal */
+  get decided$(): Observable<unknown> {
+    return this.outcome.decided$;
   }
 
   /** Dispatch what is queued (a trampoline: re-entrant calls return), then recompute status. */
@@ -203,7 +165,7 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
    */
   deliver(env: Envelope): void {
     if (!this.spec.unlimited.has(env.to as string)) this.invocations.deliver(env);
-    this.bus.next(env);
+    this.pipelines.bus.next(env);
   }
 
   /** @internal Route an event a step produced (returned or `ctx.send`), checking it first. */
@@ -239,7 +201,7 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
     if (this.control.paused && !this.control.due && active === 0) {
       // Nothing is running or parked: the pipelines hold no state worth keeping (pipe steps do, so they stay).
       // Debounce and rate timers keep their remaining time only while their pipelines live, so such runs stay wired.
-      const timed = this.flow?.timed === true;
+      const timed = this.pipelines.flow?.timed === true;
       if (inv.inFlight.size === 0 && (this.children?.size ?? 0) === 0 && !this.spec.hasPipes && !timed) this.hibernate();
       return this.quiet();
     }
@@ -267,7 +229,7 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
 
   private parkable(): boolean {
     const saved = this.checkpoints === undefined || this.checkpoints.settled;
-    return this.owner !== undefined && this.wiring === undefined && this.firstPump === undefined && saved && this.flow === undefined && (this.children?.size ?? 0) === 0;
+    return this.owner !== undefined && !this.pipelines.connected && this.firstPump === undefined && saved && this.pipelines.flow === undefined && (this.children?.size ?? 0) === 0;
   }
 
   /** Hand the handle the parked run (snapshot, log, subjects); this object is done for. */
@@ -301,7 +263,7 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
     this.apply({ type: 'end', outcome });
     this.invocations.abortAll(() => outcomeError(outcome));
     this.waiting.stop();
-    this.flow?.close();
+    this.pipelines.flow?.close();
     this.firstPump?.unsubscribe();
     this.queue.stop();
     this.state.seal();
