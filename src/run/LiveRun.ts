@@ -32,7 +32,7 @@ export class LiveRun extends Run implements ContextHost<Invocation> {
 
   private finalSnapshot: Snapshot | undefined;
 
-  // ── what the handle forwards ────────────────────────────────────────────────────────────────────────
+  // ── what the handle forwards ────────────────────────────────────────────────────────────────────
 
   get metadata(): Readonly<Record<string, unknown>> {
     return this.meta;

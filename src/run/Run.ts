@@ -130,7 +130,7 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
     });
   }
 
-  /** Paused and unwired, as it was parked; its queue already started. `resume()` connects. */
+  /** Paused and unwired, as it parked (after its first pump: its queue starts at once); `resume()` connects. */
   private woken(parked: ParkedRun): void {
     this.control = parkedControl;
     this.idle.carry(parked.idle);

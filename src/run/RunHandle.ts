@@ -47,7 +47,7 @@ export interface RunHandle<R = unknown> {
   abort(reason?: unknown): void;
   /** Inject an event from outside (no `source`). */
   send(event: WorkflowEvent): void;
-  /** Plain-JSON picture of the run right now, including pending and in-flight events. */
+  /** Plain-JSON picture of the run right now, including pending and in-flight events (frozen while the run is parked: see `pause`). */
   snapshot(): Snapshot;
   /** Answer an open input request; unknown or expired ids throw `unknown_request`. */
   respond(requestId: string, response: unknown): void;
