@@ -11,11 +11,11 @@ const Mid = event('Mid');
 const Extra = event('Extra');
 const newScheduler = () => new TestScheduler((a, b) => expect(a).toEqual(b));
 
-/** start → a (10 frames) → Mid → b (`bFrames`) → Stop(result = 'done'). */
-function twoSteps(scheduler: TestScheduler, bFrames = 5, options: { timeout?: number } = {}) {
-  return workflow('two', { scheduler, ...options })
+/** start → a (10 frames) → Mid → b (5 frames) → Stop(result = 'done'). */
+function twoSteps(scheduler: TestScheduler) {
+  return workflow('two', { scheduler })
     .step('a', { accepts: [StartEvent] }, () => timer(10, scheduler).pipe(map(() => Mid.of(null))))
-    .step('b', { accepts: [Mid] }, () => timer(bFrames, scheduler).pipe(map(() => StopEvent.of({ result: 'done' }))));
+    .step('b', { accepts: [Mid] }, () => timer(5, scheduler).pipe(map(() => StopEvent.of({ result: 'done' }))));
 }
 
 const parkedSnapshot = (run: RunHandle) => (run as unknown as Handle).parkedSnapshot;
