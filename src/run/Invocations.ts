@@ -76,16 +76,14 @@ export class Invocations implements InvocationHost {
     if (entry.collected !== undefined) (this.carried ??= new Map()).set(entry.invocationId, entry.collected);
   }
 
-  /** The envelope entered its step's pipeline. */
+  /** The envelope went to a step whose pipeline can hold it back (a limit or flow control): held until it starts. */
   deliver(env: Envelope): void {
     this.held.add(env);
   }
 
-  /** The pipelines were dropped: what they held back, oldest first, to go back to the front of the queue. */
-  takeHeld(): Envelope[] {
-    const held = [...this.held];
+  /** The pipelines were dropped: what they held back is back in the queue (see Pipelines.disconnect). */
+  dropHeld(): void {
     this.held.clear();
-    return held;
   }
 
   park(inv: Invocation): void {

@@ -64,7 +64,7 @@ export class Pipelines {
   disconnect(): Envelope[] {
     if (this.wiring === undefined) return [];
     const held = this.held();
-    this.host.invocations.takeHeld();
+    this.host.invocations.dropHeld();
     this.wiring.unsubscribe();
     this.wiring = undefined;
     return held;
