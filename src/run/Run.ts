@@ -143,11 +143,6 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
     if (this.pipelines.connected) this.queue.items.unshiftAll(this.pipelines.disconnect());
   }
 
-  /** @internal */
-  get decided$(): Observable<unknown> {
-    return this.outcome.decided$;
-  }
-
   /** Dispatch what is queued (a trampoline: re-entrant calls return), then recompute status. */
   pump(): void {
     this.queue.drain();
@@ -288,7 +283,8 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
     this.checkpoints?.request();
   }
 
-  // What the rooms call (LoopHost, ChildHost).
+  // What the rooms call (LoopHost, ChildHost, PipelinesHost).
+  /** @internal */ get decided$(): Observable<unknown> { return this.outcome.decided$; }
   /** @internal */ get ended(): boolean { return isTerminal(this.control.status); }
   /** @internal */ get paused(): boolean { return this.control.paused; }
   /** @internal */ park(inv: Invocation): void { this.invocations.park(inv); }
