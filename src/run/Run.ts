@@ -86,7 +86,7 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
     const carried = history && start.kind === 'resume' ? start.history : undefined;
     this.checkpoints = spec.options.store === undefined ? undefined : new Checkpointer(spec.options.store, this.scheduler, this.checkpointHooks(), carried);
     const wake = start.kind === 'wake' ? start.parked : undefined;
-    const r = start.kind === 'new' ? freshStart(start, now()) : restoreSnapshot(start.kind === 'wake' ? start.parked.snapshot : start.snapshot);
+    const r = start.kind === 'new' ? freshStart(start, now()) : restoreSnapshot(start.kind === 'wake' ? start.parked.snapshot() : start.snapshot);
     this.id = r.runId;
     this.input = r.input;
     this.createdAt = r.createdAt;
@@ -187,13 +187,12 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
   settle(): void {
     if (this.ended || this.retired) return;
     const inv = this.invocations;
-    const active = inv.active;
-    const busy = active > 0 || this.queue.length + inv.held.size > inv.dormantCount;
+    const busy = inv.active > 0 || this.queue.length + inv.held.size > inv.dormantCount;
     const waits = this.waiting.open;
     this.apply({ type: 'activity', busy, waiting: waits > 0 });
     const c = this.control;
     if (!busy) this.idle.check({ dispatching: this.queue.dispatching, holding: c.paused || c.due, queued: this.queue.length, held: inv.held.size, inFlight: inv.inFlight.size, waits });
-    if (this.control.paused && !this.control.due && active === 0) {
+    if (this.quiescent) {
       // Nothing is running or parked: the pipelines hold no state worth keeping (pipe steps do, so they stay).
       // Debounce and rate timers keep their remaining time only while their pipelines live, so such runs stay wired.
       const timed = this.pipelines.flow?.timed === true;
@@ -211,27 +210,29 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
   private quiet(): void {
     const snapshot = this.checkpoints === undefined && this.parkable() ? frozenSnapshot(this.snapshot()) : undefined;
     this.releasePauses(snapshot);
-    if (snapshot !== undefined && holdsNothingLive(snapshot)) this.retire(snapshot);
-    else this.checkpoints?.request(); // then parkIfQuiet
+    if (snapshot === undefined || !this.parkAs(snapshot)) this.checkpoints?.request(); // then parkIfQuiet
   }
 
   /** @internal Every checkpoint asked for has landed: park the run if it is paused, quiet and holds nothing live. */
   parkIfQuiet(): void {
-    if (this.ended || this.retired || !this.control.paused || this.control.due || this.invocations.active > 0 || !this.parkable()) return;
-    const snapshot = frozenSnapshot(this.snapshot());
-    if (holdsNothingLive(snapshot)) this.retire(snapshot);
+    if (!this.ended && !this.retired && this.quiescent && this.parkable()) this.parkAs(frozenSnapshot(this.snapshot()));
   }
+
+  /** Paused, no outcome due, nothing running: pause() is answered, and the run may drop its pipelines and park. */
+  private get quiescent(): boolean { return this.control.paused && !this.control.due && this.invocations.active === 0; }
 
   private parkable(): boolean {
     const saved = this.checkpoints === undefined || this.checkpoints.settled;
     return this.owner !== undefined && !this.pipelines.connected && this.firstPump === undefined && saved && this.pipelines.flow === undefined && (this.children?.size ?? 0) === 0;
   }
 
-  /** Hand the handle the parked run (snapshot, log, subjects); this object is done for. */
-  private retire(snapshot: Snapshot): void {
+  /** If `snapshot` holds nothing live, hand the handle the parked run (snapshot, log, subjects): this object is done for. */
+  private parkAs(snapshot: Snapshot): boolean {
+    if (!holdsNothingLive(snapshot)) return false;
     this.retired = true;
     this.queue.stop();
     this.owner?.parked(new ParkedRun(snapshot, this.log, this.resultSubject, this.statusSubj, this.idle.state));
+    return true;
   }
 
   /** Resolve who waits in pause() with the snapshot of now (`taken`, if built already); the next pause() makes a new list. */

@@ -4,7 +4,7 @@ import type { Snapshot } from '../snapshot/schema.js';
 import type { RunEvent } from '../telemetry/runEvent.js';
 import type { WorkflowSpec } from '../workflow/spec.js';
 import { LiveRun } from './LiveRun.js';
-import type { ParkedRun, RunOwner } from './parked.js';
+import { ParkedRun, type RunOwner } from './parked.js';
 import type { RunHandle } from './RunHandle.js';
 import type { RunStart } from './runStart.js';
 import type { RunStatus } from './status.js';
@@ -17,39 +17,36 @@ import type { RunStatus } from './status.js';
  */
 export class Handle implements RunHandle, RunOwner {
   readonly id: string;
-  private run: LiveRun | undefined;
-  private parkedRun: ParkedRun | undefined;
+  /** The live run, or the run parked. */
+  private current: LiveRun | ParkedRun;
   private resultPromise: Promise<unknown> | undefined;
 
   constructor(
     private readonly spec: WorkflowSpec,
     start: RunStart,
   ) {
-    this.run = new LiveRun(spec, start, this);
-    this.id = this.run.id;
+    const run = new LiveRun(spec, start, this);
+    this.current = run;
+    this.id = run.id;
   }
 
   /** @internal The snapshot a parked run is held as; undefined while it is live. */
   get parkedSnapshot(): Snapshot | undefined {
-    return this.parkedRun?.snapshot;
+    return this.current instanceof ParkedRun ? this.current.snapshot() : undefined;
   }
 
   /** @internal */
   parked(run: ParkedRun): void {
-    this.run = undefined;
-    this.parkedRun = run;
+    this.current = run;
   }
 
   /** @internal */
   awake(): LiveRun {
-    if (this.run !== undefined) return this.run;
-    const parked = this.parkedRun as ParkedRun;
-    this.parkedRun = undefined;
-    return (this.run = new LiveRun(this.spec, { kind: 'wake', parked }, this));
-  }
-
-  private get current(): LiveRun | ParkedRun {
-    return this.run ?? (this.parkedRun as ParkedRun);
+    const current = this.current;
+    if (current instanceof LiveRun) return current;
+    const run = new LiveRun(this.spec, { kind: 'wake', parked: current }, this);
+    this.current = run;
+    return run;
   }
 
   get status(): RunStatus {
@@ -78,17 +75,16 @@ export class Handle implements RunHandle, RunOwner {
   }
 
   snapshot(): Snapshot {
-    return this.run?.snapshot() ?? (this.parkedRun as ParkedRun).snapshot;
+    return this.current.snapshot();
   }
 
   pause(): Promise<Snapshot> {
-    return this.run === undefined ? Promise.resolve((this.parkedRun as ParkedRun).snapshot) : this.run.pause();
+    return this.current.pause();
   }
 
   /** @internal Pause with a parent run (see children.ts): a parked run is quiet already. */
   pauseThen(onQuiet: (snapshot: Snapshot) => void, onEnd: (error: unknown) => void): void {
-    if (this.run === undefined) onQuiet((this.parkedRun as ParkedRun).snapshot);
-    else this.run.pauseThen(onQuiet, onEnd);
+    this.current.pauseThen(onQuiet, onEnd);
   }
 
   resume(): void {
@@ -112,12 +108,12 @@ export class Handle implements RunHandle, RunOwner {
   }
 
   flush(): Promise<void> {
-    return this.run?.flush() ?? Promise.resolve();
+    return this.current.flush();
   }
 
   /** A change that does not settle the run by itself: a run woken for it parks again (with the change, if any). */
   private changeParked(change: (run: LiveRun) => void): void {
-    const woken = this.run === undefined;
+    const woken = this.current instanceof ParkedRun;
     const run = this.awake();
     try {
       change(run);

@@ -33,11 +33,11 @@ export function holdsNothingLive(snapshot: Snapshot): boolean {
  */
 export class ParkedRun {
   constructor(
-    readonly snapshot: Snapshot,
+    private readonly kept: Snapshot,
     readonly log: EventLog,
     readonly result: AsyncSubject<unknown>,
     /** The status$ subject, if anyone asked for it (made here if someone asks while parked). */
-    private statusSubject: BehaviorSubject<RunStatus> | undefined,
+    public statusSubj: BehaviorSubject<RunStatus> | undefined,
     readonly idle: IdleState | undefined,
   ) {}
 
@@ -45,8 +45,22 @@ export class ParkedRun {
     return 'paused';
   }
 
-  get statusSubj(): BehaviorSubject<RunStatus> | undefined {
-    return this.statusSubject;
+  snapshot(): Snapshot {
+    return this.kept;
+  }
+
+  /** Quiet already: paused with nothing in flight. */
+  pause(): Promise<Snapshot> {
+    return Promise.resolve(this.kept);
+  }
+
+  pauseThen(onQuiet: (snapshot: Snapshot) => void): void {
+    onQuiet(this.kept);
+  }
+
+  /** Nothing to save: a run with a store parks once its saves have landed. */
+  flush(): Promise<void> {
+    return Promise.resolve();
   }
 
   get events$(): Observable<RunEvent> {
@@ -54,7 +68,7 @@ export class ParkedRun {
   }
 
   get status$(): Observable<RunStatus> {
-    return (this.statusSubject ??= new BehaviorSubject<RunStatus>('paused')).asObservable();
+    return (this.statusSubj ??= new BehaviorSubject<RunStatus>('paused')).asObservable();
   }
 
   get result$(): Observable<unknown> {
@@ -62,6 +76,6 @@ export class ParkedRun {
   }
 
   get metadata(): Readonly<Record<string, unknown>> {
-    return this.snapshot.metadata;
+    return this.kept.metadata;
   }
 }
