@@ -2,27 +2,60 @@ import { jsonProblem } from './json.js';
 
 /**
  * Deep-freeze a JSON-like value in place so no step can change what another step sees (iterative: any depth).
- * An object whose values are all scalars (most events) is frozen with no allocation: the stack is made only
- * for nested objects, and `for…in` reads the map's enum cache where `Object.keys` would copy it.
+ * It walks into parts already frozen too: a shallow-frozen object (a user's `Object.freeze`) can hold mutable
+ * ones. The value must be acyclic (every caller has checked it is JSON).
  */
 export function deepFreeze<T>(value: T): T {
-  if (!unfrozen(value)) return value;
-  let stack: object[] | undefined;
-  for (let v: object | undefined = value; v !== undefined; v = stack?.pop()) {
-    Object.freeze(v);
+  if (!isObject(value)) return value;
+  // One stack for every call, so freezing allocates nothing; `base` keeps a nested call (a getter's) apart.
+  const base = pending.length;
+  for (let v: object | undefined = value; v !== undefined; v = pending.length > base ? pending.pop() : undefined) {
+    if (!Object.isFrozen(v)) Object.freeze(v);
     if (Array.isArray(v)) {
-      for (let i = 0; i < v.length; i++) if (unfrozen(v[i])) (stack ??= []).push(v[i] as object);
+      for (let i = 0; i < v.length; i++) if (isObject(v[i])) pending.push(v[i] as object);
     } else {
+      // `for…in` reads the map's enum cache where `Object.keys` would copy it.
       for (const key in v) {
         const child = (v as Record<string, unknown>)[key];
-        if (unfrozen(child) && Object.hasOwn(v, key)) (stack ??= []).push(child);
+        if (isObject(child) && Object.hasOwn(v, key)) pending.push(child);
       }
     }
   }
   return value;
 }
 
-const unfrozen = (v: unknown): v is object => typeof v === 'object' && v !== null && !Object.isFrozen(v);
+const pending: object[] = [];
+const isObject = (v: unknown): v is object => typeof v === 'object' && v !== null;
+
+/** How deep {@link freezePlain} looks before leaving a value to be copied instead (a cycle ends there too). */
+const PLAIN_DEPTH = 64;
+
+/**
+ * Deep-freeze `value` in place when it is plain data (scalars, arrays without holes, objects of `Object.prototype`
+ * or none) within {@link PLAIN_DEPTH} levels, and say whether it was; anything else (a class instance, a
+ * function, a cycle) is left as it was. For values no JSON check has seen: what it returns true for is frozen all
+ * the way down, so a store can keep it instead of a copy.
+ */
+export function freezePlain(value: unknown): boolean {
+  if (!plain(value, PLAIN_DEPTH)) return false;
+  deepFreeze(value);
+  return true;
+}
+
+function plain(v: unknown, depth: number): boolean {
+  if (typeof v !== 'object') return typeof v !== 'function' && typeof v !== 'symbol' && typeof v !== 'bigint';
+  if (v === null) return true;
+  if (depth === 0) return false;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) if (!(i in v) || !plain(v[i], depth - 1)) return false;
+    return true;
+  }
+  const proto = Object.getPrototypeOf(v) as unknown;
+  if (proto !== Object.prototype && proto !== null) return false;
+  for (const key in v) if (Object.hasOwn(v, key) && !plain((v as Record<string, unknown>)[key], depth - 1)) return false;
+  return true;
+}
+
 
 /** Is `value` plain JSON (what snapshots can hold)? Returns the path (from `root`) of the first offending part, or undefined. */
 export function findNonJson(value: unknown, root = '$'): string | undefined {

@@ -79,6 +79,25 @@ describe('routing', () => {
     expect(mutationError).toBeInstanceOf(TypeError);
   });
 
+  it('deep-freezes an event its sender froze on the top level only', async () => {
+    const data = { list: [1] };
+    let mutationError: unknown;
+    const wf = workflow('shallow')
+      .step('send', { accepts: [StartEvent] }, () => Object.freeze({ type: 'Ping', data }) as WorkflowEvent)
+      .step('mutate', { accepts: [Ping] }, (ev) => {
+        try {
+          (ev.data as typeof data).list.push(2);
+        } catch (error) {
+          mutationError = error;
+        }
+        return StopEvent.of({ result: ev.data });
+      });
+
+    await expect(wf.run('go').result).resolves.toEqual({ list: [1] });
+    expect(mutationError).toBeInstanceOf(TypeError);
+    expect(Object.isFrozen(data.list)).toBe(true);
+  });
+
   it('routes an event a step returned to the steps accepting its type', async () => {
     const wf = workflow('chain')
       .step('ask', { accepts: [StartEvent] }, (ev) => Answer.of({ text: String(ev.data) }))

@@ -292,6 +292,26 @@ export function storeContract(name: string, makeStore: () => Promise<StoreHarnes
         }
       });
 
+      it('keeps the journal apart from the caller: changing an entry after save or after events() leaves it alone', async () => {
+        // The stream event is frozen on its top level only, as a user's Object.freeze leaves it: its data is not.
+        const data = { list: [1] };
+        const entry: RunEvent = { kind: 'stream', runId: 'r', seq: 1, at: 1_000, event: Object.freeze({ type: 'Tick', data }) };
+        const expected = viaJson([entry]);
+        await store.save(lean('r', 1), [entry]);
+        // A store keeps either a copy (this changes the caller's object only) or the entry frozen to the bottom.
+        for (const change of [() => data.list.push(2), () => ((entry as { at: number }).at = 5)]) {
+          try {
+            change();
+          } catch (error) {
+            expect(error).toBeInstanceOf(TypeError);
+          }
+        }
+        const read = await store.events('r');
+        expect(read).toStrictEqual(expected);
+        ((read[0] as { event: { data: { list: number[] } } }).event.data.list as number[]).push(3);
+        expect(await store.events('r')).toStrictEqual(expected);
+      });
+
       it('does not keep journal entries beyond the snapshot the save carries', async () => {
         await store.save(lean('r', 2), journal('r', 1, 4));
         expect(seqs(await store.events('r'))).toEqual([1, 2]);
