@@ -22,7 +22,11 @@ export interface RunHandle<R = unknown> {
   readonly result: Promise<R>;
   /** Emits the result once, synchronously at the outcome, then completes; errors with the `WorkflowError`. */
   readonly result$: Observable<R>;
-  /** Every RunEvent from the start of the run (bounded replay, `gap` when older ones were dropped); completes at the end. */
+  /**
+   * Every RunEvent from the start of the run (bounded replay, `gap` when older ones were dropped); completes at the
+   * end. RunEvents are read-only: every subscriber gets the same objects, and a store may keep them as they are
+   * (`MemoryStore` freezes them when it saves them to the journal).
+   */
   readonly events$: Observable<RunEvent>;
   /** The current status on subscribe, then every change; completes when the run ends. */
   readonly status$: Observable<RunStatus>;
