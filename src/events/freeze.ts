@@ -9,17 +9,21 @@ export function deepFreeze<T>(value: T): T {
   if (!isObject(value)) return value;
   // One stack for every call, so freezing allocates nothing; `base` keeps a nested call (a getter's) apart.
   const base = pending.length;
-  for (let v: object | undefined = value; v !== undefined; v = pending.length > base ? pending.pop() : undefined) {
-    if (!Object.isFrozen(v)) Object.freeze(v);
-    if (Array.isArray(v)) {
-      for (let i = 0; i < v.length; i++) if (isObject(v[i])) pending.push(v[i] as object);
-    } else {
-      // `for…in` reads the map's enum cache where `Object.keys` would copy it.
-      for (const key in v) {
-        const child = (v as Record<string, unknown>)[key];
-        if (isObject(child) && Object.hasOwn(v, key)) pending.push(child);
+  try {
+    for (let v: object | undefined = value; v !== undefined; v = pending.length > base ? pending.pop() : undefined) {
+      if (!Object.isFrozen(v)) Object.freeze(v);
+      if (Array.isArray(v)) {
+        for (let i = 0; i < v.length; i++) if (isObject(v[i])) pending.push(v[i] as object);
+      } else {
+        // `for…in` reads the map's enum cache where `Object.keys` would copy it.
+        for (const key in v) {
+          const child = (v as Record<string, unknown>)[key];
+          if (isObject(child) && Object.hasOwn(v, key)) pending.push(child);
+        }
       }
     }
+  } finally {
+    pending.length = base; // after a throw (a getter, a typed array), nothing stays on the shared stack
   }
   return value;
 }
@@ -55,7 +59,6 @@ function plain(v: unknown, depth: number): boolean {
   for (const key in v) if (Object.hasOwn(v, key) && !plain((v as Record<string, unknown>)[key], depth - 1)) return false;
   return true;
 }
-
 
 /** Is `value` plain JSON (what snapshots can hold)? Returns the path (from `root`) of the first offending part, or undefined. */
 export function findNonJson(value: unknown, root = '$'): string | undefined {

@@ -37,10 +37,11 @@ const NAME = 'MemoryStore';
 
 /**
  * A `CheckpointStore` in a `Map`, for tests and single-process runs that need no persistence: the snapshot
- * and an array per run for the journal. Nothing the caller holds can change what is stored: it keeps a deep copy
- * of the snapshot, and the journal's RunEvents themselves, deep-frozen by `save` (copying them was a fifth of a
- * long run's time; one that is not plain data is copied instead); `load` and `events` hand out copies. `openWriter()` gives another writer over the same data (to stand for
- * a second process in tests): saves follow the conflict rule of every store (DESIGN §6.6).
+ * and an array per run for the journal. Nothing the caller holds can change what is stored: it keeps a deep
+ * copy of the snapshot, and the journal's RunEvents themselves, deep-frozen by `save` (copying them was a fifth
+ * of a long run's time; one that is not plain data is copied instead); `load` and `events` hand out copies.
+ * `openWriter()` gives another writer over the same data (to stand for a second process in tests): saves follow
+ * the conflict rule of every store (DESIGN §6.6).
  *
  * @example
  * ```ts
