@@ -72,6 +72,30 @@ describe('pause in virtual time', () => {
     expect(snapshot.pending.map((env) => env.event.type)).toEqual(['Next']);
   });
 
+  it('holds an event delivered after an observer paused the run mid-dispatch, and starts it at resume(), limited or not', () => {
+    for (const concurrency of [undefined, 2]) {
+      const vt = newVirtualTime();
+      const wf = workflow('paused-mid-dispatch', { timeout: null }).step(
+        'only',
+        { accepts: [StartEvent], ...(concurrency === undefined ? {} : { concurrency }) },
+        vt.marble('--(s|)', { s: StopEvent.of({ result: 'done' }) }),
+      );
+      vt.run(({ expectObservable }) => {
+        const run = vt.start(wf);
+        // Paused by whoever watches the routing, after the event is announced and before it reaches its step.
+        const watching = run.events$.subscribe((e) => {
+          if (e.kind === 'event_routed') {
+            watching.unsubscribe();
+            void run.pause();
+          }
+        });
+        at(vt, 6, () => run.resume());
+        expectObservable(kinds$(run, { p: 'run_paused', r: 'run_resumed' })).toBe('p-----r-|');
+        expectObservable(kinds$(run, { s: 'step_started', c: 'run_completed' })).toBe('------s-(c|)');
+      });
+    }
+  });
+
   it('fails the run at the frame a step in flight during the pause fails', () => {
     const vt = newVirtualTime();
     const wf = workflow('fails-while-paused').step('bad', { accepts: [StartEvent] }, vt.marble('--------#', {}, boom));

@@ -192,7 +192,7 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
     this.apply({ type: 'activity', busy, waiting: waits > 0 });
     const c = this.control;
     if (!busy) this.idle.check({ dispatching: this.queue.dispatching, holding: c.paused || c.due, queued: this.queue.length, held: inv.held.size, inFlight: inv.inFlight.size, waits });
-    if (this.quiescent) {
+    if (this.quiescent && !this.queue.handing) {
       // Nothing is running or parked: the pipelines hold no state worth keeping (pipe steps do, so they stay).
       // Debounce and rate timers keep their remaining time only while their pipelines live, so such runs stay wired.
       const timed = this.pipelines.flow?.timed === true;

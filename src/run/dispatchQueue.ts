@@ -39,6 +39,8 @@ export function yieldPolicy(realTime: boolean): YieldPolicy {
 export class DispatchQueue<T> {
   readonly items = new Queue<T>();
   private draining = true;
+  /** An item is taken from the queue and not yet handed on (see `handing`). */
+  private inHand = false;
   private yielding: Unsubscribable | undefined;
   /** Dispatches since the last yield, and when the first of them happened. */
   private used = 0;
@@ -59,6 +61,14 @@ export class DispatchQueue<T> {
   /** Held before `start()`, or inside a drain: what the queue holds is not final yet. */
   get dispatching(): boolean {
     return this.draining;
+  }
+
+  /**
+   * An item is being dispatched: taken from the queue, not yet delivered. Whoever reacts to its announcement
+   * (a subscriber pausing the run) must not take the run for quiet: the item is in neither the queue nor a step.
+   */
+  get handing(): boolean {
+    return this.inHand;
   }
 
   push(item: T): void {
@@ -94,10 +104,12 @@ export class DispatchQueue<T> {
         this.used++;
         if (now !== undefined) this.lastDispatch = now;
         dispatched = true;
+        this.inHand = true;
         this.target.dispatch(this.items.shift() as T);
+        this.inHand = false;
       }
     } finally {
-      this.draining = false;
+      this.draining = this.inHand = false;
     }
     return dispatched;
   }
