@@ -1,6 +1,7 @@
-import { filter } from 'rxjs';
+import { filter, type Observable } from 'rxjs';
+import type { RunHelpers } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
-import { StartEvent, StopEvent, workflow, type RunHandle } from 'sluice';
+import { event, StartEvent, StopEvent, workflow, type RunHandle, type WorkflowEvent } from 'sluice';
 import { kinds$, outcome$ } from 'sluice/testing';
 import { at, lateAt, newVirtualTime, type VirtualTime } from './support.js';
 
@@ -231,5 +232,26 @@ describe('timeouts at the exact frame', () => {
       expectObservable(run.status$).toBe('r----(t|)', status);
       expectObservable(kinds$(run, ends)).toBe('-----(t|)');
     });
+  });
+});
+
+describe('what the outcome stops', () => {
+  const Tick = event('Tick');
+
+  it('unsubscribes a running step\'s Observable in the frame the outcome is decided, limited or not', () => {
+    for (const concurrency of [undefined, 1]) {
+      const vt = newVirtualTime();
+      let ticks!: ReturnType<RunHelpers['cold']>;
+      const wf = workflow('stop-a-stream')
+        .step('ticker', { accepts: [StartEvent], ...(concurrency === undefined ? {} : { concurrency }) }, () => ticks as Observable<WorkflowEvent>)
+        .step('stopper', { accepts: [StartEvent] }, vt.marble('---(s|)', stop))
+        .step('sink', { accepts: [Tick] }, () => undefined);
+      vt.run(({ cold, expectObservable, expectSubscriptions }) => {
+        ticks = cold('-t-t-t-t-t|', { t: Tick.of(1) });
+        const run = vt.start(wf);
+        expectObservable(outcome$(run)).toBe('---(c|)', { c: 'completed' });
+        expectSubscriptions(ticks.subscriptions).toBe('^--!');
+      });
+    }
   });
 });

@@ -1,4 +1,4 @@
-import { defer, map, mergeMap, Observable, tap, type SchedulerLike } from 'rxjs';
+import { defer, map, mergeMap, Observable, tap, type SchedulerLike, type Subscriber } from 'rxjs';
 import { AttemptContext, type ContextHost } from '../context/context.js';
 import type { StepContext } from '../context/types.js';
 import { describeThrown, engineError, isEngineError, WorkflowError } from '../errors/WorkflowError.js';
@@ -95,9 +95,13 @@ export class Invocations implements InvocationHost {
     if (--inv.parked === 0) this.parkedCount--;
   }
 
-  /** The run ended: every in-flight attempt's signal is aborted with `reason()` (made only if needed). */
-  abortAll(reason: () => unknown): void {
+  /**
+   * The run ended: every in-flight attempt's signal is aborted with `reason()` (made only if needed), then what
+   * the invocations produce from now on is no longer taken.
+   */
+  stopAll(reason: () => unknown): void {
     for (const inv of this.inFlight) inv.ctx?.abort(reason());
+    for (const inv of this.inFlight) inv.observer?.unsubscribe();
   }
 
   /** In flight for the snapshot: the failed invocations first (see `failed`), then those still running. */
@@ -107,7 +111,7 @@ export class Invocations implements InvocationHost {
   }
 
   /**
-   * One invocation: waits for the gate, then runs its attempts (with timeout and retry when configured).
+   * One invocation of a limited step (its `mergeMap` subscribes): waits for the gate, then runs its attempts.
    * Outputs go straight into the queue, so the Observable itself emits nothing; it completes when the
    * invocation has settled, which is what frees its slot in the step's `mergeMap`.
    */
@@ -118,20 +122,37 @@ export class Invocations implements InvocationHost {
         this.held.add(env); // delivered, not started: part of the snapshot's pending until the gate opens
         return gate.opened$.pipe(mergeMap(() => this.invocation(step, env))).subscribe(subscriber);
       }
-      const inv = this.begin(step, env);
-      const observer = new InvocationObserver(this, inv, subscriber);
-      if (step.timeout !== undefined || (step.retry !== undefined && step.retry.retries > 0)) {
-        return this.attempts(inv).subscribe(observer);
-      }
-      // The common case, one attempt with no deadline: the handler feeds the observer directly.
-      const ctx = this.startAttempt(inv);
-      try {
-        observer.running = runStep(step.handler as NonNullable<StepDef['handler']>, env.event, ctx, observer);
-      } catch (thrown) {
-        observer.error(thrown);
-      }
-      return observer;
+      return this.run(step, env, subscriber);
     });
+  }
+
+  /**
+   * One invocation of an unlimited step, started now: its pipeline calls this for each envelope, with no
+   * subscription per invocation (a `mergeMap` with no limit would only subscribe to each). False, and nothing
+   * done, while the gate is closed: the caller waits on {@link invocation} instead.
+   */
+  start(step: StepDef, env: Envelope): boolean {
+    if (!this.host.gate.open) return false;
+    this.run(step, env, undefined);
+    return true;
+  }
+
+  /** Run its attempts (with timeout and retry when configured); `subscriber` is completed when it settles. */
+  private run(step: StepDef, env: Envelope, subscriber: Subscriber<never> | undefined): InvocationObserver {
+    const inv = this.begin(step, env);
+    const observer = (inv.observer = new InvocationObserver(this, inv, subscriber));
+    if (step.timeout !== undefined || (step.retry !== undefined && step.retry.retries > 0)) {
+      observer.running = this.attempts(inv).subscribe(observer);
+      return observer;
+    }
+    // The common case, one attempt with no deadline: the handler feeds the observer directly.
+    const ctx = this.startAttempt(inv);
+    try {
+      observer.running = runStep(step.handler as NonNullable<StepDef['handler']>, env.event, ctx, observer);
+    } catch (thrown) {
+      observer.error(thrown);
+    }
+    return observer;
   }
 
   /** A pipe step lives as long as the run: it is never in flight and has no per-event invocations. */
@@ -237,6 +258,7 @@ export class Invocations implements InvocationHost {
       ctx: undefined,
       settled: false,
       collected,
+      observer: undefined,
       prev: undefined,
       next: undefined,
     };

@@ -257,7 +257,7 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
   halt(outcome: Outcome): void {
     this.budget?.set(false);
     this.apply({ type: 'end', outcome });
-    this.invocations.abortAll(() => outcomeError(outcome));
+    this.invocations.stopAll(() => outcomeError(outcome));
     this.waiting.stop();
     this.pipelines.flow?.close();
     this.firstPump?.unsubscribe();

@@ -23,6 +23,8 @@ export interface Invocation {
   settled: boolean;
   /** What it took with `ctx.collect`, by type: handed back on a retry or a re-delivery (see FanIn). */
   collected: Record<string, WorkflowEvent[]> | undefined;
+  /** What feeds its outputs into the run: closed when the run ends (see Invocations.stopAll). */
+  observer: InvocationObserver | undefined;
   /** Its neighbours while in flight (see {@link InFlight}). */
   prev: Invocation | undefined;
   next: Invocation | undefined;
@@ -71,7 +73,10 @@ export interface InvocationHost {
   settled(inv: Invocation, error?: { thrown: unknown }): void;
 }
 
-/** Feeds one invocation's outputs and end into the run; a class, so the hot path allocates one object. */
+/**
+ * Feeds one invocation's outputs and end into the run; a class, so the hot path allocates one object. With a
+ * `subscriber` (a limited step's `mergeMap`), its end completes that subscriber, which frees the slot.
+ */
 export class InvocationObserver implements Observer<StepOutput>, StepSink, Unsubscribable {
   closed = false;
   /** An Observable step result's subscription, stopped with the invocation. */
@@ -80,7 +85,7 @@ export class InvocationObserver implements Observer<StepOutput>, StepSink, Unsub
   constructor(
     private readonly run: InvocationHost,
     private readonly inv: Invocation,
-    private readonly subscriber: Subscriber<never>,
+    private readonly subscriber: Subscriber<never> | undefined,
   ) {}
 
   next(output: StepOutput): void {
@@ -91,14 +96,14 @@ export class InvocationObserver implements Observer<StepOutput>, StepSink, Unsub
     if (this.closed) return;
     this.closed = true;
     this.run.settled(this.inv, { thrown });
-    this.subscriber.complete();
+    this.subscriber?.complete();
   }
 
   complete(): void {
     if (this.closed) return;
     this.closed = true;
     this.run.settled(this.inv);
-    this.subscriber.complete();
+    this.subscriber?.complete();
   }
 
   /** The invocation's subscription ended (run over, or settled): stop delivering. */

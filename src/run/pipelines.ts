@@ -1,4 +1,4 @@
-import { EMPTY, filter, groupBy, mergeMap, type Observable, type SchedulerLike, Subject, Subscription, takeUntil } from 'rxjs';
+import { EMPTY, filter, groupBy, ignoreElements, mergeMap, type Observable, type SchedulerLike, Subject, Subscription, takeUntil, tap } from 'rxjs';
 import type { WorkflowError } from '../errors/WorkflowError.js';
 import type { Envelope } from '../events/envelope.js';
 import type { StepDef } from '../workflow/types.js';
@@ -23,8 +23,8 @@ export interface PipelinesHost {
 
 /**
  * The run's pipelines, as the design card draws them: the `bus`, `groupBy` by addressed step into one
- * `mergeMap` per step whose `concurrent` argument is the step's limit (or the step's flow control), and each
- * pipe step's operator. A paused, quiet run drops them (`disconnect`), what they held back going back to its
+ * `mergeMap` per step whose `concurrent` argument is the step's limit (or the step's flow control; a step with
+ * neither starts each envelope as it comes, see Invocations.start), and each pipe step's operator. A paused, quiet run drops them (`disconnect`), what they held back going back to its
  * queue as plain data; `resume()` connects them again.
  */
 export class Pipelines {
@@ -32,7 +32,6 @@ export class Pipelines {
   /** Per-key limits, rate windows and debounces (§6.3): created with the first step that has any. */
   flow: RunFlow | undefined;
   private wiring: Subscription | undefined;
-  private shard = 0;
 
   constructor(private readonly host: PipelinesHost) {}
 
@@ -44,13 +43,20 @@ export class Pipelines {
     const { host, bus } = this;
     const until = takeUntil<never>(host.decided$);
     const wiring = (this.wiring = new Subscription());
+    const invocations = host.invocations;
     const bus$ = bus.pipe(
-      groupBy((env) => groupKey(host.spec, env, this.shard++)),
+      groupBy((env) => groupKey(host.spec, env)),
       mergeMap((group) => {
-        const step = host.spec.stepsByGroup.get(group.key) as StepDef;
+        const step = host.spec.stepsByName.get(group.key) as StepDef;
         if (step.kind === 'pipe') return EMPTY;
-        const invoke = (env: Envelope) => host.invocations.invocation(step, env);
-        return group.pipe(step.flow === undefined ? mergeMap(invoke, step.concurrency) : this.flows().control(step).pipeline(invoke));
+        const invoke = (env: Envelope) => invocations.invocation(step, env);
+        if (step.flow !== undefined) return group.pipe(this.flows().control(step).pipeline(invoke));
+        if (!host.spec.unlimited.has(step.name)) return group.pipe(mergeMap(invoke, step.concurrency));
+        // No limit: each envelope starts as it comes (at a closed gate it waits, as a limited step's would).
+        const start = (env: Envelope): void => {
+          if (!invocations.start(step, env)) wiring.add(invoke(env).pipe(until).subscribe());
+        };
+        return group.pipe(tap(start), ignoreElements());
       }),
     );
     wiring.add(bus$.pipe(until).subscribe({ error: (error: unknown) => host.fail(busError(error)) }));

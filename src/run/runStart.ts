@@ -42,9 +42,9 @@ export function workflowBudget(spec: WorkflowSpec, scheduler: SchedulerLike, wat
   return new Budget(timeout, scheduler, watch, () => spent(new WorkflowError('timeout', `workflow '${spec.name}' timed out after ${timeout}ms`, { details: { timeout } })));
 }
 
-/** An envelope's `groupBy` key: its step, or one of its shards if unlimited (mergeMap's splice is quadratic: notes/rxjs-performance.md). */
-export function groupKey(spec: WorkflowSpec, env: Envelope, n: number): string {
-  const keys = spec.groupKeys.get(env.to as string);
-  if (keys === undefined) throw new WorkflowError('invalid_snapshot', `an event is addressed to step '${env.to}', which workflow '${spec.name}' does not have`, { details: { step: env.to } });
-  return keys.length === 1 ? (keys[0] as string) : (keys[n % keys.length] as string);
+/** An envelope's `groupBy` key, its step; an envelope addressed to a step the workflow lacks (a bad snapshot) fails the run. */
+export function groupKey(spec: WorkflowSpec, env: Envelope): string {
+  const to = env.to as string;
+  if (!spec.stepsByName.has(to)) throw new WorkflowError('invalid_snapshot', `an event is addressed to step '${to}', which workflow '${spec.name}' does not have`, { details: { step: to } });
+  return to;
 }

@@ -15,9 +15,8 @@ export interface WorkflowSpec {
   readonly routes: ReadonlyMap<string, readonly StepDef[]>;
   /** Event type → names of the accepting steps (what `event_routed.steps` reports). */
   readonly routeNames: ReadonlyMap<string, readonly string[]>;
-  /** Step name → the `groupBy` keys its envelopes go to: the name, or shards for an unlimited step. */
-  readonly groupKeys: ReadonlyMap<string, readonly string[]>;
-  readonly stepsByGroup: ReadonlyMap<string, StepDef>;
+  /** Step name → step: the `groupBy` key of an envelope is the step it is addressed to. */
+  readonly stepsByName: ReadonlyMap<string, StepDef>;
   /** Steps with no concurrency limit or flow control: their pipeline starts each envelope as it arrives. */
   readonly unlimited: ReadonlySet<string>;
   /** Pipe steps keep operator state (buffers) in live subscriptions, so such runs never hibernate. */
@@ -27,9 +26,6 @@ export interface WorkflowSpec {
   /** Fan-in types some step declares (`collects`): the only ones buffered. */
   readonly collects: ReadonlySet<string>;
 }
-
-/** mergeMaps an unlimited step's invocations are spread over (see Run.groupKey). */
-const SHARDS = 32;
 
 const BUILT_IN = [StartEvent, StopEvent, InputRequestEvent, InputResponseEvent];
 
@@ -65,17 +61,9 @@ export function compile(name: string, options: WorkflowOptions, steps: readonly 
   if (options.result !== undefined) schemas.set(StopEvent.type, stopSchema(options.result));
   const routeNames = new Map([...routes].map(([type, list]) => [type, Object.freeze(list.map((s) => s.name))] as const));
   const hasPipes = steps.some((s) => s.kind === 'pipe');
-  const groupKeys = new Map<string, readonly string[]>();
-  const stepsByGroup = new Map<string, StepDef>();
-  const unlimitedSteps = new Set<string>();
-  for (const step of steps) {
-    // A step with flow control keeps its state (debounce, rate window, per-key slots) in one pipeline.
-    const unlimited = step.kind === 'step' && step.concurrency === Number.POSITIVE_INFINITY && step.flow === undefined;
-    const keys = unlimited ? Array.from({ length: SHARDS }, (_, i) => `${step.name}#${i}`) : [step.name];
-    if (unlimited) unlimitedSteps.add(step.name);
-    groupKeys.set(step.name, keys);
-    for (const key of keys) stepsByGroup.set(key, step);
-  }
+  const stepsByName = new Map(steps.map((step) => [step.name, step] as const));
+  // A step with flow control keeps its state (debounce, rate window, per-key slots) in one pipeline.
+  const unlimited = new Set(steps.filter((s) => s.kind === 'step' && s.concurrency === Number.POSITIVE_INFINITY && s.flow === undefined).map((s) => s.name));
   return {
     name,
     version: versionOf(steps),
@@ -83,9 +71,8 @@ export function compile(name: string, options: WorkflowOptions, steps: readonly 
     steps,
     routes,
     routeNames,
-    groupKeys,
-    stepsByGroup,
-    unlimited: unlimitedSteps,
+    stepsByName,
+    unlimited,
     hasPipes,
     schemas,
     collects: new Set(steps.flatMap((s) => [...(s.collects ?? [])])),
