@@ -24,8 +24,9 @@ export interface PipelinesHost {
 /**
  * The run's pipelines, as the design card draws them: the `bus`, `groupBy` by addressed step into one
  * `mergeMap` per step whose `concurrent` argument is the step's limit (or the step's flow control; a step with
- * neither starts each envelope as it comes, see Invocations.start), and each pipe step's operator. A paused, quiet run drops them (`disconnect`), what they held back going back to its
- * queue as plain data; `resume()` connects them again.
+ * neither starts each envelope as it comes, see Invocations.start), and each pipe step's operator. A paused,
+ * quiet run drops them (`disconnect`), what they held back going back to its queue as plain data; `resume()`
+ * connects them again.
  */
 export class Pipelines {
   readonly bus = new Subject<Envelope>();
