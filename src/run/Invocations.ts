@@ -15,10 +15,13 @@ import type { Gate } from './pause.js';
 import { deadline } from './operators/deadline.js';
 import { retryWithBackoff } from './operators/retryWithBackoff.js';
 import { KeptSet } from './keptSet.js';
+import { holdClock, releaseClock } from './schedulers.js';
 
 /** What the invocations need from their run. */
 export interface LoopHost {
   readonly scheduler: SchedulerLike;
+  /** The scheduler's clock (a held reading inside a step's output cascade, see holdClock). */
+  readonly now: () => number;
   readonly log: EventLog;
   /** The pause gate: an invocation waits for it to open before it starts. */
   readonly gate: Gate;
@@ -141,6 +144,7 @@ export class Invocations implements InvocationHost {
   private run(step: StepDef, env: Envelope, subscriber: Subscriber<never> | undefined): InvocationObserver {
     const inv = this.begin(step, env);
     const observer = (inv.observer = new InvocationObserver(this, inv, subscriber));
+    releaseClock(); // the step's code may take its time: what it leads to reads the clock afresh
     if (step.timeout !== undefined || (step.retry !== undefined && step.retry.retries > 0)) {
       observer.running = this.attempts(inv).subscribe(observer);
       return observer;
@@ -157,7 +161,7 @@ export class Invocations implements InvocationHost {
 
   /** A pipe step lives as long as the run: it is never in flight and has no per-event invocations. */
   pipeStep(step: StepDef, group: Observable<Envelope>): Observable<never> {
-    const inv = this.newInvocation(step, { id: 'pipe', event: StartEvent.of(null), at: this.host.scheduler.now(), to: step.name });
+    const inv = this.newInvocation(step, { id: 'pipe', event: StartEvent.of(null), at: this.host.now(), to: step.name });
     const events$ = group.pipe(
       tap((env) => {
         this.held.delete(env);
@@ -184,10 +188,15 @@ export class Invocations implements InvocationHost {
 
   /** A final batch settles its invocation before its outputs are queued, so no snapshot shows both. */
   outputs(inv: Invocation, { events, last }: StepOutput): void {
-    if (last) this.complete(inv, events.length > 0);
-    else if (events.length > 0) this.host.idle.produced(inv);
-    for (const ev of events) this.host.enqueue(ev, inv.step, inv.id);
-    this.host.pump();
+    const held = holdClock(this.host.scheduler); // one reading for the completion and all that follows from it
+    try {
+      if (last) this.complete(inv, events.length > 0);
+      else if (events.length > 0) this.host.idle.produced(inv);
+      for (const ev of events) this.host.enqueue(ev, inv.step, inv.id);
+      this.host.pump();
+    } finally {
+      if (held) releaseClock();
+    }
   }
 
   settled(inv: Invocation, error?: { thrown: unknown }): void {
@@ -251,7 +260,7 @@ export class Invocations implements InvocationHost {
       id,
       step,
       envelope: env,
-      startedAt: this.host.scheduler.now(),
+      startedAt: this.host.now(),
       attempt: 0,
       requests: 0,
       parked: 0,
@@ -275,7 +284,7 @@ export class Invocations implements InvocationHost {
     }
     this.release(inv);
     this.host.idle.completed(inv, output);
-    const now = this.host.scheduler.now(); // one reading for the duration and the event (~86 ns each on a VM)
+    const now = this.host.now(); // one reading for the duration and the event (~86 ns each on a VM)
     this.host.log.emit({ kind: 'step_completed', step: inv.step.name, invocationId: inv.id, type: inv.envelope.event.type, durationMs: now - inv.startedAt }, now);
   }
 
@@ -288,7 +297,7 @@ export class Invocations implements InvocationHost {
       : new WorkflowError('step_failed', `step '${inv.step.name}' failed: ${describeThrown(thrown)}`, { step: inv.step.name, cause: thrown });
     inv.ctx?.abort(error); // the failed step's own signal: work it left running can stop
     this.host.fail(error); // before announcing, as for a stop
-    const now = this.host.scheduler.now();
+    const now = this.host.now();
     this.host.log.emit({ kind: 'step_failed', ...stepFields(inv), error: stepErrorInfo(thrown, error.toInfo()), durationMs: now - inv.startedAt }, now);
     this.host.settle();
   }

@@ -46,6 +46,8 @@ export type { RunStart } from './runStart.js';
 export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelope>, RouterHost {
   readonly id: string;
   readonly scheduler: SchedulerLike;
+  /** @internal The scheduler's clock (shared by every run on it; see holdClock). */
+  readonly now: () => number;
   readonly log: EventLog;
   readonly state: StateStore;
   readonly gate = new Gate();
@@ -76,7 +78,7 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
   constructor(spec: WorkflowSpec, start: RunStart, protected readonly owner?: RunOwner) {
     this.spec = spec;
     this.scheduler = spec.options.scheduler ?? asyncScheduler;
-    const now = nowOf(this.scheduler);
+    const now = (this.now = nowOf(this.scheduler));
     const soon = zeroDelayScheduler(this.scheduler);
     this.queue = new DispatchQueue<Envelope>(this, yieldScheduler(this.scheduler), yieldPolicy(this.scheduler === asyncScheduler));
     this.idle = new IdleWatch(spec.name, spec.options.onIdle ?? 'wait', this);
@@ -167,7 +169,7 @@ export abstract class Run implements LoopHost, ChildHost, DispatchTarget<Envelop
   enqueue(value: unknown, step: StepDef | undefined, from?: string): void {
     if (this.ended) return;
     try {
-      this.queue.push(envelopeOf(checkOutput(this.spec, value, step), this.scheduler.now(), step?.name, from));
+      this.queue.push(envelopeOf(checkOutput(this.spec, value, step), this.now(), step?.name, from));
     } catch (error) {
       this.fail(error as WorkflowError);
     }

@@ -1,6 +1,7 @@
 import { Observable, Subject, type Subscriber, type TeardownLogic } from 'rxjs';
 import type { RunEvent, RunEventBody } from '../telemetry/runEvent.js';
 import { Queue } from './queue.js';
+import { releaseClock } from './schedulers.js';
 
 export interface EventLogOptions {
   runId: string;
@@ -77,7 +78,10 @@ export class EventLog {
     }
     this.unsaved?.push(ev);
     // Subject.next allocates (RxJS's ES5 build iterates with helper objects) even with no one listening.
-    if (this.live?.observed === true) this.live.next(ev);
+    if (this.live?.observed === true) {
+      releaseClock(); // a subscriber may take its time: what follows reads the clock afresh
+      this.live.next(ev);
+    }
     return ev;
   }
 

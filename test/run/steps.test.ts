@@ -1,4 +1,4 @@
-import { bufferCount, filter, finalize, firstValueFrom, map, of, take, toArray } from 'rxjs';
+import { asyncScheduler, bufferCount, filter, finalize, firstValueFrom, map, of, take, toArray, type SchedulerLike } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
@@ -150,6 +150,26 @@ describe('step RunEvents', () => {
         at: 3,
       }),
     ]);
+  });
+
+  it('times a synchronous step by the clock, when an earlier step\'s output started it', async () => {
+    // A clock only the steps move: `slow` takes 100 ms of it, synchronously, inside the cascade `fast`'s output starts.
+    let t = 1_000;
+    const scheduler = Object.assign(Object.create(asyncScheduler) as SchedulerLike, { now: () => t });
+    const wf = workflow('sync-clock', { scheduler, timeout: null })
+      .step('fast', { accepts: [StartEvent] }, async () => Item.of({ n: 1 }))
+      .step('slow', { accepts: [Item] }, () => {
+        t += 100;
+        return Done.of({ n: 1 });
+      })
+      .step('last', { accepts: [Done] }, () => StopEvent.of({ result: null }));
+    const run = wf.run();
+    await run.result;
+    const events = await historyOf(run);
+    const started = (step: string) => ofKind(events, 'step_started').find((e) => e.step === step);
+    const completed = ofKind(events, 'step_completed').find((e) => e.step === 'slow');
+    expect([started('slow')?.at, completed?.at, completed?.durationMs]).toEqual([1_000, 1_100, 100]);
+    expect(started('last')?.at).toBe(1_100);
   });
 
   it('gives each step receiving one event its own invocationId', async () => {
