@@ -23,7 +23,7 @@ export function deepFreeze<T>(value: T): T {
       }
     }
   } finally {
-    pending.length = base; // after a throw (a getter, a typed array), nothing stays on the shared stack
+    if (pending.length !== base) pending.length = base; // after a throw (a getter, a typed array); setting length is a runtime call
   }
   return value;
 }

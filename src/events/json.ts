@@ -65,6 +65,8 @@ function plainQuick(v: unknown, allowUndefined: boolean, limit: number): boolean
 
 /** The first reason `value` is not storable JSON, or `undefined` when it is. */
 export function jsonProblem(value: unknown, options: JsonCheckOptions = STRICT): JsonProblem | undefined {
+  // A scalar (most event data, every streamed tick): decided here, before reading the options.
+  if (typeof value === 'string' || typeof value === 'boolean' || value === null || (typeof value === 'number' && Number.isFinite(value))) return undefined;
   const maxDepth = options.maxDepth ?? MAX_JSON_DEPTH;
   const allowUndefined = options.allowUndefined === true;
   // Fast path: most values are small plain JSON, which a bounded recursive walk confirms without allocating.
