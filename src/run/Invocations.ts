@@ -4,11 +4,10 @@ import type { StepContext } from '../context/types.js';
 import { describeThrown, engineError, isEngineError, WorkflowError } from '../errors/WorkflowError.js';
 import type { Envelope } from '../events/envelope.js';
 import { StartEvent, type WorkflowEvent } from '../events/event.js';
-import { copyCollected } from '../snapshot/build.js';
 import type { InFlightEntry } from '../snapshot/schema.js';
 import type { StepDef } from '../workflow/types.js';
 import type { EventLog } from './eventLog.js';
-import { errorInfo, InFlight, invocationId, InvocationObserver, stepErrorInfo, stepFields, type Invocation, type InvocationHost } from './invocation.js';
+import { entryOf, errorInfo, InFlight, invocationId, InvocationObserver, stepErrorInfo, stepFields, withStep, type Invocation, type InvocationHost } from './invocation.js';
 import { invokeStep, runStep, type StepOutput } from './invokeStep.js';
 import type { IdleWatch } from './idle.js';
 import type { Gate } from './pause.js';
@@ -308,23 +307,4 @@ export class Invocations implements InvocationHost {
     this.inFlight.delete(inv);
     if (inv.requests > 0) this.host.forget(inv);
   }
-}
-
-/** An invocation as an in-flight entry of a snapshot (with what it collected, when it did). */
-function entryOf(inv: Invocation): InFlightEntry {
-  const entry: InFlightEntry = { step: inv.step.name, invocationId: inv.id, envelope: inv.envelope };
-  if (inv.collected !== undefined) entry.collected = copyCollected(inv.collected);
-  return entry;
-}
-
-/** An engine error raised without a step (an `EventType.of` validation inside a handler) gets the failing step's name. */
-function withStep(error: WorkflowError, step: string): WorkflowError {
-  if (error.step !== undefined) return error;
-  const named = new WorkflowError(error.code, `step '${step}': ${error.message}`, {
-    step,
-    cause: error.cause,
-    retryable: error.retryable,
-    ...(error.details === undefined ? {} : { details: error.details }),
-  });
-  return engineError(named);
 }

@@ -1,8 +1,10 @@
 import type { Observer, Subscriber, Unsubscribable } from 'rxjs';
-import { describeThrown, WorkflowError, type ErrorInfo } from '../errors/WorkflowError.js';
+import { describeThrown, engineError, WorkflowError, type ErrorInfo } from '../errors/WorkflowError.js';
 import type { AttemptContext } from '../context/context.js';
 import type { Envelope } from '../events/envelope.js';
 import type { WorkflowEvent } from '../events/event.js';
+import { copyCollected } from '../snapshot/build.js';
+import type { InFlightEntry } from '../snapshot/schema.js';
 import type { StepErrorInfo } from '../telemetry/runEvent.js';
 import type { StepDef } from '../workflow/types.js';
 import type { StepOutput, StepSink } from './invokeStep.js';
@@ -146,4 +148,23 @@ export function stepErrorInfo(thrown: unknown, info: ErrorInfo): StepErrorInfo {
     out.cause = { name: cause instanceof Error ? cause.name : typeof cause, message: describeThrown(cause).slice(0, CAUSE_LIMIT) };
   }
   return out;
+}
+
+/** An invocation as an in-flight entry of a snapshot (with what it collected, when it did). */
+export function entryOf(inv: Invocation): InFlightEntry {
+  const entry: InFlightEntry = { step: inv.step.name, invocationId: inv.id, envelope: inv.envelope };
+  if (inv.collected !== undefined) entry.collected = copyCollected(inv.collected);
+  return entry;
+}
+
+/** An engine error raised without a step (an `EventType.of` validation inside a handler) gets the failing step's name. */
+export function withStep(error: WorkflowError, step: string): WorkflowError {
+  if (error.step !== undefined) return error;
+  const named = new WorkflowError(error.code, `step '${step}': ${error.message}`, {
+    step,
+    cause: error.cause,
+    retryable: error.retryable,
+    ...(error.details === undefined ? {} : { details: error.details }),
+  });
+  return engineError(named);
 }
