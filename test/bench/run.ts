@@ -10,7 +10,7 @@
  *
  * Environment:
  *   BENCH_QUICK=1            small sizes, 2 repeats (a smoke run)
- *   BENCH_REPEATS=n          repeats per figure (default 3); BENCH_PEER_REPEATS (default 2) for the peers
+ *   BENCH_REPEATS=n          repeats per figure (default 5); BENCH_PEER_REPEATS (default 3) for the peers
  *   BENCH_ONLY=W1,M          only these workloads (ids in workloads.ts; W3dist = the sluice/bullmq table;
  *                            flat = the flat-cost table, flat:heap,flat:writes,flat:park,flat:keyed,flat:rate its rows)
  *   BENCH_ENGINES=rxjs,mastra   only these engines (rxjs, sluice, langgraph, mastra, llamaindex)
@@ -42,9 +42,11 @@ import {
 
 const ALL_ENGINES: EngineId[] = ['rxjs', 'sluice', 'langgraph', 'mastra', 'llamaindex'];
 const list = (name: string): string[] | undefined => process.env[name]?.split(',').map((s) => s.trim()).filter(Boolean);
-const REPEATS = Number(process.env['BENCH_REPEATS'] ?? (QUICK ? 2 : 3));
-/** The slow peers repeat fewer times (their runs take seconds, their spread is small next to the gaps). */
-const PEER_REPEATS = Math.min(REPEATS, Number(process.env['BENCH_PEER_REPEATS'] ?? (QUICK ? 1 : 2)));
+// Five repeats: the shortest figures (W4 measures 60–90 ms) move 20 % between processes on a busy host, and
+// a median of three still swung whole tables.
+const REPEATS = Number(process.env['BENCH_REPEATS'] ?? (QUICK ? 2 : 5));
+/** The slow peers repeat fewer times (their runs take seconds); three, so the median is a middle run, not a mean of two. */
+const PEER_REPEATS = Math.min(REPEATS, Number(process.env['BENCH_PEER_REPEATS'] ?? (QUICK ? 1 : 3)));
 const ENGINES = ALL_ENGINES.filter((e) => list('BENCH_ENGINES')?.includes(e) ?? true);
 const ONLY = (Object.keys(WORKLOADS) as WorkloadId[]).filter((w) => list('BENCH_ONLY')?.includes(w) ?? true);
 const CHILD_TIMEOUT_MS = Number(process.env['BENCH_CHILD_TIMEOUT'] ?? 600) * 1000;
