@@ -1,6 +1,8 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { event, InputRequestEvent, InputResponseEvent, isEvent, StartEvent, StopEvent, WorkflowError } from 'sluice';
+import { jsonProblem } from '../../src/events/json.js';
 
 // DESIGN §2 "Events".
 
@@ -93,6 +95,40 @@ describe('built-in events', () => {
     expect(StopEvent.type).toBe('StopEvent');
     expect(StopEvent.of({ result: [1] })).toEqual({ type: 'StopEvent', data: { result: [1] } });
     expect(StopEvent.of({}).data).toEqual({});
+  });
+
+  it('StopEvent takes exactly what its schema takes, however its data is built (checked without zod for a plain object)', () => {
+    class Box {
+      result = 1;
+    }
+    const bare = Object.assign(Object.create(null) as object, { result: 'bare' });
+    const data = fc.oneof(
+      fc.jsonValue(),
+      fc.record({ result: fc.jsonValue() }, { requiredKeys: [] }),
+      fc.dictionary(fc.string(), fc.jsonValue()),
+      fc.constantFrom<unknown>(bare, new Box(), [{ result: 1 }], { result: Number.NaN }, { result: undefined }, { result: new Date(0) }),
+    );
+    fc.assert(
+      fc.property(data, (value) => {
+        const parsed = StopEvent.schema?.safeParse(value);
+        let built: { data: unknown } | undefined;
+        let error: WorkflowError | undefined;
+        try {
+          built = StopEvent.of(value as never);
+        } catch (thrown) {
+          error = thrown as WorkflowError;
+        }
+        if (parsed?.success !== true || error !== undefined) {
+          // Refused by the schema, or accepted by it but not JSON (a NaN or a Date inside).
+          expect(error?.code).toBe('invalid_event');
+          expect(parsed?.success === true && jsonProblem(parsed.data, { allowUndefined: true }) === undefined).toBe(false);
+        } else {
+          expect(built?.data).toEqual(parsed.data);
+          expect(StopEvent.is(built)).toBe(true);
+        }
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it('InputRequestEvent needs a requestId and a prompt', () => {
