@@ -59,7 +59,7 @@ export function event<N extends string>(type: N, schema?: z.ZodType): EventType<
     },
     is(ev: unknown): ev is WorkflowEvent<unknown, N> {
       if (!isEvent(ev) || ev.type !== type) return false;
-      if (schema === undefined) return true;
+      if (schema === undefined || quickValid(schema, ev.data)) return true;
       try {
         return schema.safeParse(ev.data).success;
       } catch {

@@ -111,6 +111,7 @@ describe('built-in events', () => {
     fc.assert(
       fc.property(data, (value) => {
         const parsed = StopEvent.schema?.safeParse(value);
+        expect(StopEvent.is({ type: 'StopEvent', data: value })).toBe(parsed?.success === true);
         let built: { data: unknown } | undefined;
         let error: WorkflowError | undefined;
         try {
