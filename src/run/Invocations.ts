@@ -1,44 +1,17 @@
-import { defer, map, mergeMap, Observable, tap, type SchedulerLike, type Subscriber } from 'rxjs';
-import { AttemptContext, type ContextHost } from '../context/context.js';
+import { defer, map, mergeMap, Observable, tap, type Subscriber } from 'rxjs';
+import { AttemptContext } from '../context/context.js';
 import type { StepContext } from '../context/types.js';
 import { describeThrown, engineError, isEngineError, WorkflowError } from '../errors/WorkflowError.js';
 import type { Envelope } from '../events/envelope.js';
 import { StartEvent, type WorkflowEvent } from '../events/event.js';
 import type { InFlightEntry } from '../snapshot/schema.js';
 import type { StepDef } from '../workflow/types.js';
-import type { EventLog } from './eventLog.js';
-import { entryOf, errorInfo, InFlight, invocationId, InvocationObserver, stepErrorInfo, stepFields, withStep, type Invocation, type InvocationHost } from './invocation.js';
+import { entryOf, errorInfo, InFlight, invocationId, InvocationObserver, stepErrorInfo, stepFields, withStep, type Invocation, type InvocationHost, type LoopHost } from './invocation.js';
 import { invokeStep, runStep, type StepOutput } from './invokeStep.js';
-import type { IdleWatch } from './idle.js';
-import type { Gate } from './pause.js';
 import { deadline } from './operators/deadline.js';
 import { retryWithBackoff } from './operators/retryWithBackoff.js';
 import { KeptSet } from './keptSet.js';
 import { holdClock, releaseClock } from './schedulers.js';
-
-/** What the invocations need from their run. */
-export interface LoopHost {
-  readonly scheduler: SchedulerLike;
-  /** The scheduler's clock (a held reading inside a step's output cascade, see holdClock). */
-  readonly now: () => number;
-  readonly log: EventLog;
-  /** The pause gate: an invocation waits for it to open before it starts. */
-  readonly gate: Gate;
-  /** What each attempt's context calls. */
-  readonly contexts: ContextHost<Invocation>;
-  /** Check and queue what `step` produced. */
-  enqueue(value: unknown, step: StepDef, from?: string): void;
-  /** Dispatch what is queued, then recompute status. */
-  pump(): void;
-  /** Recompute status (release pause waiters, checkpoint). */
-  settle(): void;
-  /** Propose a failed outcome. */
-  fail(error: WorkflowError): void;
-  /** A settled invocation's open input requests are dropped. */
-  forget(inv: Invocation): void;
-  /** Told when work starts and steps complete, to report an idle run. */
-  readonly idle: IdleWatch;
-}
 
 /**
  * The invocation lifecycle: sole owner of what is delivered but not started (`held`, inside a step's

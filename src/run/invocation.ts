@@ -1,13 +1,16 @@
-import type { Observer, Subscriber, Unsubscribable } from 'rxjs';
+import type { Observer, SchedulerLike, Subscriber, Unsubscribable } from 'rxjs';
 import { describeThrown, engineError, WorkflowError, type ErrorInfo } from '../errors/WorkflowError.js';
-import type { AttemptContext } from '../context/context.js';
+import type { AttemptContext, ContextHost } from '../context/context.js';
 import type { Envelope } from '../events/envelope.js';
 import type { WorkflowEvent } from '../events/event.js';
 import { copyCollected } from '../snapshot/build.js';
 import type { InFlightEntry } from '../snapshot/schema.js';
 import type { StepErrorInfo } from '../telemetry/runEvent.js';
 import type { StepDef } from '../workflow/types.js';
+import type { EventLog } from './eventLog.js';
+import type { IdleWatch } from './idle.js';
 import type { StepOutput, StepSink } from './invokeStep.js';
+import type { Gate } from './pause.js';
 
 /** One started invocation of a step (from its first attempt until it settles). */
 export interface Invocation {
@@ -65,6 +68,30 @@ export class InFlight implements Iterable<Invocation> {
   *[Symbol.iterator](): Iterator<Invocation> {
     for (let inv = this.first; inv !== undefined; inv = inv.next) yield inv;
   }
+}
+
+/** What the invocations need from their run. */
+export interface LoopHost {
+  readonly scheduler: SchedulerLike;
+  /** The scheduler's clock (a held reading inside a step's output cascade, see holdClock). */
+  readonly now: () => number;
+  readonly log: EventLog;
+  /** The pause gate: an invocation waits for it to open before it starts. */
+  readonly gate: Gate;
+  /** What each attempt's context calls. */
+  readonly contexts: ContextHost<Invocation>;
+  /** Check and queue what `step` produced. */
+  enqueue(value: unknown, step: StepDef, from?: string): void;
+  /** Dispatch what is queued, then recompute status. */
+  pump(): void;
+  /** Recompute status (release pause waiters, checkpoint). */
+  settle(): void;
+  /** Propose a failed outcome. */
+  fail(error: WorkflowError): void;
+  /** A settled invocation's open input requests are dropped. */
+  forget(inv: Invocation): void;
+  /** Told when work starts and steps complete, to report an idle run. */
+  readonly idle: IdleWatch;
 }
 
 /** What an invocation reports to its run. */
